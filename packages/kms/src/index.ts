@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './key-ref.js';
+export * from './provider.js';
+export * from './registry.js';
