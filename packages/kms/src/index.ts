@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './key-ref.js';
 export * from './provider.js';
 export * from './registry.js';
+export * from './resilience.js';

@@ -1,0 +1,3 @@
+export * from './aws/index.js';
+export * from './azure/index.js';
+export * from './gcp/index.js';

@@ -1,0 +1,141 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KmsError } from './errors.js';
+import type { KeyRef } from './key-ref.js';
+import type {
+  CallOptions,
+  EncryptionContext,
+  KeyHealthCapability,
+  KmsProvider,
+  UnwrapResult,
+  WrapResult,
+} from './provider.js';
+
+/** Options for {@link withResilience}. */
+export interface ResilienceOptions {
+  /** Deadline for one attempt, in milliseconds (default 5000). */
+  timeoutMs?: number;
+  /** Attempts in all for throttled calls, the first included (default 4). */
+  maxAttempts?: number;
+  /** Base of the exponential backoff in milliseconds (default 50). */
+  baseDelayMs?: number;
+  /** Cap of one backoff sleep in milliseconds (default 2000). */
+  maxDelayMs?: number;
+  /** Source of randomness in [0, 1), replaceable in tests. */
+  random?: () => number;
+  /** Called after each attempt, for metrics. */
+  onAttempt?: (e: { provider: string; operation: string; outcome: string; durationMs: number }) => void;
+}
+
+/**
+ * Wraps a provider so every call has a deadline (a hung call becomes KMS_UNAVAILABLE) and
+ * throttling is retried with full-jitter exponential backoff (then reported as KMS_THROTTLED).
+ * Only throttling is retried here: an outage is the circuit breaker's business, and a
+ * revocation must surface at once.
+ */
+export function withResilience(inner: KmsProvider, options: ResilienceOptions = {}): KmsProvider {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+  const base = options.baseDelayMs ?? 50;
+  const cap = options.maxDelayMs ?? 2000;
+  const random = options.random ?? Math.random;
+
+  async function attempt<T>(
+    operation: string,
+    ref: KeyRef,
+    call: (o: CallOptions) => Promise<T>,
+    opts?: CallOptions,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const deadline = opts?.timeoutMs ?? timeoutMs;
+    const outer = opts?.signal;
+    const onOuterAbort = (): void => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new KmsError(
+          'KMS_UNAVAILABLE',
+          `${inner.name} ${operation} of ${ref.uri} exceeded its ${deadline} ms deadline`,
+          {
+            provider: inner.name,
+            keyRef: ref.uri,
+            operation,
+          },
+        );
+        controller.abort(err);
+        reject(err);
+      }, deadline);
+    });
+    const started = performance.now();
+    try {
+      const result = await Promise.race([call({ signal: controller.signal, timeoutMs: deadline }), timedOut]);
+      options.onAttempt?.({
+        provider: inner.name,
+        operation,
+        outcome: 'ok',
+        durationMs: performance.now() - started,
+      });
+      return result;
+    } catch (err) {
+      const outcome = err instanceof KmsError ? err.code : 'error';
+      options.onAttempt?.({
+        provider: inner.name,
+        operation,
+        outcome,
+        durationMs: performance.now() - started,
+      });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  async function run<T>(
+    operation: string,
+    ref: KeyRef,
+    call: (o: CallOptions) => Promise<T>,
+    opts?: CallOptions,
+  ): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt(operation, ref, call, opts);
+      } catch (err) {
+        if (
+          !(err instanceof KmsError) ||
+          err.code !== 'KMS_THROTTLED' ||
+          n >= maxAttempts ||
+          opts?.signal?.aborted
+        )
+          throw err;
+        const backoff = random() * Math.min(cap, base * 2 ** (n - 1));
+        const hinted = (err.retryAfterSeconds ?? 0) * 1000;
+        await sleep(Math.min(cap, Math.max(backoff, hinted)));
+      }
+    }
+  }
+
+  const wrapped: KmsProvider = {
+    name: inner.name,
+    wrap: (
+      ref: KeyRef,
+      plaintext: Uint8Array,
+      ctx: EncryptionContext,
+      opts?: CallOptions,
+    ): Promise<WrapResult> => run('wrap', ref, (o) => inner.wrap(ref, plaintext, ctx, o), opts),
+    unwrap: (
+      ref: KeyRef,
+      blob: Uint8Array,
+      ctx: EncryptionContext,
+      opts?: CallOptions,
+    ): Promise<UnwrapResult> => run('unwrap', ref, (o) => inner.unwrap(ref, blob, ctx, o), opts),
+  };
+  const describe = (inner as Partial<KeyHealthCapability>).describe;
+  if (typeof describe === 'function') {
+    Object.assign(wrapped, {
+      describe: (ref: KeyRef, opts?: CallOptions) =>
+        run('describe', ref, (o) => describe.call(inner, ref, o), opts),
+    });
+  }
+  return wrapped;
+}
