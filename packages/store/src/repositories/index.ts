@@ -1,0 +1,5 @@
+export type { Db } from './db.js';
+export * from './secret-repository.js';
+export * from './tenant-key-repository.js';
+export * from './tenant-repository.js';
+export * from './token-repository.js';

@@ -1,0 +1,111 @@
+import type { Db } from './db.js';
+
+/** A wrapped tenant key version. */
+export interface TenantKeyRow {
+  tenantId: string;
+  version: number;
+  wrapped: Buffer | null;
+  cmkProvider: string;
+  cmkKeyRef: string;
+  cmkKeyVersion: string | null;
+  state: 'active' | 'retired' | 'destroyed';
+  createdAt: Date;
+}
+
+interface Row {
+  tenant_id: string;
+  version: number;
+  wrapped: Buffer | null;
+  cmk_provider: string;
+  cmk_key_ref: string;
+  cmk_key_version: string | null;
+  state: TenantKeyRow['state'];
+  created_at: Date;
+}
+
+const toRow = (r: Row): TenantKeyRow => ({
+  tenantId: r.tenant_id,
+  version: r.version,
+  wrapped: r.wrapped,
+  cmkProvider: r.cmk_provider,
+  cmkKeyRef: r.cmk_key_ref,
+  cmkKeyVersion: r.cmk_key_version,
+  state: r.state,
+  createdAt: r.created_at,
+});
+
+/** Wrapped tenant keys (TK_v). Plaintext keys never reach this module. */
+export const tenantKeyRepository = {
+  /** Stores a new wrapped version. */
+  async insert(
+    db: Db,
+    k: {
+      tenantId: string;
+      version: number;
+      wrapped: Uint8Array;
+      cmkProvider: string;
+      cmkKeyRef: string;
+      cmkKeyVersion?: string | undefined;
+    },
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO tenant_keys (tenant_id, version, wrapped, cmk_provider, cmk_key_ref, cmk_key_version)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [k.tenantId, k.version, Buffer.from(k.wrapped), k.cmkProvider, k.cmkKeyRef, k.cmkKeyVersion ?? null],
+    );
+  },
+
+  /** One version. */
+  async get(db: Db, tenantId: string, version: number): Promise<TenantKeyRow | undefined> {
+    const { rows } = await db.query<Row>('SELECT * FROM tenant_keys WHERE tenant_id = $1 AND version = $2', [
+      tenantId,
+      version,
+    ]);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  },
+
+  /** The newest active version: the one new writes use. */
+  async current(db: Db, tenantId: string): Promise<TenantKeyRow | undefined> {
+    const { rows } = await db.query<Row>(
+      `SELECT * FROM tenant_keys WHERE tenant_id = $1 AND state = 'active' ORDER BY version DESC LIMIT 1`,
+      [tenantId],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  },
+
+  /** Every version, oldest first. */
+  async list(db: Db, tenantId: string): Promise<TenantKeyRow[]> {
+    const { rows } = await db.query<Row>('SELECT * FROM tenant_keys WHERE tenant_id = $1 ORDER BY version', [
+      tenantId,
+    ]);
+    return rows.map(toRow);
+  },
+
+  /** Replaces the wrapped form of a version after a CMK change (same TK, new CMK). */
+  async rewrap(
+    db: Db,
+    k: {
+      tenantId: string;
+      version: number;
+      wrapped: Uint8Array;
+      cmkProvider: string;
+      cmkKeyRef: string;
+      cmkKeyVersion?: string | undefined;
+    },
+  ): Promise<void> {
+    await db.query(
+      `UPDATE tenant_keys SET wrapped = $3, cmk_provider = $4, cmk_key_ref = $5, cmk_key_version = $6
+       WHERE tenant_id = $1 AND version = $2 AND state <> 'destroyed'`,
+      [k.tenantId, k.version, Buffer.from(k.wrapped), k.cmkProvider, k.cmkKeyRef, k.cmkKeyVersion ?? null],
+    );
+  },
+
+  /** Crypto-shredding: forgets every wrapped key of the tenant. */
+  async destroyAll(db: Db, tenantId: string): Promise<number> {
+    const { rowCount } = await db.query(
+      `UPDATE tenant_keys SET wrapped = NULL, state = 'destroyed' WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    return rowCount ?? 0;
+  },
+};
