@@ -1,0 +1,2 @@
+export * from './local-key-store.js';
+export * from './local-kms-provider.js';
