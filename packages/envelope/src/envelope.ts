@@ -1,0 +1,123 @@
+import { createCipheriv, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { asBuffer, decryptVerified, GCM_IV_BYTES, GCM_TAG_BYTES } from './aes-gcm.js';
+import { canonicalContext, type Context } from './canonical-context.js';
+import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
+import {
+  AAD_HEADER_BYTES,
+  ALG_HKDF_SHA256_AES256_GCM_COMMIT,
+  canonicalAad,
+  checkTenantId,
+  FORMAT_V1,
+  HEADER_BYTES,
+  readHeader,
+  SALT_BYTES,
+  V1,
+} from './format-v1.js';
+import { hkdfSha256x64 } from './hkdf.js';
+
+/** Tenant key length in bytes (256 bits). */
+export const TENANT_KEY_BYTES = 32;
+
+/** What {@link seal} binds a ciphertext to. */
+export interface SealParams {
+  tenantId: string;
+  /** Version of `tenantKey`, stored in the header (u32). */
+  tkVersion: number;
+  context?: Context;
+}
+
+/** What {@link open} checks a ciphertext against. */
+export interface OpenParams {
+  tenantId: string;
+  context?: Context;
+}
+
+// Encrypt large payloads in slices so each cipher output is copied while still in cache.
+const ENCRYPT_SLICE_BYTES = 64 * 1024;
+const invalidKey = (rule: string) => new InvalidKeyError(rule);
+
+/** Best-effort zeroing of key material; `undefined` is ignored. */
+export function zeroize(buf: Uint8Array | undefined): void {
+  buf?.fill(0);
+}
+
+/** A fresh random 256-bit tenant key. */
+export function generateTenantKey(): Buffer {
+  return randomBytes(TENANT_KEY_BYTES);
+}
+
+/**
+ * Encrypts `plaintext` under a record key derived from `tenantKey`, bound to the tenant, key
+ * version and context. Returns a v1 ciphertext.
+ */
+export function seal(tenantKey: Uint8Array, plaintext: Uint8Array, params: SealParams): Buffer {
+  needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
+  needs(plaintext instanceof Uint8Array, 'Plaintext must be bytes');
+  checkTenantId(params.tenantId);
+  const { tkVersion } = params;
+  needs(
+    Number.isInteger(tkVersion) && tkVersion >= 0 && tkVersion <= 0xffffffff,
+    'Tenant key version must be an unsigned 32-bit integer',
+    (r) => new InvalidArgumentError(r),
+  );
+  const contextJson = canonicalContext(params.context);
+
+  const size = plaintext.byteLength;
+  const out = Buffer.allocUnsafe(HEADER_BYTES + size + GCM_TAG_BYTES);
+  out[V1.version] = FORMAT_V1;
+  out[V1.alg] = ALG_HKDF_SHA256_AES256_GCM_COMMIT;
+  out.writeUInt32BE(tkVersion, V1.tkVersion);
+  randomFillSync(out, V1.salt, SALT_BYTES + GCM_IV_BYTES);
+  const aad = canonicalAad(out.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
+  const { key, commitment } = hkdfSha256x64(tenantKey, out.subarray(V1.salt, V1.iv), aad);
+  commitment.copy(out, V1.commitment);
+  commitment.fill(0);
+  let cipher;
+  try {
+    cipher = createCipheriv('aes-256-gcm', key, out.subarray(V1.iv, V1.commitment), {
+      authTagLength: GCM_TAG_BYTES,
+    });
+  } finally {
+    key.fill(0);
+  }
+  cipher.setAAD(aad);
+  const input = asBuffer(plaintext);
+  let at = HEADER_BYTES;
+  for (let from = 0; from < size; from += ENCRYPT_SLICE_BYTES) {
+    at += cipher.update(input.subarray(from, from + ENCRYPT_SLICE_BYTES)).copy(out, at);
+  }
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  return out;
+}
+
+/**
+ * Checks the key commitment, then decrypts and authenticates a v1 ciphertext. Anything wrong with
+ * the ciphertext (or a mismatched tenant, context or key) throws {@link InvalidCiphertextError};
+ * a tenant key that is not 32 bytes throws InvalidKeyError, an invalid context InvalidContextError.
+ */
+export function open(tenantKey: Uint8Array, ciphertext: Uint8Array, params: OpenParams): Buffer {
+  needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
+  checkTenantId(params.tenantId);
+  const contextJson = canonicalContext(params.context);
+  readHeader(ciphertext);
+
+  const ct = asBuffer(ciphertext);
+  const aad = canonicalAad(ct.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
+  const { key, commitment } = hkdfSha256x64(tenantKey, ct.subarray(V1.salt, V1.iv), aad);
+  try {
+    // Checked before decrypting: a ciphertext valid under two keys cannot pass for both.
+    if (!timingSafeEqual(commitment, ct.subarray(V1.commitment, V1.body))) throw new InvalidCiphertextError();
+    const tagAt = ct.byteLength - GCM_TAG_BYTES;
+    return decryptVerified(
+      key,
+      ct.subarray(V1.iv, V1.commitment),
+      ct.subarray(V1.body, tagAt),
+      ct.subarray(tagAt),
+      aad,
+    );
+  } finally {
+    key.fill(0);
+    commitment.fill(0);
+  }
+}

@@ -1,0 +1,195 @@
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import {
+  generateTenantKey,
+  InvalidArgumentError,
+  InvalidCiphertextError,
+  InvalidContextError,
+  InvalidKeyError,
+  open,
+  readHeader,
+  seal,
+  TENANT_KEY_BYTES,
+  zeroize,
+} from '../src/index.js';
+import { hkdfSha256x64 } from '../src/hkdf.js';
+import { canonicalAad } from '../src/format-v1.js';
+
+const tk = generateTenantKey();
+const params = { tenantId: 'tenant-a', tkVersion: 7, context: { record: 'r1', purpose: 'billing' } };
+const plaintext = Buffer.from('hello, tenant');
+
+describe('seal / open', () => {
+  it('round-trips and lays out the v1 format', () => {
+    const ct = seal(tk, plaintext, params);
+    expect(ct).toHaveLength(1 + 1 + 4 + 32 + 12 + 32 + plaintext.length + 16);
+    expect(ct[0]).toBe(0x01);
+    expect(ct[1]).toBe(0x01);
+    expect(ct.readUInt32BE(2)).toBe(7);
+    expect(open(tk, ct, params)).toEqual(plaintext);
+  });
+
+  it('uses a fresh salt and IV for every ciphertext', () => {
+    const a = seal(tk, plaintext, params);
+    const b = seal(tk, plaintext, params);
+    expect(a.subarray(6, 38).equals(b.subarray(6, 38))).toBe(false);
+    expect(a.subarray(38, 50).equals(b.subarray(38, 50))).toBe(false);
+  });
+
+  it('treats a missing context as the empty context', () => {
+    const ct = seal(tk, plaintext, { tenantId: 't', tkVersion: 1 });
+    expect(open(tk, ct, { tenantId: 't', context: {} })).toEqual(plaintext);
+  });
+
+  it('ignores context key order', () => {
+    const ct = seal(tk, plaintext, params);
+    expect(open(tk, ct, { tenantId: 'tenant-a', context: { purpose: 'billing', record: 'r1' } })).toEqual(
+      plaintext,
+    );
+  });
+
+  it('encrypts empty and large (multi-slice) plaintexts', () => {
+    for (const size of [0, 1, 65535, 65536, 65537, 300_000]) {
+      const pt = randomBytes(size);
+      const ct = seal(tk, pt, params);
+      expect(ct).toHaveLength(98 + size);
+      expect(open(tk, ct, params).equals(pt)).toBe(true);
+    }
+  });
+
+  it('accepts a plain Uint8Array view into a larger buffer', () => {
+    const backing = new Uint8Array(100);
+    backing.set(plaintext, 10);
+    const view = backing.subarray(10, 10 + plaintext.length);
+    const ct = seal(new Uint8Array(tk), view, params);
+    const framed = new Uint8Array(ct.length + 5);
+    framed.set(ct, 3);
+    expect(open(new Uint8Array(tk), framed.subarray(3, 3 + ct.length), params)).toEqual(plaintext);
+  });
+
+  it('rejects a tenant key that is not 32 bytes', () => {
+    for (const len of [0, 16, 31, 33, 64]) {
+      expect(() => seal(randomBytes(len), plaintext, params)).toThrow(InvalidKeyError);
+      expect(() => open(randomBytes(len), seal(tk, plaintext, params), params)).toThrow(InvalidKeyError);
+    }
+  });
+
+  it('rejects a tenant key version that is not an unsigned 32-bit integer', () => {
+    for (const tkVersion of [-1, 1.5, 2 ** 32, Number.NaN]) {
+      expect(() => seal(tk, plaintext, { ...params, tkVersion })).toThrow(InvalidArgumentError);
+    }
+    expect(readHeader(seal(tk, plaintext, { ...params, tkVersion: 2 ** 32 - 1 })).tkVersion).toBe(
+      2 ** 32 - 1,
+    );
+  });
+
+  it('rejects an empty, malformed or over-long tenant id', () => {
+    for (const tenantId of ['', '\uD800', 'x'.repeat(257)]) {
+      expect(() => seal(tk, plaintext, { ...params, tenantId })).toThrow(InvalidArgumentError);
+      expect(() => open(tk, seal(tk, plaintext, params), { ...params, tenantId })).toThrow(
+        InvalidArgumentError,
+      );
+    }
+  });
+
+  it('rejects a bad context at encrypt time with InvalidContextError', () => {
+    const context = { a: 1 } as unknown as Record<string, string>;
+    expect(() => seal(tk, plaintext, { ...params, context })).toThrow(InvalidContextError);
+  });
+
+  it('rejects a wrong tenant, context or key with InvalidCiphertextError', () => {
+    const ct = seal(tk, plaintext, params);
+    expect(() => open(tk, ct, { ...params, tenantId: 'tenant-b' })).toThrow(InvalidCiphertextError);
+    expect(() => open(tk, ct, { ...params, context: { record: 'r2', purpose: 'billing' } })).toThrow(
+      InvalidCiphertextError,
+    );
+    expect(() => open(tk, ct, { tenantId: params.tenantId })).toThrow(InvalidCiphertextError);
+    expect(() => open(generateTenantKey(), ct, params)).toThrow(InvalidCiphertextError);
+  });
+
+  it('rejects a non-byte ciphertext, an unknown version or algorithm with InvalidCiphertextError', () => {
+    const ct = seal(tk, plaintext, params);
+    for (const [at, value] of [
+      [0, 0x00],
+      [0, 0x02],
+      [1, 0x02],
+    ] as const) {
+      const bad = Buffer.from(ct);
+      bad[at] = value;
+      expect(() => open(tk, bad, params)).toThrow(InvalidCiphertextError);
+      expect(() => readHeader(bad)).toThrow(InvalidCiphertextError);
+    }
+    expect(() => open(tk, 'abc' as unknown as Uint8Array, params)).toThrow(InvalidCiphertextError);
+    expect(() => readHeader(undefined as unknown as Uint8Array)).toThrow(InvalidCiphertextError);
+  });
+
+  it('rejects a changed commitment before decrypting', () => {
+    const ct = seal(tk, plaintext, params);
+    ct[60] = (ct[60] as number) ^ 0x01;
+    expect(() => open(tk, ct, params)).toThrow(InvalidCiphertextError);
+  });
+
+  it('has the stable code INVALID_CIPHERTEXT and a message without key or plaintext', () => {
+    try {
+      open(tk, Buffer.alloc(10), params);
+      throw new Error('open did not throw');
+    } catch (err) {
+      expect(err).toBeInstanceOf(InvalidCiphertextError);
+      expect((err as InvalidCiphertextError).code).toBe('INVALID_CIPHERTEXT');
+      expect((err as Error).message).not.toContain(tk.toString('hex'));
+    }
+  });
+});
+
+describe('readHeader', () => {
+  it('returns version, algorithm and tenant key version', () => {
+    expect(readHeader(seal(tk, plaintext, { ...params, tkVersion: 42 }))).toEqual({
+      version: 1,
+      alg: 1,
+      tkVersion: 42,
+    });
+  });
+
+  it('rejects a buffer shorter than header plus tag', () => {
+    expect(() => readHeader(seal(tk, Buffer.alloc(0), params).subarray(0, 97))).toThrow(
+      InvalidCiphertextError,
+    );
+  });
+});
+
+describe('key derivation', () => {
+  it('matches crypto.hkdfSync (RFC 5869) byte for byte', () => {
+    for (const infoLen of [0, 1, 100, 1024]) {
+      const ikm = randomBytes(32);
+      const salt = randomBytes(32);
+      const info = randomBytes(infoLen);
+      const { key, commitment } = hkdfSha256x64(ikm, salt, info);
+      expect(Buffer.concat([key, commitment])).toEqual(Buffer.from(hkdfSync('sha256', ikm, salt, info, 64)));
+    }
+  });
+
+  it('encodes the AAD with length prefixes, so field boundaries cannot shift', () => {
+    const header = Buffer.alloc(50, 1);
+    expect(canonicalAad(header, 'ab', '{}').equals(canonicalAad(header, 'a', 'b{}'))).toBe(false);
+    const aad = canonicalAad(header, 'té', '{"a":"b"}');
+    expect(aad.readUInt32BE(0)).toBe(50);
+    expect(aad.readUInt32BE(54)).toBe(3);
+    expect(aad.readUInt32BE(61)).toBe(9);
+    expect(aad).toHaveLength(12 + 50 + 3 + 9);
+  });
+});
+
+describe('generateTenantKey / zeroize', () => {
+  it('generates distinct 32-byte keys', () => {
+    const a = generateTenantKey();
+    expect(a).toHaveLength(TENANT_KEY_BYTES);
+    expect(a.equals(generateTenantKey())).toBe(false);
+  });
+
+  it('zeroes a buffer and ignores undefined', () => {
+    const b = randomBytes(32);
+    zeroize(b);
+    expect(b.every((x) => x === 0)).toBe(true);
+    expect(() => zeroize(undefined)).not.toThrow();
+  });
+});
