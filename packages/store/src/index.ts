@@ -1,0 +1,5 @@
+export * from './store-errors.js';
+export * from './store-types.js';
+export * from './pool.js';
+export * from './transaction.js';
+export * from './migrate.js';
