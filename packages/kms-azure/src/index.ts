@@ -1,0 +1,5 @@
+export * from './azure-key-vault-provider.js';
+export * from './azure-credential.js';
+export { mapAzureError, parseRetryAfter } from './azure-error-mapper.js';
+export { bindContext, canonicalContext, unbindContext, DATA_KEY_BYTES } from './context-binding.js';
+export { AZURE_BLOB_V1, decodeAzureBlob, encodeAzureBlob, type AzureWrappedBlob } from './wrapped-blob.js';
