@@ -1,0 +1,2 @@
+export * from './aws-error-mapper.js';
+export * from './aws-kms-provider.js';
