@@ -3,3 +3,4 @@ export * from './store-types.js';
 export * from './pool.js';
 export * from './transaction.js';
 export * from './migrate.js';
+export * from './repositories/index.js';

@@ -15,3 +15,6 @@ export interface StoreLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/** Re-exported so dependants need no direct `pg` dependency for types. */
+export type { Pool, PoolClient } from 'pg';

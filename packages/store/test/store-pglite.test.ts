@@ -1,7 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+
+// PGlite boots a WASM PostgreSQL (initdb on first use): seconds, more on a busy machine.
+jest.setTimeout(60_000);
 import { createPool, migrate, withTransaction } from '../src/index.js';
 
 let dataDir: string;

@@ -1,0 +1,238 @@
+import { withTransaction, type Pool, type PoolClient, type StoreLogger } from '@byok/store';
+import { AuditUnavailableError } from './audit-errors.js';
+import {
+  DEFAULT_DETAIL_KEYS,
+  assertValidEvent,
+  chainOf,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditRecord,
+} from './audit-event.js';
+import { GENESIS_HASH, canonicalEvent, computeHash } from './hash-chain.js';
+
+/** Options for {@link createAuditWriter}. */
+export interface AuditWriterOptions {
+  pool: Pool;
+  logger?: StoreLogger;
+  /** Most events written in one transaction (default 256). */
+  maxBatch?: number;
+  /** Keys `details` may use (default {@link DEFAULT_DETAIL_KEYS}). */
+  allowedDetailKeys?: readonly string[];
+  /** Called after every batch, e.g. to feed metrics. */
+  onBatch?: (info: { events: number; durationMs: number; ok: boolean }) => void;
+}
+
+/** A fail-closed, group-committing audit writer. */
+export interface AuditWriter {
+  /**
+   * Appends one event; resolves only after its transaction COMMITTED. Rejects with
+   * `AuditUnavailableError` if the write failed (the caller must then fail its request), or
+   * `AuditInputError` for a malformed event.
+   */
+  record(e: AuditEventInput): Promise<AuditRecord>;
+  /** Appends several events atomically (same transaction): all commit or all fail. */
+  recordMany(events: readonly AuditEventInput[]): Promise<AuditRecord[]>;
+  /** Refuses new events, waits for queued ones to finish. Does not end the pool. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  events: AuditEvent[];
+  resolve(records: AuditRecord[]): void;
+  reject(err: unknown): void;
+}
+
+interface Head {
+  seq: number;
+  hash: Uint8Array;
+}
+
+const INSERT_AND_ADVANCE = `
+WITH ins AS (
+  INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
+    error_code, purpose, kms_provider, kms_key_ref, kms_request_id, request_id, details, prev_hash, hash)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+    $15::text[], $16::jsonb[], $17::bytea[], $18::bytea[])
+)
+UPDATE audit_chain_heads h SET seq = v.seq, hash = v.hash, updated_at = now()
+FROM unnest($19::text[], $20::bigint[], $21::bytea[]) AS v(chain, seq, hash)
+WHERE h.chain = v.chain`;
+
+/**
+ * Creates the audit writer. Group commit: while one batch transaction is in flight, new events
+ * queue; the next transaction takes the whole queue (up to `maxBatch`), locks the involved chain
+ * heads in chain order (so writers on other instances serialise per chain without deadlocks),
+ * assigns seq and hashes in JS, inserts all rows and advances the heads in one statement, and
+ * commits. Every waiter of a failed batch is rejected: nothing partial is ever committed.
+ */
+export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
+  const maxBatch = opts.maxBatch ?? 256;
+  const allowed = new Set(opts.allowedDetailKeys ?? DEFAULT_DETAIL_KEYS);
+  const queue: Pending[] = [];
+  // Chains whose head row is known to exist; head rows are never deleted (trigger).
+  const knownChains = new Set<string>();
+  let inFlight: Promise<void> | undefined;
+  let closed = false;
+
+  const enqueue = (inputs: readonly AuditEventInput[]): Promise<AuditRecord[]> => {
+    for (const e of inputs) assertValidEvent(e, allowed);
+    if (closed) return Promise.reject(new AuditUnavailableError('audit writer is closed'));
+    const at = new Date();
+    const events: AuditEvent[] = inputs.map((e) => toEvent(e, at));
+    return new Promise<AuditRecord[]>((resolve, reject) => {
+      queue.push({ events, resolve, reject });
+      if (inFlight === undefined) inFlight = drain();
+    });
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch: Pending[] = [];
+      let count = 0;
+      while (queue.length > 0) {
+        const next = queue[0] as Pending;
+        if (batch.length > 0 && count + next.events.length > maxBatch) break;
+        batch.push(next);
+        count += next.events.length;
+        queue.shift();
+      }
+      await writeBatch(batch, count);
+    }
+    inFlight = undefined;
+  };
+
+  const writeBatch = async (batch: Pending[], count: number): Promise<void> => {
+    const started = performance.now();
+    try {
+      const { records, chains } = await withTransaction(opts.pool, (client) =>
+        appendBatch(client, batch, knownChains),
+      );
+      for (const c of chains) knownChains.add(c);
+      batch.forEach((p, i) => p.resolve(records[i] as AuditRecord[]));
+      opts.onBatch?.({ events: count, durationMs: performance.now() - started, ok: true });
+    } catch (err) {
+      opts.logger?.error(
+        { events: count, err: err instanceof Error ? err.message : String(err) },
+        'audit batch failed; failing its requests',
+      );
+      const failure = new AuditUnavailableError('audit log unavailable', { cause: err });
+      for (const p of batch) p.reject(failure);
+      opts.onBatch?.({ events: count, durationMs: performance.now() - started, ok: false });
+    }
+  };
+
+  return {
+    record: async (e) => {
+      const [r] = await enqueue([e]);
+      return r as AuditRecord;
+    },
+    recordMany: async (events) => (events.length === 0 ? [] : enqueue(events)),
+    close: async () => {
+      closed = true;
+      await inFlight;
+    },
+  };
+}
+
+function toEvent(e: AuditEventInput, at: Date): AuditEvent {
+  return {
+    chain: chainOf(e),
+    seq: 0,
+    tenantId: e.tenantId ?? null,
+    at,
+    actorTokenId: e.actorTokenId ?? null,
+    actorRole: e.actorRole ?? null,
+    action: e.action,
+    resource: e.resource ?? null,
+    outcome: e.outcome,
+    errorCode: e.errorCode ?? null,
+    purpose: e.purpose ?? null,
+    kmsProvider: e.kmsProvider ?? null,
+    kmsKeyRef: e.kmsKeyRef ?? null,
+    kmsRequestId: e.kmsRequestId ?? null,
+    requestId: e.requestId ?? null,
+    details: e.details ? { ...e.details } : null,
+  };
+}
+
+async function createHeads(client: PoolClient, chains: string[]): Promise<void> {
+  // Sorted, like the lock below, so concurrent creators of new chains queue in one order.
+  await client.query(
+    `INSERT INTO audit_chain_heads (chain, seq, hash)
+     SELECT c, 0, $2::bytea FROM unnest($1::text[]) AS c ORDER BY c ON CONFLICT (chain) DO NOTHING`,
+    [chains, Buffer.from(GENESIS_HASH)],
+  );
+}
+
+async function selectHeadsForUpdate(client: PoolClient, chains: string[]): Promise<Map<string, Head>> {
+  // ORDER BY before FOR UPDATE: rows are locked in chain order on every instance.
+  const { rows } = await client.query<{ chain: string; seq: string; hash: Buffer }>(
+    'SELECT chain, seq, hash FROM audit_chain_heads WHERE chain = ANY($1::text[]) ORDER BY chain FOR UPDATE',
+    [chains],
+  );
+  return new Map(rows.map((r) => [r.chain, { seq: Number(r.seq), hash: r.hash }]));
+}
+
+async function lockHeads(client: PoolClient, chains: string[], known: ReadonlySet<string>): Promise<Map<string, Head>> {
+  const unknown = chains.filter((c) => !known.has(c));
+  if (unknown.length > 0) await createHeads(client, unknown);
+  let heads = await selectHeadsForUpdate(client, chains);
+  if (heads.size < chains.length) {
+    // Only if `known` was wrong (e.g. the database was reset under us): create and lock again.
+    await createHeads(
+      client,
+      chains.filter((c) => !heads.has(c)),
+    );
+    heads = await selectHeadsForUpdate(client, chains);
+  }
+  return heads;
+}
+
+async function appendBatch(
+  client: PoolClient,
+  batch: Pending[],
+  known: ReadonlySet<string>,
+): Promise<{ records: AuditRecord[][]; chains: string[] }> {
+  const chains = [...new Set(batch.flatMap((p) => p.events.map((e) => e.chain)))].sort();
+  const heads = await lockHeads(client, chains, known);
+  const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+  const records = batch.map((p) =>
+    p.events.map((ev) => {
+      const head = heads.get(ev.chain) as Head;
+      const event: AuditEvent = { ...ev, seq: head.seq + 1 };
+      const hash = computeHash(head.hash, canonicalEvent(event));
+      const values = [
+        event.chain,
+        event.seq,
+        event.tenantId,
+        event.at.toISOString(),
+        event.actorTokenId,
+        event.actorRole,
+        event.action,
+        event.resource,
+        event.outcome,
+        event.errorCode,
+        event.purpose,
+        event.kmsProvider,
+        event.kmsKeyRef,
+        event.kmsRequestId,
+        event.requestId,
+        event.details === null ? null : JSON.stringify(event.details),
+        Buffer.from(head.hash),
+        hash,
+      ];
+      values.forEach((v, i) => (cols[i] as unknown[]).push(v));
+      heads.set(ev.chain, { seq: event.seq, hash });
+      return { chain: event.chain, seq: event.seq, hash: hash.toString('hex'), at: event.at };
+    }),
+  );
+  const headChains = [...heads.keys()];
+  await client.query(INSERT_AND_ADVANCE, [
+    ...cols,
+    headChains,
+    headChains.map((c) => (heads.get(c) as Head).seq),
+    headChains.map((c) => Buffer.from((heads.get(c) as Head).hash)),
+  ]);
+  return { records, chains };
+}
