@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Every stable error code the API can answer with. */
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'VALIDATION_FAILED',
+  'MALFORMED_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'INVALID_KEY_REF',
+  'INVALID_CIPHERTEXT',
+  'INVALID_CONTEXT',
+  'CMK_NOT_CONFIGURED',
+  'CMK_VERIFICATION_FAILED',
+  'KEY_REVOKED',
+  'KEY_NOT_FOUND',
+  'KMS_ACCESS_DENIED',
+  'KMS_THROTTLED',
+  'KMS_UNAVAILABLE',
+  'KMS_MISCONFIGURED',
+  'TENANT_LOCKED',
+  'PURPOSE_NOT_ALLOWED',
+  'AUDIT_UNAVAILABLE',
+  'STORE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** RFC 9457 problem details with our stable `code`. */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.enum(ERROR_CODES),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  requestId: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+/** Parsed problem body. */
+export type Problem = z.infer<typeof Problem>;

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { Purpose, Timestamp } from './common.js';
+
+/** Kinds of secret, with format checks; AI provider API keys come first. */
+export const SecretKind = z.enum(['openai', 'anthropic', 'google', 'azure-openai', 'generic']);
+/** One of {@link SecretKind}. */
+export type SecretKind = z.infer<typeof SecretKind>;
+
+/** Format rule per kind; a value that fails it is refused before anything is stored. */
+export const SECRET_FORMATS: Record<SecretKind, { pattern: RegExp; description: string; prefix: string }> = {
+  openai: {
+    pattern: /^sk-[A-Za-z0-9_-]{20,256}$/,
+    description: 'an OpenAI key starts with sk-',
+    prefix: 'sk-',
+  },
+  anthropic: {
+    pattern: /^sk-ant-[A-Za-z0-9_-]{20,256}$/,
+    description: 'an Anthropic key starts with sk-ant-',
+    prefix: 'sk-ant-',
+  },
+  google: {
+    pattern: /^AIza[0-9A-Za-z_-]{35}$/,
+    description: 'a Google AI key is AIza followed by 35 characters',
+    prefix: 'AIza',
+  },
+  'azure-openai': {
+    pattern: /^[A-Za-z0-9]{32,128}$/,
+    description: 'an Azure OpenAI key is 32-128 letters and digits',
+    prefix: '',
+  },
+  generic: {
+    pattern: /^[\x20-\x7E]{1,8192}$/,
+    description: 'a generic secret is 1-8192 printable ASCII characters',
+    prefix: '',
+  },
+};
+
+/** Secret name as it appears in the URL. */
+export const SecretName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    'secret name: 1-128 letters, digits, dots, dashes, underscores',
+  );
+
+/** `PUT /v1/tenants/{tenantId}/secrets/{name}` */
+export const PutSecretRequest = z
+  .strictObject({
+    value: z.string().min(1).max(8192),
+    kind: SecretKind,
+    labels: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), z.string().max(256))
+      .refine((l) => Object.keys(l).length <= 32, 'labels: at most 32')
+      .optional(),
+  })
+  .superRefine((req, ctx) => {
+    const rule = SECRET_FORMATS[req.kind];
+    if (!rule.pattern.test(req.value))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `value does not look like a ${req.kind} key: ${rule.description}`,
+      });
+  });
+
+/** Secret metadata: never the value. */
+export const SecretMetadata = z.object({
+  name: SecretName,
+  kind: SecretKind,
+  version: z.number().int(),
+  hint: z.string(),
+  fingerprint: z.string(),
+  labels: z.record(z.string(), z.string()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** `GET .../secrets` */
+export const SecretList = z.object({ secrets: z.array(SecretMetadata), nextCursor: z.string().nullable() });
+
+/** `POST .../secrets/{name}/reveal` */
+export const RevealRequest = z.strictObject({
+  purpose: Purpose.optional(),
+  version: z.number().int().min(1).optional(),
+});
+/** The one response that carries a secret's value. */
+export const RevealResponse = z.object({ value: z.string(), version: z.number().int() });

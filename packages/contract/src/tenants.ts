@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { IssuableRole, Purpose, Role, TenantId, Timestamp } from './common.js';
+
+/** `POST /v1/tenants` */
+export const CreateTenantRequest = z.strictObject({ id: TenantId, name: z.string().min(1).max(200) });
+
+/** A tenant as the API shows it. */
+export const TenantResponse = z.object({
+  id: TenantId,
+  name: z.string(),
+  state: z.enum(['active', 'locked', 'deleted']),
+  cacheTtlSeconds: z.number().int(),
+  createdAt: Timestamp,
+});
+
+/** `POST /v1/tokens` */
+export const CreateTokenRequest = z.strictObject({
+  name: z.string().min(1).max(200),
+  role: IssuableRole,
+  tenantId: TenantId.optional(),
+});
+
+/** The one response that shows a token. */
+export const CreateTokenResponse = z.object({
+  id: z.string(),
+  token: z.string(),
+  name: z.string(),
+  role: Role,
+  tenantId: TenantId.nullable(),
+});
+
+/** Token metadata (never the token). */
+export const TokenResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: Role,
+  tenantId: TenantId.nullable(),
+  createdAt: Timestamp,
+  revokedAt: Timestamp.nullable(),
+});
+
+/** `PUT /v1/tenants/{tenantId}/cmk` */
+export const PutCmkRequest = z.strictObject({
+  provider: z.enum(['aws-kms', 'azure-kv', 'gcp-kms', 'local']),
+  keyRef: z.string().min(1).max(2048),
+});
+
+/** The tenant's registered customer key. */
+export const CmkResponse = z.object({
+  provider: z.enum(['aws-kms', 'azure-kv', 'gcp-kms', 'local']),
+  keyRef: z.string(),
+  state: z.enum(['active', 'revoked']),
+  verifiedAt: Timestamp,
+  lastCheckAt: Timestamp,
+  lastError: z.string().nullable(),
+  tenantKeyVersion: z.number().int().nullable(),
+});
+
+const PurposeList = z.array(Purpose).max(64);
+
+/** `PUT /v1/tenants/{tenantId}/policy` */
+export const PutPolicyRequest = z.strictObject({
+  cacheTtlSeconds: z.number().int().min(0).max(3600).optional(),
+  allowedPurposes: z
+    .strictObject({
+      byRole: z.partialRecord(z.enum(['platform-admin', 'service']), PurposeList).optional(),
+      byToken: z.record(z.string().max(64), PurposeList).optional(),
+    })
+    .optional(),
+  purposeInKmsContext: z.boolean().optional(),
+});
+
+/** The tenant's policy. */
+export const PolicyResponse = z.object({
+  cacheTtlSeconds: z.number().int(),
+  allowedPurposes: z
+    .object({
+      byRole: z.record(z.string(), z.array(z.string())).optional(),
+      byToken: z.record(z.string(), z.array(z.string())).optional(),
+    })
+    .optional(),
+  purposeInKmsContext: z.boolean().optional(),
+});
+
+/** `POST /v1/dev/local-kms/keys` (development mode only) */
+export const CreateLocalKeyRequest = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) });

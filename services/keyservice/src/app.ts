@@ -1,0 +1,46 @@
+import express, { type Express } from 'express';
+import { AppError } from './errors.js';
+import { authenticate, requestContext, type AppDeps } from './http/context.js';
+import { problemHandler } from './http/problem.js';
+import { auditRoutes } from './routes/audit.js';
+import { cryptoRoutes } from './routes/crypto.js';
+import { devLocalKmsRoutes } from './routes/dev-local-kms.js';
+import { healthRoutes } from './routes/health.js';
+import { secretRoutes } from './routes/secrets.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+export type { AppDeps } from './http/context.js';
+
+/** Builds the HTTP API without listening, so tests can mount it on any port. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(deps));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use(healthRoutes(deps));
+  app.use(
+    express.json({
+      limit: deps.bodyLimitBytes,
+      strict: true,
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
+  app.use('/v1', authenticate(deps.tokens));
+  app.use(tenantRoutes(deps));
+  app.use(tokenRoutes(deps));
+  app.use(cryptoRoutes(deps));
+  app.use(secretRoutes(deps));
+  app.use(auditRoutes(deps));
+  if (deps.localKms) app.use(devLocalKmsRoutes(deps));
+  app.use((req) => {
+    throw new AppError('NOT_FOUND', `no route for ${req.method} on this path`);
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}

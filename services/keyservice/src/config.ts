@@ -1,0 +1,229 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .optional();
+
+/**
+ * Every setting the service reads from its environment. This module is the only reader of
+ * `process.env`; everything else takes typed options. No secret has a default.
+ */
+const EnvSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'])
+    .default('development')
+    .describe('production refuses local: keys and dev routes'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080)
+    .describe('port to listen on (0 = any free port)'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('.data')
+    .describe('where the embedded database and the local dev KMS keep their files'),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('PostgreSQL URL; without it the embedded PGlite default runs under DATA_DIR'),
+  DATABASE_POOL_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(20)
+    .describe('connections in the PostgreSQL pool'),
+  BOOTSTRAP_ADMIN_TOKEN: z
+    .string()
+    .min(32, 'BOOTSTRAP_ADMIN_TOKEN must be at least 32 characters')
+    .optional()
+    .describe('registered as platform-admin on start if no admin exists'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level'),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe('largest JSON body accepted'),
+  TOKEN_CACHE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .default(5)
+    .describe('how long a verified token is remembered; bounds how long a revoked token keeps working'),
+  TENANT_CACHE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10000)
+    .default(1000)
+    .describe('how long tenant state (lock, policy) is remembered between reads'),
+  KMS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .max(60000)
+    .default(5000)
+    .describe('deadline of one KMS call'),
+  KMS_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(4)
+    .describe('attempts for a throttled KMS call'),
+  KMS_PROVIDERS: z
+    .string()
+    .default('local,aws-kms,azure-kv,gcp-kms')
+    .describe('comma-separated providers to enable'),
+  AUDIT_MAX_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5000)
+    .default(256)
+    .describe('most audit events grouped into one commit'),
+  SHUTDOWN_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(120000)
+    .default(10000)
+    .describe('how long in-flight requests may finish on SIGTERM'),
+  // AWS: the SDK's own standard settings.
+  AWS_REGION: z.string().optional().describe('default AWS region (a key ARN names its own region)'),
+  AWS_ENDPOINT_URL_KMS: z.string().url().optional().describe('AWS KMS endpoint override (emulators)'),
+  // Azure Key Vault.
+  AZURE_TENANT_ID: z.string().optional().describe('Entra tenant of the service principal'),
+  AZURE_CLIENT_ID: z.string().optional().describe('service principal client id'),
+  AZURE_CLIENT_SECRET: z
+    .string()
+    .optional()
+    .describe('service principal secret (else DefaultAzureCredential)'),
+  AZURE_AUTHORITY_HOST: z.string().url().optional().describe('Entra authority override (emulators)'),
+  AZURE_KEYVAULT_CA_FILE: z
+    .string()
+    .optional()
+    .describe('extra CA certificate (PEM) trusted for Key Vault (emulators)'),
+  AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: bool.describe(
+    'accept a challenge resource that does not match the vault host (emulators)',
+  ),
+  // Google Cloud KMS.
+  GCP_KMS_ENDPOINT: z
+    .string()
+    .optional()
+    .describe('host[:port] override of cloudkms.googleapis.com (emulators)'),
+  GCP_KMS_PROTOCOL: z.enum(['http', 'https']).optional().describe('protocol for GCP_KMS_ENDPOINT'),
+  GCP_ACCESS_TOKEN: z
+    .string()
+    .optional()
+    .describe('static OAuth access token (emulators); else Application Default Credentials'),
+});
+
+/** The parsed, frozen configuration. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  bootstrapAdminToken: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  bodyLimitBytes: number;
+  tokenCacheSeconds: number;
+  tenantCacheMs: number;
+  kms: {
+    timeoutMs: number;
+    maxAttempts: number;
+    providers: string[];
+    aws: { region: string | undefined; endpoint: string | undefined };
+    azure: {
+      tenantId: string | undefined;
+      clientId: string | undefined;
+      clientSecret: string | undefined;
+      authorityHost: string | undefined;
+      caFile: string | undefined;
+      disableChallengeResourceVerification: boolean;
+    };
+    gcp: {
+      endpoint: string | undefined;
+      protocol: 'http' | 'https' | undefined;
+      accessToken: string | undefined;
+    };
+  };
+  auditMaxBatch: number;
+  shutdownGraceMs: number;
+}
+
+/** A configuration that failed validation; `problems` lists each bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Parses the environment once; throws {@link ConfigError} listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const providers = e.KMS_PROVIDERS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = providers.filter((p) => !['local', 'aws-kms', 'azure-kv', 'gcp-kms'].includes(p));
+  const problems: string[] = [];
+  if (unknown.length) problems.push(`KMS_PROVIDERS: unknown provider(s) ${unknown.join(', ')}`);
+  const production = e.NODE_ENV === 'production';
+  if (production && providers.includes('local'))
+    problems.push('KMS_PROVIDERS: the local development KMS cannot be enabled in production');
+  if (production && !e.DATABASE_URL)
+    problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({
+    env: e.NODE_ENV,
+    production,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    tokenCacheSeconds: e.TOKEN_CACHE_SECONDS,
+    tenantCacheMs: e.TENANT_CACHE_MS,
+    kms: {
+      timeoutMs: e.KMS_TIMEOUT_MS,
+      maxAttempts: e.KMS_MAX_ATTEMPTS,
+      providers,
+      aws: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL_KMS },
+      azure: {
+        tenantId: e.AZURE_TENANT_ID,
+        clientId: e.AZURE_CLIENT_ID,
+        clientSecret: e.AZURE_CLIENT_SECRET,
+        authorityHost: e.AZURE_AUTHORITY_HOST,
+        caFile: e.AZURE_KEYVAULT_CA_FILE,
+        disableChallengeResourceVerification: e.AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ?? false,
+      },
+      gcp: { endpoint: e.GCP_KMS_ENDPOINT, protocol: e.GCP_KMS_PROTOCOL, accessToken: e.GCP_ACCESS_TOKEN },
+    },
+    auditMaxBatch: e.AUDIT_MAX_BATCH,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  });
+}

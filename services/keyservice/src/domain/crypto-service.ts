@@ -1,0 +1,186 @@
+import { open, readHeader, seal, zeroize, type Context } from '@byok/envelope';
+import { AppError } from '../errors.js';
+import { toAppError } from '../http/problem.js';
+import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import { purposeAllowed } from './purpose-policy.js';
+import type { TenantKeyService } from './tenant-key-service.js';
+import type { TenantView } from './tenant-directory.js';
+
+/** Outcome of one batch item. */
+export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: AppError };
+
+/**
+ * Encrypt and decrypt under a tenant's key. Every decrypt (success or failure) is audited, and a
+ * plaintext leaves only after its audit event has committed (G4).
+ */
+export class CryptoService {
+  constructor(
+    private readonly keys: TenantKeyService,
+    private readonly audit: AuditRecorder,
+  ) {}
+
+  /** Seals `plaintext` under the tenant's current key, bound to tenant and context. */
+  async encrypt(
+    view: TenantView,
+    actor: AuditActor,
+    plaintext: Buffer,
+    context: Context | undefined,
+  ): Promise<{ ciphertext: Buffer; keyVersion: number }> {
+    return this.keys.use(view, 'current', actor, (key, v) => ({
+      ciphertext: seal(key, plaintext, {
+        tenantId: view.tenant.id,
+        tkVersion: v,
+        ...(context ? { context } : {}),
+      }),
+      keyVersion: v,
+    }));
+  }
+
+  /** Seals many items; one bad item does not fail the rest. */
+  async encryptBatch(
+    view: TenantView,
+    actor: AuditActor,
+    items: { plaintext: Buffer; context?: Context | undefined }[],
+  ): Promise<ItemResult<Buffer>[]> {
+    return this.keys.use(view, 'current', actor, (key, v) =>
+      items.map((item): ItemResult<Buffer> => {
+        try {
+          return {
+            ok: true,
+            value: seal(key, item.plaintext, {
+              tenantId: view.tenant.id,
+              tkVersion: v,
+              ...(item.context ? { context: item.context } : {}),
+            }),
+          };
+        } catch (err) {
+          return { ok: false, error: toAppError(err) };
+        }
+      }),
+    );
+  }
+
+  /** Refuses (and audits) a purpose the tenant's policy does not allow. */
+  async checkPurpose(
+    view: TenantView,
+    actor: AuditActor,
+    action: string,
+    resource: string,
+    purpose: string | undefined,
+  ): Promise<void> {
+    if (!actor.principal || purposeAllowed(view.tenant.policy, actor.principal, purpose)) return;
+    await this.audit.record(actor, {
+      tenantId: view.tenant.id,
+      action,
+      outcome: 'denied',
+      resource,
+      errorCode: 'PURPOSE_NOT_ALLOWED',
+      ...(purpose ? { purpose } : {}),
+    });
+    throw new AppError(
+      'PURPOSE_NOT_ALLOWED',
+      purpose
+        ? `purpose "${purpose}" is not allowed for this token`
+        : 'this tenant requires a declared purpose',
+    );
+  }
+
+  /** Opens one ciphertext; audited before the plaintext is returned. */
+  async decrypt(
+    view: TenantView,
+    actor: AuditActor,
+    ciphertext: Buffer,
+    context: Context | undefined,
+    purpose: string | undefined,
+  ): Promise<Buffer> {
+    const tenantId = view.tenant.id;
+    const resource = `tenants/${tenantId}/ciphertexts`;
+    await this.checkPurpose(view, actor, 'decrypt', resource, purpose);
+    let plaintext: Buffer;
+    try {
+      const { tkVersion } = readHeader(ciphertext);
+      plaintext = await this.keys.use(view, tkVersion, actor, (key) =>
+        open(key, ciphertext, { tenantId, ...(context ? { context } : {}) }),
+      );
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr.code === 'AUDIT_UNAVAILABLE') throw appErr;
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'decrypt',
+        outcome: 'failure',
+        resource,
+        errorCode: appErr.code,
+        ...(purpose ? { purpose } : {}),
+      });
+      throw appErr;
+    }
+    try {
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'decrypt',
+        outcome: 'success',
+        resource,
+        ...(purpose ? { purpose } : {}),
+      });
+    } catch (err) {
+      zeroize(plaintext);
+      throw err;
+    }
+    return plaintext;
+  }
+
+  /** Opens many ciphertexts; one audit event covers the batch and commits before any plaintext leaves. */
+  async decryptBatch(
+    view: TenantView,
+    actor: AuditActor,
+    items: { ciphertext: Buffer | undefined; context?: Context | undefined }[],
+    purpose: string | undefined,
+  ): Promise<ItemResult<Buffer>[]> {
+    const tenantId = view.tenant.id;
+    const resource = `tenants/${tenantId}/ciphertexts`;
+    await this.checkPurpose(view, actor, 'decrypt.batch', resource, purpose);
+    const results: ItemResult<Buffer>[] = [];
+    for (const item of items) {
+      try {
+        if (!item.ciphertext) throw new AppError('INVALID_CIPHERTEXT', 'ciphertext is not valid base64url');
+        const ct = item.ciphertext;
+        const { tkVersion } = readHeader(ct);
+        results.push({
+          ok: true,
+          value: await this.keys.use(view, tkVersion, actor, (key) =>
+            open(key, ct, { tenantId, ...(item.context ? { context: item.context } : {}) }),
+          ),
+        });
+      } catch (err) {
+        const appErr = toAppError(err);
+        if (appErr.code === 'AUDIT_UNAVAILABLE') {
+          for (const r of results) if (r.ok) zeroize(r.value);
+          throw appErr;
+        }
+        results.push({ ok: false, error: appErr });
+      }
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    const codes = [...new Set(results.flatMap((r) => (r.ok ? [] : [r.error.code])))].join(',');
+    try {
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'decrypt.batch',
+        outcome: failed === 0 ? 'success' : 'failure',
+        resource,
+        ...(codes ? { errorCode: codes.split(',')[0] } : {}),
+        ...(purpose ? { purpose } : {}),
+        details: {
+          itemCount: items.length,
+          failedCount: failed,
+          ...(codes ? { reason: codes.slice(0, 200) } : {}),
+        },
+      });
+    } catch (err) {
+      for (const r of results) if (r.ok) zeroize(r.value);
+      throw err;
+    }
+    return results;
+  }
+}

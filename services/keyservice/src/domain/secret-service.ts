@@ -1,0 +1,172 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import { open, seal, zeroize } from '@byok/envelope';
+import { SECRET_FORMATS, type SecretKind } from '@byok/contract';
+import { secretRepository, type Db, type SecretRow } from '@byok/store';
+import { AppError } from '../errors.js';
+import { toAppError } from '../http/problem.js';
+import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import type { CryptoService } from './crypto-service.js';
+import type { TenantKeyService } from './tenant-key-service.js';
+import type { TenantView } from './tenant-directory.js';
+
+/** A masked hint: the kind's known prefix and the last four characters, e.g. `sk-ant-...x7Qa`. */
+export function maskSecret(kind: SecretKind, value: string): string {
+  if (value.length < 12) return '****';
+  const prefix = SECRET_FORMATS[kind].prefix;
+  return `${prefix}...${value.slice(-4)}`;
+}
+
+/**
+ * Keyed fingerprint: HMAC-SHA-256 under a key derived from the tenant key, so equal values are
+ * visible as equal within a tenant key version without revealing anything to whoever lacks it.
+ */
+export function fingerprintSecret(tenantKey: Buffer, value: string): string {
+  const k = Buffer.from(hkdfSync('sha256', tenantKey, Buffer.alloc(0), 'byok/secret-fingerprint/v1', 32));
+  try {
+    return `hmac-sha256:${createHmac('sha256', k).update(value, 'utf8').digest('hex').slice(0, 32)}`;
+  } finally {
+    zeroize(k);
+  }
+}
+
+const secretContext = (name: string, version: number, kind: string) => ({
+  secret: name,
+  version: String(version),
+  kind,
+});
+
+/** Stores tenants' secrets (AI provider API keys first) as envelope ciphertexts. */
+export class SecretService {
+  constructor(
+    private readonly db: Db,
+    private readonly withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>,
+    private readonly keys: TenantKeyService,
+    private readonly crypto: CryptoService,
+    private readonly audit: AuditRecorder,
+  ) {}
+
+  /**
+   * Stores a new version of `name` (version 1 for a new secret). No connection is held while the
+   * KMS or the audit log is awaited; a concurrent writer of the same name gets CONFLICT.
+   */
+  async put(
+    view: TenantView,
+    actor: AuditActor,
+    name: string,
+    kind: SecretKind,
+    value: string,
+    labels: Record<string, string>,
+  ): Promise<SecretRow> {
+    const tenantId = view.tenant.id;
+    const plaintext = Buffer.from(value, 'utf8');
+    try {
+      const version = await secretRepository.nextVersion(this.db, tenantId, name);
+      const sealed = await this.keys.use(view, 'current', actor, (key, tkVersion) => ({
+        ciphertext: seal(key, plaintext, {
+          tenantId,
+          tkVersion,
+          context: secretContext(name, version, kind),
+        }),
+        fingerprint: fingerprintSecret(key, value),
+        tkVersion,
+      }));
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'secret.put',
+        outcome: 'success',
+        resource: `tenants/${tenantId}/secrets/${name}`,
+        details: { secretVersion: version, secretKind: kind },
+      });
+      return await this.withTransaction(async (tx) => {
+        if ((await secretRepository.nextVersion(tx, tenantId, name)) !== version) {
+          throw new AppError('CONFLICT', `secret ${name} was changed concurrently; retry`);
+        }
+        await secretRepository.putVersion(tx, {
+          tenantId,
+          name,
+          version,
+          kind,
+          labels,
+          ciphertext: sealed.ciphertext,
+          tkVersion: sealed.tkVersion,
+          hint: maskSecret(kind, value),
+          fingerprint: sealed.fingerprint,
+        });
+        const row = await secretRepository.get(tx, tenantId, name);
+        if (!row) throw new AppError('INTERNAL');
+        return row;
+      });
+    } finally {
+      zeroize(plaintext);
+    }
+  }
+
+  /** Decrypts the current (or a given) version; audited before the value leaves. */
+  async reveal(
+    view: TenantView,
+    actor: AuditActor,
+    name: string,
+    purpose: string | undefined,
+    version?: number,
+  ): Promise<{ value: string; version: number }> {
+    const tenantId = view.tenant.id;
+    const resource = `tenants/${tenantId}/secrets/${name}`;
+    await this.crypto.checkPurpose(view, actor, 'secret.reveal', resource, purpose);
+    const row = await secretRepository.getVersion(this.db, tenantId, name, version);
+    if (!row) {
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'secret.reveal',
+        outcome: 'failure',
+        resource,
+        errorCode: 'NOT_FOUND',
+        ...(purpose ? { purpose } : {}),
+      });
+      throw new AppError('NOT_FOUND', `secret ${name}${version ? ` version ${version}` : ''} not found`);
+    }
+    let plaintext: Buffer;
+    try {
+      plaintext = await this.keys.use(view, row.tkVersion, actor, (key) =>
+        open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
+      );
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr.code === 'AUDIT_UNAVAILABLE') throw appErr;
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'secret.reveal',
+        outcome: 'failure',
+        resource,
+        errorCode: appErr.code,
+        ...(purpose ? { purpose } : {}),
+      });
+      throw appErr;
+    }
+    try {
+      await this.audit.record(actor, {
+        tenantId,
+        action: 'secret.reveal',
+        outcome: 'success',
+        resource,
+        ...(purpose ? { purpose } : {}),
+        details: { secretVersion: row.version },
+      });
+      return { value: plaintext.toString('utf8'), version: row.version };
+    } finally {
+      zeroize(plaintext);
+    }
+  }
+
+  /** Deletes a secret and all its versions (audited first, so no deletion goes unrecorded). */
+  async delete(view: TenantView, actor: AuditActor, name: string): Promise<boolean> {
+    const tenantId = view.tenant.id;
+    if (!(await secretRepository.get(this.db, tenantId, name))) return false;
+    await this.audit.record(actor, {
+      tenantId,
+      action: 'secret.delete',
+      outcome: 'success',
+      resource: `tenants/${tenantId}/secrets/${name}`,
+    });
+    return secretRepository.delete(this.db, tenantId, name);
+  }
+}

@@ -1,0 +1,97 @@
+/** One unwrapped tenant key held in memory. `alive` turns false the moment it is zeroed. */
+export interface CachedKey {
+  key: Buffer;
+  alive: boolean;
+  expiresAt: number;
+}
+
+/**
+ * Unwrapped tenant keys, expiring a fixed time after unwrap (not after last use), zeroed on
+ * eviction. A per-tenant generation counter lets a purge win over an unwrap still in flight.
+ */
+export class TenantKeyCache {
+  private readonly entries = new Map<string, CachedKey>();
+  private readonly generations = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  private static id(tenantId: string, version: number): string {
+    return `${tenantId}\u0000${version}`;
+  }
+
+  /** The live entry, or undefined (an expired entry is zeroed and dropped here). */
+  get(tenantId: string, version: number): CachedKey | undefined {
+    const id = TenantKeyCache.id(tenantId, version);
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.now()) {
+      this.evict(id, e);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** The tenant's purge generation; capture it before an unwrap, pass it to {@link put}. */
+  generation(tenantId: string): number {
+    return this.generations.get(tenantId) ?? 0;
+  }
+
+  /**
+   * Caches a key unless the tenant was purged since `generation` (or caching is off). Returns
+   * false when it did not keep the key: the caller must zero it.
+   */
+  put(tenantId: string, version: number, key: Buffer, ttlMs: number, generation: number): boolean {
+    if (ttlMs <= 0 || generation !== this.generation(tenantId)) return false;
+    const id = TenantKeyCache.id(tenantId, version);
+    const old = this.entries.get(id);
+    if (old) this.evict(id, old);
+    this.entries.set(id, { key, alive: true, expiresAt: this.now() + ttlMs });
+    return true;
+  }
+
+  /** Zeroes and drops every key of a tenant, and invalidates unwraps in flight. */
+  purgeTenant(tenantId: string): number {
+    this.generations.set(tenantId, this.generation(tenantId) + 1);
+    let n = 0;
+    for (const [id, e] of this.entries) {
+      if (id.startsWith(`${tenantId}\u0000`)) {
+        this.evict(id, e);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Zeroes and drops everything. */
+  purgeAll(): void {
+    for (const tenantId of new Set([...this.entries.keys()].map((id) => id.split('\u0000')[0] ?? '')))
+      this.purgeTenant(tenantId);
+    for (const t of this.generations.keys()) this.generations.set(t, this.generation(t) + 1);
+  }
+
+  /** Number of cached keys. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Stops the sweeper and zeroes everything. */
+  close(): void {
+    clearInterval(this.sweeper);
+    this.purgeAll();
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    for (const [id, e] of this.entries) if (e.expiresAt <= t) this.evict(id, e);
+  }
+
+  private evict(id: string, e: CachedKey): void {
+    this.entries.delete(id);
+    e.alive = false;
+    e.key.fill(0);
+  }
+}

@@ -1,0 +1,78 @@
+import type { ErrorCode } from '@byok/contract';
+
+/** HTTP status for each stable code. */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  VALIDATION_FAILED: 400,
+  MALFORMED_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INVALID_KEY_REF: 400,
+  INVALID_CIPHERTEXT: 400,
+  INVALID_CONTEXT: 400,
+  CMK_NOT_CONFIGURED: 409,
+  CMK_VERIFICATION_FAILED: 422,
+  KEY_REVOKED: 403,
+  KEY_NOT_FOUND: 403,
+  KMS_ACCESS_DENIED: 403,
+  KMS_THROTTLED: 429,
+  KMS_UNAVAILABLE: 503,
+  KMS_MISCONFIGURED: 503,
+  TENANT_LOCKED: 423,
+  PURPOSE_NOT_ALLOWED: 403,
+  AUDIT_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** Titles shown in problem bodies. */
+export const TITLE_BY_CODE: Record<ErrorCode, string> = {
+  UNAUTHENTICATED: 'Missing or invalid bearer token',
+  FORBIDDEN: 'Not allowed for this token',
+  NOT_FOUND: 'Not found',
+  CONFLICT: 'Conflict',
+  VALIDATION_FAILED: 'Request failed validation',
+  MALFORMED_REQUEST: 'Malformed request',
+  PAYLOAD_TOO_LARGE: 'Request body too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Request body must be application/json',
+  INVALID_KEY_REF: 'Invalid key reference',
+  INVALID_CIPHERTEXT: 'Ciphertext cannot be decrypted',
+  INVALID_CONTEXT: 'Invalid encryption context',
+  CMK_NOT_CONFIGURED: 'The tenant has no customer key',
+  CMK_VERIFICATION_FAILED: 'The customer key could not be verified',
+  KEY_REVOKED: "The customer's key is disabled or revoked",
+  KEY_NOT_FOUND: "The customer's key does not exist",
+  KMS_ACCESS_DENIED: "The service may not use the customer's key",
+  KMS_THROTTLED: 'The KMS is throttling requests',
+  KMS_UNAVAILABLE: 'The KMS is unavailable',
+  KMS_MISCONFIGURED: 'The KMS provider is not configured',
+  TENANT_LOCKED: 'The tenant is locked by its kill switch',
+  PURPOSE_NOT_ALLOWED: 'Purpose not allowed by tenant policy',
+  AUDIT_UNAVAILABLE: 'The audit log cannot be written; request refused',
+  STORE_UNAVAILABLE: 'The database is unavailable',
+  INTERNAL: 'Internal error',
+};
+
+/** A user-facing error with a stable code. `detail` must never contain secrets or key material. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extra: {
+      errors?: { path: string; message: string }[];
+      retryAfterSeconds?: number;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(detail ?? code, { cause: extra.cause });
+  }
+
+  /** HTTP status of this error. */
+  get status(): number {
+    return STATUS_BY_CODE[this.code];
+  }
+}

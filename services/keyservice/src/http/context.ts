@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { KmsRegistry } from '@byok/kms';
+import type { LocalKeyStore } from '@byok/kms';
+import type { Db } from '@byok/store';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { AuditActor, AuditRecorder } from '../domain/audit-recorder.js';
+import { isAllowed, type Action } from '../domain/authorization.js';
+import type { CryptoService } from '../domain/crypto-service.js';
+import type { SecretService } from '../domain/secret-service.js';
+import type { TenantDirectory, TenantView } from '../domain/tenant-directory.js';
+import type { TenantKeyService } from '../domain/tenant-key-service.js';
+import type { Principal, TokenService } from '../domain/token-service.js';
+import type { AuditQueries } from '../domain/audit-queries.js';
+
+/** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
+export interface AppDeps {
+  db: Db;
+  withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  logger: Logger;
+  metrics: Metrics;
+  tokens: TokenService;
+  directory: TenantDirectory;
+  tenantKeys: TenantKeyService;
+  crypto: CryptoService;
+  secrets: SecretService;
+  audit: AuditRecorder;
+  auditQueries: AuditQueries;
+  registry: KmsRegistry;
+  /** Present only in development mode: the local dev KMS key store managed over HTTP. */
+  localKms?: LocalKeyStore | undefined;
+  bodyLimitBytes: number;
+  /** Checks the store answers (readiness). */
+  ping: () => Promise<void>;
+  /** Called after a tenant changed here (lock, policy, CMK) so other instances can purge. */
+  onTenantChanged?: (tenantId: string) => void;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Assigns a request id (a well-formed incoming X-Request-Id is kept), logs and times the request. */
+export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (req.route?.path as string | undefined)
+        ? `${req.baseUrl}${req.route.path as string}`
+        : 'unmatched';
+      deps.metrics.httpDuration.observe(
+        { method: req.method, route, status: String(res.statusCode) },
+        seconds,
+      );
+      deps.logger.debug(
+        { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+/** Resolves the bearer token into `res.locals.principal`, or answers 401. */
+export function authenticate(tokens: TokenService): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    const principal = m?.[1] ? await tokens.authenticate(m[1]) : undefined;
+    if (!principal) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="byok"');
+      throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+/** The caller of this request. */
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw new AppError('UNAUTHENTICATED');
+  return p;
+}
+
+/** Actor fields for audit events of this request. */
+export function actorOf(res: Response): AuditActor {
+  return {
+    principal: res.locals.principal as Principal | undefined,
+    requestId: res.locals.requestId as string | undefined,
+  };
+}
+
+const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * The guard every tenant route goes through: permission first (so a foreign token learns nothing
+ * about the tenant and no KMS call happens), then existence, then the kill switch. Denials are audited.
+ */
+export async function tenantAccess(
+  deps: AppDeps,
+  req: Request,
+  res: Response,
+  action: Action,
+  opts: { allowLocked?: boolean } = {},
+): Promise<TenantView> {
+  const principal = principalOf(res);
+  const tenantId = String(req.params.tenantId ?? '');
+  const actor = actorOf(res);
+  if (!TENANT_ID.test(tenantId)) {
+    if (principal.role === 'platform-admin') throw new AppError('NOT_FOUND', 'tenant not found');
+    await deps.audit.record(actor, {
+      tenantId: null,
+      action,
+      outcome: 'denied',
+      resource: 'tenants/(malformed)',
+      errorCode: 'FORBIDDEN',
+    });
+    throw new AppError('FORBIDDEN', `this token may not ${action} here`);
+  }
+  if (!isAllowed(principal, action, tenantId)) {
+    const exists = await deps.directory.get(tenantId);
+    await deps.audit.record(actor, {
+      tenantId: exists ? tenantId : null,
+      action,
+      outcome: 'denied',
+      resource: `tenants/${tenantId}`,
+      errorCode: 'FORBIDDEN',
+    });
+    throw new AppError('FORBIDDEN', `this token may not ${action} for tenant ${tenantId}`);
+  }
+  const view = await deps.directory.get(tenantId);
+  if (!view || view.tenant.state === 'deleted')
+    throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
+  if (view.tenant.state === 'locked' && !opts.allowLocked) {
+    await deps.audit.record(actor, {
+      tenantId,
+      action,
+      outcome: 'denied',
+      resource: `tenants/${tenantId}`,
+      errorCode: 'TENANT_LOCKED',
+    });
+    throw new AppError(
+      'TENANT_LOCKED',
+      `tenant ${tenantId} is locked by its kill switch; a tenant admin can restore it`,
+    );
+  }
+  return view;
+}
+
+/** Refuses unless the principal may do `action` at platform level (no tenant); audits denials. */
+export async function platformAccess(
+  deps: AppDeps,
+  res: Response,
+  action: Action | 'tenant.create' | 'dev.local-kms',
+): Promise<Principal> {
+  const principal = principalOf(res);
+  if (principal.role !== 'platform-admin') {
+    await deps.audit.record(actorOf(res), {
+      tenantId: null,
+      action,
+      outcome: 'denied',
+      resource: 'platform',
+      errorCode: 'FORBIDDEN',
+    });
+    throw new AppError('FORBIDDEN', `only a platform admin may ${action}`);
+  }
+  return principal;
+}

@@ -1,0 +1,166 @@
+import { join } from 'node:path';
+import { createAuditWriter, queryEvents, verifyChain } from '@byok/audit';
+import {
+  createLocalKmsProvider,
+  FileLocalKeyStore,
+  KmsRegistry,
+  withResilience,
+  type KmsProvider,
+  type LocalKeyStore,
+} from '@byok/kms';
+import { createPool, migrate, withTransaction, type Store } from '@byok/store';
+import { tokenRepository, type Db } from '@byok/store';
+import type { Express } from 'express';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { AuditRecorder } from './domain/audit-recorder.js';
+import type { AuditQueries } from './domain/audit-queries.js';
+import { CryptoService } from './domain/crypto-service.js';
+import { SecretService } from './domain/secret-service.js';
+import { TenantDirectory } from './domain/tenant-directory.js';
+import { TenantKeyCache } from './domain/tenant-key-cache.js';
+import { TenantKeyService } from './domain/tenant-key-service.js';
+import { TokenService } from './domain/token-service.js';
+import { cloudProviders } from './kms-providers.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+/** A built service: the app plus what must be shut down. */
+export interface Service {
+  app: Express;
+  store: Store;
+  metrics: Metrics;
+  /** Set when this start created the first platform-admin token itself (print it once). */
+  generatedAdminToken: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Options for {@link buildService} beyond the config (tests inject providers here). */
+export interface BuildOptions {
+  logger: Logger;
+  /** Extra or replacement KMS providers (e.g. test doubles of the registry are NOT allowed; emulators are). */
+  providers?: KmsProvider[];
+}
+
+/**
+ * The composition root's body: open the store (PostgreSQL or embedded), migrate, build the KMS
+ * registry and the services, bootstrap the first admin token, and create the app. main.ts only
+ * adds listening and signals.
+ */
+export async function buildService(config: Config, opts: BuildOptions): Promise<Service> {
+  const { logger } = opts;
+  const store = await createPool({
+    ...(config.databaseUrl
+      ? { databaseUrl: config.databaseUrl }
+      : { dataDir: join(config.dataDir, 'pglite') }),
+    max: config.databasePoolMax,
+    logger,
+  });
+  try {
+    const pool = store.pool;
+    const db: Db = pool;
+    await migrate(pool, { logger });
+    const metrics = createMetrics();
+
+    const onAttempt = (e: { provider: string; operation: string; outcome: string; durationMs: number }) => {
+      metrics.kmsCalls.inc({ provider: e.provider, operation: e.operation, outcome: e.outcome });
+      metrics.kmsDuration.observe(
+        { provider: e.provider, operation: e.operation, outcome: e.outcome },
+        e.durationMs / 1000,
+      );
+    };
+    const resilient = (p: KmsProvider) =>
+      withResilience(p, { timeoutMs: config.kms.timeoutMs, maxAttempts: config.kms.maxAttempts, onAttempt });
+    const registry = new KmsRegistry();
+    let localKms: LocalKeyStore | undefined;
+    if (config.kms.providers.includes('local') && !config.production) {
+      localKms = new FileLocalKeyStore(join(config.dataDir, 'local-kms.json'));
+      registry.register(
+        resilient(createLocalKmsProvider({ store: localKms, production: config.production })),
+      );
+    }
+    for (const p of opts.providers ?? []) registry.register(resilient(p));
+    for (const p of await cloudProviders(config, registry.names())) registry.register(resilient(p));
+
+    const writer = createAuditWriter({ pool, logger, maxBatch: config.auditMaxBatch });
+    const audit = new AuditRecorder(writer, metrics);
+    const tx = <T>(fn: (db: Db) => Promise<T>) => withTransaction(pool, fn);
+    const directory = new TenantDirectory(db, config.tenantCacheMs);
+    const cache = new TenantKeyCache();
+    const tenantKeys = new TenantKeyService({
+      db,
+      withTransaction: tx,
+      registry,
+      cache,
+      directory,
+      audit,
+      metrics,
+      logger,
+    });
+    const crypto = new CryptoService(tenantKeys, audit);
+    const secrets = new SecretService(db, tx, tenantKeys, crypto, audit);
+    const tokens = new TokenService(db, config.tokenCacheSeconds);
+
+    let generatedAdminToken: string | undefined;
+    if (!(await tokenRepository.hasPlatformAdmin(db))) {
+      const issued = await tokens.issue(db, {
+        name: 'bootstrap platform admin',
+        role: 'platform-admin',
+        tenantId: null,
+        createdBy: null,
+        ...(config.bootstrapAdminToken ? { token: config.bootstrapAdminToken } : {}),
+      });
+      await audit.record(
+        {},
+        { action: 'token.bootstrap', outcome: 'success', resource: `tokens/${issued.row.id}` },
+      );
+      if (!config.bootstrapAdminToken) generatedAdminToken = issued.token;
+    }
+
+    const auditQueries: AuditQueries = {
+      query: async (filters, cursor, limit) => {
+        const page = await queryEvents(pool, filters, cursor, limit);
+        return {
+          events: page.events.map((e) => ({ ...e, at: e.at.toISOString() })),
+          nextCursor: page.nextCursor,
+        };
+      },
+      verify: (chain) => verifyChain(pool, chain),
+    };
+
+    const app = createApp({
+      db,
+      withTransaction: tx,
+      logger,
+      metrics,
+      tokens,
+      directory,
+      tenantKeys,
+      crypto,
+      secrets,
+      audit,
+      auditQueries,
+      registry,
+      localKms,
+      bodyLimitBytes: config.bodyLimitBytes,
+      ping: async () => {
+        await pool.query('SELECT 1');
+      },
+    });
+
+    return {
+      app,
+      store,
+      metrics,
+      generatedAdminToken,
+      async close() {
+        cache.close();
+        await writer.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
