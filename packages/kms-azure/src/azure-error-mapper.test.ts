@@ -56,6 +56,13 @@ describe('mapAzureError', () => {
     expect((err.cause as { request?: unknown }).request).toBeUndefined();
   });
 
+  it('maps the SDK local key checks: expiry to KEY_REVOKED, missing key_ops to KMS_MISCONFIGURED', () => {
+    const expired = new Error('Key https://v/keys/k/1 expired at 2020-01-01T00:00:00.000Z');
+    expect(mapAzureError(expired, scope).code).toBe('KEY_REVOKED');
+    const ops = new Error('Operation unwrapKey is not supported on key https://v/keys/k/1');
+    expect(mapAzureError(ops, scope).code).toBe('KMS_MISCONFIGURED');
+  });
+
   it('passes a KmsError through unchanged', () => {
     const original = new KmsError('INVALID_CIPHERTEXT', 'x', { provider: 'azure-kv' });
     expect(mapAzureError(original, scope)).toBe(original);

@@ -85,6 +85,13 @@ export function mapAzureError(err: unknown, scope: AzureErrorScope): KmsError {
     return make('KMS_UNAVAILABLE', 'the call was aborted (deadline or cancellation)');
 
   const status = e.statusCode;
+  // The SDK checks the key it fetched before calling the service, with plain Errors.
+  const local = status === undefined ? (e.message ?? '') : '';
+  if (/ expired at |can't be used before/.test(local))
+    return make('KEY_REVOKED', 'the key is expired or not yet valid');
+  if (/is not supported on key/.test(local)) {
+    return make('KMS_MISCONFIGURED', 'the key does not permit wrapKey/unwrapKey (key_ops)');
+  }
   if (status === undefined)
     return make('KMS_UNAVAILABLE', `Key Vault unreachable (${e.code ?? e.name ?? 'error'})`);
   if ((status === 401 || status === 403) && inner === 'KeyDisabled')
