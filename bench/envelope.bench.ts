@@ -1,0 +1,132 @@
+/**
+ * Envelope throughput: raw node:crypto AES-256-GCM (the limit), our seal/open, and the AWS
+ * Encryption SDK (committing suite without signing, raw AES keyring; with and without its caching
+ * materials manager), 64 B to 1 MiB, encrypt and decrypt, in one process. `pnpm bench:envelope [--json]`.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  AlgorithmSuiteIdentifier,
+  buildClient,
+  CommitmentPolicy,
+  getLocalCryptographicMaterialsCache,
+  NodeCachingMaterialsManager,
+  RawAesKeyringNode,
+  RawAesWrappingSuiteIdentifier,
+} from '@aws-crypto/client-node';
+import { generateTenantKey, open, seal } from '@byok/envelope';
+import type { BenchCase, CaseResult } from './lib/harness.js';
+import { runBench } from './lib/report.js';
+import { pairedRatio } from './lib/stats.js';
+
+const PAYLOADS = [
+  ['64B', 64],
+  ['1KiB', 1024],
+  ['64KiB', 64 * 1024],
+  ['1MiB', 1024 * 1024],
+] as const;
+const OPS = ['encrypt', 'decrypt'] as const;
+const IMPLS = ['raw', 'ours', 'esdk', 'esdk-cached'] as const;
+
+const rawKey = randomBytes(32);
+const tenantKey = generateTenantKey();
+const sealParams = { tenantId: 'tenant-bench', tkVersion: 1, context: { record: 'r-1', purpose: 'bench' } };
+const openParams = { tenantId: sealParams.tenantId, context: sealParams.context };
+const encryptionContext = { tenant: 'tenant-bench', record: 'r-1', purpose: 'bench' };
+
+const { encrypt: esdkEncrypt, decrypt: esdkDecrypt } = buildClient(
+  CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+);
+const suiteId = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+const keyring = new RawAesKeyringNode({
+  keyName: 'bench-key',
+  keyNamespace: 'bench',
+  unencryptedMasterKey: randomBytes(32),
+  wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+});
+const cachingCmm = new NodeCachingMaterialsManager({
+  backingMaterials: keyring,
+  cache: getLocalCryptographicMaterialsCache(1000),
+  maxAge: 60_000,
+});
+
+function rawEncrypt(pt: Buffer) {
+  const cipher = createCipheriv('aes-256-gcm', rawKey, randomBytes(12), { authTagLength: 16 });
+  const ct = cipher.update(pt);
+  cipher.final();
+  return { ct, tag: cipher.getAuthTag() };
+}
+
+function rawDecrypt(iv: Buffer, ct: Buffer, tag: Buffer) {
+  const decipher = createDecipheriv('aes-256-gcm', rawKey, iv, { authTagLength: 16 });
+  decipher.setAuthTag(tag);
+  const pt = decipher.update(ct);
+  decipher.final();
+  return pt;
+}
+
+async function buildCases(): Promise<BenchCase[]> {
+  const cases: BenchCase[] = [];
+  for (const [payload, bytes] of PAYLOADS) {
+    const pt = randomBytes(bytes);
+    const iv = randomBytes(12);
+    const raw = createCipheriv('aes-256-gcm', rawKey, iv, { authTagLength: 16 });
+    const rawCt = raw.update(pt);
+    raw.final();
+    const rawTag = raw.getAuthTag();
+    const ours = seal(tenantKey, pt, sealParams);
+    const esdk = (await esdkEncrypt(keyring, pt, { encryptionContext, suiteId })).result;
+    const esdkCached = (await esdkEncrypt(cachingCmm, pt, { encryptionContext, suiteId })).result;
+    // ESDK ops at 64 KiB / 1 MiB take milliseconds: longer rounds give each several ops.
+    const esdkRoundMs = bytes >= 64 * 1024 ? 300 : undefined;
+    const fns: Record<(typeof IMPLS)[number], Record<(typeof OPS)[number], () => unknown>> = {
+      raw: { encrypt: () => rawEncrypt(pt), decrypt: () => rawDecrypt(iv, rawCt, rawTag) },
+      ours: {
+        encrypt: () => seal(tenantKey, pt, sealParams),
+        decrypt: () => open(tenantKey, ours, openParams),
+      },
+      esdk: {
+        encrypt: () => esdkEncrypt(keyring, pt, { encryptionContext, suiteId }),
+        decrypt: () => esdkDecrypt(keyring, esdk),
+      },
+      'esdk-cached': {
+        encrypt: () => esdkEncrypt(cachingCmm, pt, { encryptionContext, suiteId }),
+        decrypt: () => esdkDecrypt(cachingCmm, esdkCached),
+      },
+    };
+    for (const op of OPS) {
+      for (const impl of IMPLS) {
+        cases.push({
+          id: `${impl} ${op} ${payload}`,
+          group: `${op} ${payload}`,
+          labels: { impl, op, payload },
+          bytes,
+          roundMs: impl.startsWith('esdk') ? esdkRoundMs : undefined,
+          fn: fns[impl][op],
+        });
+      }
+    }
+  }
+  return cases;
+}
+
+function ratios(byId: (id: string) => CaseResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [payload] of PAYLOADS) {
+    for (const op of OPS) {
+      const ours = byId(`ours ${op} ${payload}`).rounds;
+      for (const other of ['raw', 'esdk', 'esdk-cached']) {
+        out[`ours/${other} ${op} ${payload}`] = pairedRatio(ours, byId(`${other} ${op} ${payload}`).rounds);
+      }
+    }
+  }
+  return out;
+}
+
+await runBench({
+  name: 'envelope',
+  cases: await buildCases(),
+  ratios,
+  rounds: 11,
+  roundMs: 150,
+  warmupMs: 200,
+});
