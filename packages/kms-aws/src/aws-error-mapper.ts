@@ -64,10 +64,15 @@ export function awsRequestId(err: unknown): string | undefined {
   return (err as SdkErrorShape | undefined)?.$metadata?.requestId || undefined;
 }
 
+const NETWORK_IN_MESSAGE = new RegExp(`\\b(${[...NETWORK_CODES].join('|')})\\b`);
+
 function networkCode(err: SdkErrorShape | undefined, depth = 0): string | undefined {
   if (!err || depth > 3) return undefined;
   if (err.code && NETWORK_CODES.has(err.code)) return err.code;
-  return networkCode(err.cause as SdkErrorShape | undefined, depth + 1);
+  // When the socket error comes from another realm (e.g. a VM context), the SDK re-wraps it as
+  // "AWS SDK error wrapper for Error: connect ECONNREFUSED ..." and drops `code`.
+  const inMessage = typeof err.message === 'string' ? NETWORK_IN_MESSAGE.exec(err.message)?.[1] : undefined;
+  return inMessage ?? networkCode(err.cause as SdkErrorShape | undefined, depth + 1);
 }
 
 function codeFor(e: SdkErrorShape): KmsErrorCode {

@@ -41,8 +41,12 @@ export interface AwsKmsProviderOptions {
   maxSdkAttempts?: number;
 }
 
-/** The AWS KMS adapter: wrap/unwrap and key health. */
-export type AwsKmsProvider = KmsProvider & KeyHealthCapability;
+/** The AWS KMS adapter: wrap/unwrap, key health, and shutdown of its clients. */
+export type AwsKmsProvider = KmsProvider &
+  KeyHealthCapability & {
+    /** Closes the sockets of the clients it created (an injected client is left alone). */
+    destroy(): void;
+  };
 
 const STATES: Readonly<Record<string, KeyState>> = {
   Enabled: 'enabled',
@@ -70,7 +74,7 @@ function callSignal(opts: CallOptions | undefined): AbortSignal | undefined {
  * tenant, purpose and version. One client per region, made on first use, with SDK retries off.
  */
 export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): AwsKmsProvider {
-  const clients = new Map<string, KmsSend>();
+  const clients = new Map<string, KMSClient>();
 
   function clientFor(ref: AwsKeyRef): KmsSend {
     if (options.client) return options.client;
@@ -82,7 +86,7 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): AwsKm
       });
     }
     let client = clients.get(region);
-    if (!client) {
+    if (client === undefined) {
       const config: KMSClientConfig = { region, maxAttempts: options.maxSdkAttempts ?? 1 };
       if (options.endpoint) config.endpoint = options.endpoint;
       if (options.credentials) config.credentials = options.credentials;
@@ -155,6 +159,11 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): AwsKm
       } catch (err) {
         throw mapAwsError(err, { keyRef: r.uri, operation: 'describe' });
       }
+    },
+
+    destroy(): void {
+      for (const c of clients.values()) c.destroy();
+      clients.clear();
     },
   } satisfies AwsKmsProvider;
 }

@@ -41,12 +41,13 @@ export function awsTestEnv(
     return c;
   };
   const asRef = (arn: string) => parseKeyRef('aws-kms', arn) as AwsKeyRef;
+  const provider = createAwsKmsProvider({ endpoint, credentials });
   return {
     endpoint,
     region,
     credentials,
     admin,
-    provider: createAwsKmsProvider({ endpoint, credentials }),
+    provider,
     createKey: async (o = {}) => {
       const out = await admin(o.region).send(
         new CreateKeyCommand({ Description: 'byok test key', MultiRegion: o.multiRegion }),
@@ -67,6 +68,7 @@ export function awsTestEnv(
     },
     close: () => {
       for (const c of admins.values()) c.destroy();
+      provider.destroy();
     },
   };
 }
