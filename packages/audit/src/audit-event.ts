@@ -104,7 +104,7 @@ const HEX_RUN_RE = /[0-9a-fA-F]{48,}/;
 const B64_RUN_RE = /[A-Za-z0-9+/_=-]{32,}/g;
 const RANDOM_BITS_PER_CHAR = 4.3;
 // NUL cannot be stored in text/jsonb; a lone surrogate would be stored as U+FFFD and break the hash.
-const UNSTORABLE_RE = /\u0000|\p{Cs}/u;
+const LONE_SURROGATE_RE = /\p{Cs}/u;
 
 const OPTIONAL_STRINGS = [
   'actorTokenId',
@@ -126,7 +126,8 @@ function checkString(name: string, value: unknown, max: number): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > max) {
     fail(`audit field ${name} must be a non-empty string of at most ${max} characters`);
   }
-  if (UNSTORABLE_RE.test(value)) fail(`audit field ${name} contains characters that cannot be stored`);
+  if (value.includes('\u0000') || LONE_SURROGATE_RE.test(value))
+    fail(`audit field ${name} contains characters that cannot be stored`);
 }
 
 function checkDetails(details: unknown, allowed: ReadonlySet<string>): void {

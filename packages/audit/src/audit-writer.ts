@@ -174,7 +174,11 @@ async function selectHeadsForUpdate(client: PoolClient, chains: string[]): Promi
   return new Map(rows.map((r) => [r.chain, { seq: Number(r.seq), hash: r.hash }]));
 }
 
-async function lockHeads(client: PoolClient, chains: string[], known: ReadonlySet<string>): Promise<Map<string, Head>> {
+async function lockHeads(
+  client: PoolClient,
+  chains: string[],
+  known: ReadonlySet<string>,
+): Promise<Map<string, Head>> {
   const unknown = chains.filter((c) => !known.has(c));
   if (unknown.length > 0) await createHeads(client, unknown);
   let heads = await selectHeadsForUpdate(client, chains);

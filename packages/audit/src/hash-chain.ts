@@ -105,7 +105,10 @@ export async function verifyEvents(
   });
 
   // Checks `e` knowing the event after it (for telling a swap from an edit).
-  const check = (e: ChainedAuditEvent, next: ChainedAuditEvent | undefined): EventsVerification | undefined => {
+  const check = (
+    e: ChainedAuditEvent,
+    next: ChainedAuditEvent | undefined,
+  ): EventsVerification | undefined => {
     if (e.seq > expectedSeq) return broken('deleted', expectedSeq);
     if (e.seq < expectedSeq) return broken('reordered', e.seq);
     if (!same(e.prevHash, prev)) {

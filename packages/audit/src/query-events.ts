@@ -111,7 +111,9 @@ export async function queryEvents(
   const nextCursor =
     rows.length > limit && last
       ? encodeCursor(
-          kind === 'chain' ? { k: 'chain', s: last.seq } : { k: 'time', a: last.at.toISOString(), c: last.chain, s: last.seq },
+          kind === 'chain'
+            ? { k: 'chain', s: last.seq }
+            : { k: 'time', a: last.at.toISOString(), c: last.chain, s: last.seq },
         )
       : null;
   return {

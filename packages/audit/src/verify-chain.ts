@@ -50,15 +50,18 @@ export async function verifyChain(
   const batchSize = opts.batchSize ?? 1000;
   // max(seq) first: a head row commits with its chain's first events, so it cannot lag this read.
   const maxInTable = Number(
-    (await q.query<{ m: string | null }>('SELECT max(seq) AS m FROM audit_events WHERE chain = $1', [chain])).rows[0]
-      ?.m ?? 0,
+    (await q.query<{ m: string | null }>('SELECT max(seq) AS m FROM audit_events WHERE chain = $1', [chain]))
+      .rows[0]?.m ?? 0,
   );
   const head = (
-    await q.query<{ seq: string; hash: Buffer }>('SELECT seq, hash FROM audit_chain_heads WHERE chain = $1', [chain])
+    await q.query<{ seq: string; hash: Buffer }>('SELECT seq, hash FROM audit_chain_heads WHERE chain = $1', [
+      chain,
+    ])
   ).rows[0];
   const headSeq = head ? Number(head.seq) : 0;
   const base = { chain, headSeq };
-  if (!head && maxInTable > 0) return { ...base, ok: false, checked: 0, firstBrokenSeq: 1, reason: 'head-mismatch' };
+  if (!head && maxInTable > 0)
+    return { ...base, ok: false, checked: 0, firstBrokenSeq: 1, reason: 'head-mismatch' };
 
   let anchor: Uint8Array = GENESIS_HASH;
   if (fromSeq > 1) {
@@ -72,12 +75,27 @@ export async function verifyChain(
     anchor = row.hash;
   }
 
-  const result = await verifyEvents(pages(q, chain, fromSeq, headSeq, batchSize), { fromSeq, prevHash: anchor });
+  const result = await verifyEvents(pages(q, chain, fromSeq, headSeq, batchSize), {
+    fromSeq,
+    prevHash: anchor,
+  });
   if (!result.ok) {
-    return { ...base, ok: false, checked: result.checked, firstBrokenSeq: result.firstBrokenSeq, reason: result.reason };
+    return {
+      ...base,
+      ok: false,
+      checked: result.checked,
+      firstBrokenSeq: result.firstBrokenSeq,
+      reason: result.reason,
+    };
   }
   if (result.lastSeq < headSeq) {
-    return { ...base, ok: false, checked: result.checked, firstBrokenSeq: result.lastSeq + 1, reason: 'truncated' };
+    return {
+      ...base,
+      ok: false,
+      checked: result.checked,
+      firstBrokenSeq: result.lastSeq + 1,
+      reason: 'truncated',
+    };
   }
   if (head && headSeq > 0 && Buffer.compare(Buffer.from(result.lastHash), head.hash) !== 0) {
     return { ...base, ok: false, checked: result.checked, firstBrokenSeq: headSeq, reason: 'head-mismatch' };

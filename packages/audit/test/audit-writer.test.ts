@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPool } from '@byok/store';
 import {
@@ -32,8 +33,34 @@ const ev = (tenantId: string | undefined, i: number): AuditEventInput => ({
   details: { keyVersion: 1, itemCount: i },
 });
 
+// A TCP proxy to PostgreSQL that can be killed: the database "goes away" and stays away.
+async function startProxy(target: URL): Promise<{ port: number; kill(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    kill: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
 async function countRows(chain: string): Promise<number> {
-  const { rows } = await t.store.pool.query('SELECT count(*)::int AS n FROM audit_events WHERE chain = $1', [chain]);
+  const { rows } = await t.store.pool.query('SELECT count(*)::int AS n FROM audit_events WHERE chain = $1', [
+    chain,
+  ]);
   return rows[0].n as number;
 }
 
@@ -54,7 +81,11 @@ describe('createAuditWriter', () => {
     expect(r).toMatchObject({ chain: 'rt-1', seq: 1 });
     expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
     const { rows } = await t.store.pool.query('SELECT * FROM audit_events WHERE chain = $1', ['rt-1']);
-    expect(rows[0]).toMatchObject({ error_code: 'KEY_REVOKED', kms_request_id: 'kms-req-1', outcome: 'failure' });
+    expect(rows[0]).toMatchObject({
+      error_code: 'KEY_REVOKED',
+      kms_request_id: 'kms-req-1',
+      outcome: 'failure',
+    });
     expect(Buffer.from(rows[0].hash).toString('hex')).toBe(r.hash);
     expect((await verifyChain(t.store.pool, 'rt-1')).ok).toBe(true);
   });
@@ -76,7 +107,10 @@ describe('createAuditWriter', () => {
     }
     const records = await Promise.all(calls);
     await w.close();
-    const seqsA = records.filter((r) => r.chain === 'conc-a').map((r) => r.seq).sort((a, b) => a - b);
+    const seqsA = records
+      .filter((r) => r.chain === 'conc-a')
+      .map((r) => r.seq)
+      .sort((a, b) => a - b);
     expect(seqsA).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     for (const chain of ['conc-a', 'conc-b', 'conc-c']) {
       const v = await verifyChain(t.store.pool, chain, { batchSize: 37 });
@@ -94,7 +128,11 @@ describe('createAuditWriter', () => {
       const records = await Promise.all(calls);
       const seqs = records.map((r) => r.seq).sort((a, b) => a - b);
       expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-      expect(await verifyChain(t.store.pool, 'multi')).toMatchObject({ ok: true, checked: 200, headSeq: 200 });
+      expect(await verifyChain(t.store.pool, 'multi')).toMatchObject({
+        ok: true,
+        checked: 200,
+        headSeq: 200,
+      });
     } finally {
       await w1.close();
       await w2.close();
@@ -131,7 +169,9 @@ describe('fail-closed', () => {
       const w = createAuditWriter({ pool: limited.pool });
       await w.record(ev('fc', 0));
       await admin.query(`REVOKE INSERT ON audit_events FROM ${role}`);
-      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => w.record(ev('fc', i + 1))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => w.record(ev('fc', i + 1))),
+      );
       expect(results.every((r) => r.status === 'rejected')).toBe(true);
       const reason = (results[0] as PromiseRejectedResult).reason as AuditUnavailableError;
       expect(reason).toBeInstanceOf(AuditUnavailableError);
@@ -151,15 +191,22 @@ describe('fail-closed', () => {
     }
   });
 
-  it('rejects with AUDIT_UNAVAILABLE when the database connection is gone', async () => {
-    const doomed = await createPool({ databaseUrl: t.db.databaseUrl, max: 1 });
+  it('rejects with AUDIT_UNAVAILABLE when the database goes away', async () => {
+    const proxy = await startProxy(new URL(t.db.databaseUrl));
+    const url = new URL(t.db.databaseUrl);
+    url.port = String(proxy.port);
+    const doomed = await createPool({ databaseUrl: url.toString(), max: 1, connectionTimeoutMs: 1000 });
     const w = createAuditWriter({ pool: doomed.pool });
-    await w.record(ev('drop', 0));
-    const { rows } = await doomed.pool.query('SELECT pg_backend_pid() AS pid');
-    await t.store.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
-    await expect(w.record(ev('drop', 1))).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
-    await w.close();
-    await doomed.close();
+    try {
+      await w.record(ev('drop', 0));
+      await proxy.kill();
+      const results = await Promise.allSettled([1, 2, 3].map((i) => w.record(ev('drop', i))));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
+    } finally {
+      await w.close();
+      await doomed.close();
+    }
     expect(await countRows('drop')).toBe(1);
   });
 
@@ -181,7 +228,9 @@ describe('append-only triggers', () => {
     });
     await expect(q("DELETE FROM audit_events WHERE chain = 'trg'")).rejects.toMatchObject({ code: '42501' });
     await expect(q('TRUNCATE audit_events')).rejects.toMatchObject({ code: '42501' });
-    await expect(q("DELETE FROM audit_chain_heads WHERE chain = 'trg'")).rejects.toMatchObject({ code: '42501' });
+    await expect(q("DELETE FROM audit_chain_heads WHERE chain = 'trg'")).rejects.toMatchObject({
+      code: '42501',
+    });
     await expect(q("UPDATE audit_chain_heads SET seq = 0 WHERE chain = 'trg'")).rejects.toMatchObject({
       code: '42501',
     });

@@ -65,7 +65,9 @@ describe('canonical form and hash', () => {
   });
 
   it('hashes SHA-256(prev || canonical) (pinned vector from sha256sum)', () => {
-    expect(computeHash(GENESIS_HASH, '{"a":1}').toString('hex')).toBe('b06a229070741292512e8760f470dd7a4c46ccfdf253df781d88dabe58c1ccb1');
+    expect(computeHash(GENESIS_HASH, '{"a":1}').toString('hex')).toBe(
+      'b06a229070741292512e8760f470dd7a4c46ccfdf253df781d88dabe58c1ccb1',
+    );
   });
 });
 
@@ -78,7 +80,12 @@ describe('verifyEvents', () => {
   it('names an edited field', async () => {
     const c = chainOf(5);
     c[2] = { ...c[2]!, purpose: 'curiosity' };
-    expect(await verifyEvents(c)).toMatchObject({ ok: false, reason: 'edited', firstBrokenSeq: 3, checked: 2 });
+    expect(await verifyEvents(c)).toMatchObject({
+      ok: false,
+      reason: 'edited',
+      firstBrokenSeq: 3,
+      checked: 2,
+    });
   });
 
   it('names a deleted middle event', async () => {
@@ -107,12 +114,16 @@ describe('verifyEvents', () => {
 describe('assertValidEvent', () => {
   const allowed = new Set(DEFAULT_DETAIL_KEYS);
   const ok: AuditEventInput = { action: 'secret.reveal', outcome: 'success', tenantId: 'acme' };
-  const bad = (over: Record<string, unknown>): (() => void) => () =>
-    assertValidEvent({ ...ok, ...over } as AuditEventInput, allowed);
+  const bad =
+    (over: Record<string, unknown>): (() => void) =>
+    () =>
+      assertValidEvent({ ...ok, ...over } as AuditEventInput, allowed);
 
   it('accepts a minimal event and allow-listed scalar details', () => {
     expect(() => assertValidEvent(ok, allowed)).not.toThrow();
-    expect(bad({ details: { keyVersion: 3, cacheHit: true, route: '/v1/tenants/acme-corp/secrets/openai-prod' } })).not.toThrow();
+    expect(
+      bad({ details: { keyVersion: 3, cacheHit: true, route: '/v1/tenants/acme-corp/secrets/openai-prod' } }),
+    ).not.toThrow();
   });
 
   it('rejects details keys that are not allow-listed', () => {

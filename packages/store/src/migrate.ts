@@ -45,7 +45,10 @@ export async function loadMigrations(dir: string | URL = DEFAULT_MIGRATIONS_DIR)
   for (const fileName of names) {
     const m = FILE_RE.exec(fileName);
     if (!m) {
-      throw new StoreError('MIGRATION_MISMATCH', `migration file name must look like 0001_name.sql: ${fileName}`);
+      throw new StoreError(
+        'MIGRATION_MISMATCH',
+        `migration file name must look like 0001_name.sql: ${fileName}`,
+      );
     }
     const sql = await readFile(`${path.replace(/\/$/, '')}/${fileName}`, 'utf8');
     files.push({

@@ -69,7 +69,9 @@ function newPool(url: string, max: number, opts: CreatePoolOptions): pg.Pool {
   const logger = opts.logger;
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would crash
   // the process. The pool drops that client and the next checkout reconnects.
-  pool.on('error', (err) => logger?.warn({ err: toStoreError(err).message }, 'idle database connection lost'));
+  pool.on('error', (err) =>
+    logger?.warn({ err: toStoreError(err).message }, 'idle database connection lost'),
+  );
   if (logger) pool.on('connect', (client) => instrumentClient(client, logger));
   return pool;
 }

@@ -61,7 +61,14 @@ interface PgErrorShape {
 }
 
 // Node socket errors that mean "the server is not reachable", as opposed to a bad query.
-const NETWORK_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 
 function codeForSqlState(state: string): StoreErrorCode {
   if (state === '23505') return 'CONFLICT';

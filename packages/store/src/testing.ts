@@ -55,7 +55,10 @@ async function onServer(serverUrl: string): Promise<TestDatabase> {
 }
 
 function containerEngineLikely(): boolean {
-  return existsSync('/var/run/docker.sock') || existsSync(`/run/user/${process.getuid?.() ?? 0}/podman/podman.sock`);
+  return (
+    existsSync('/var/run/docker.sock') ||
+    existsSync(`/run/user/${process.getuid?.() ?? 0}/podman/podman.sock`)
+  );
 }
 
 async function inContainer(): Promise<TestDatabase | undefined> {
@@ -70,7 +73,11 @@ async function inContainer(): Promise<TestDatabase | undefined> {
   }
   const container = await new mod.PostgreSqlContainer('postgres:15-alpine').start();
   say('using a PostgreSQL container (testcontainers)');
-  return { databaseUrl: container.getConnectionUri(), kind: 'postgres', drop: () => container.stop().then(() => {}) };
+  return {
+    databaseUrl: container.getConnectionUri(),
+    kind: 'postgres',
+    drop: () => container.stop().then(() => {}),
+  };
 }
 
 interface ContainerLike {

@@ -32,10 +32,22 @@ export async function withTransaction<T>(
   } catch (err) {
     throw toStoreError(err);
   }
+  // A checked-out pg client has no 'error' listener: a connection lost between statements would
+  // be an unhandled 'error' event and crash the process. Record it; the next query fails anyway.
+  let lost: Error | undefined;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  client.on('error', onError);
+  const release = (err?: unknown): void => {
+    client.off('error', onError);
+    const reason = err ?? lost;
+    client.release(reason === undefined ? undefined : asError(reason));
+  };
   try {
     await client.query(opts.isolation ? ISOLATION_SQL[opts.isolation] : 'BEGIN');
   } catch (err) {
-    client.release(asError(err));
+    release(err);
     throw toStoreError(err);
   }
   let result: T;
@@ -44,20 +56,20 @@ export async function withTransaction<T>(
   } catch (err) {
     try {
       await client.query('ROLLBACK');
-      client.release();
+      release();
     } catch (rollbackErr) {
       // The connection is unusable: destroy it rather than return it to the pool.
-      client.release(asError(rollbackErr));
+      release(rollbackErr);
     }
     throw isDriverError(err) ? toStoreError(err) : err;
   }
   try {
     await client.query('COMMIT');
   } catch (err) {
-    client.release(asError(err));
+    release(err);
     throw toStoreError(err);
   }
-  client.release();
+  release();
   return result;
 }
 

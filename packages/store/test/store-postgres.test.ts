@@ -29,20 +29,26 @@ afterAll(async () => {
 
 describe('migrate (PostgreSQL)', () => {
   it('applies every shipped migration once and is idempotent', async () => {
-    const shipped = (await readdir(fileURLToPath(DEFAULT_MIGRATIONS_DIR))).filter((f) => f.endsWith('.sql')).sort();
+    const shipped = (await readdir(fileURLToPath(DEFAULT_MIGRATIONS_DIR)))
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     const first = await migrate(store.pool);
     expect(first.applied).toEqual(shipped.map((f) => f.slice(0, 4)));
     const second = await migrate(store.pool);
     expect(second.applied).toEqual([]);
     expect(second.skipped).toEqual(first.applied);
-    const { rows } = await store.pool.query('SELECT version, checksum FROM schema_migrations ORDER BY version');
+    const { rows } = await store.pool.query(
+      'SELECT version, checksum FROM schema_migrations ORDER BY version',
+    );
     expect(rows.map((r) => r.version)).toEqual(first.applied);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum))).toBe(true);
   });
 
   it('is safe when three pools migrate the same fresh database at once', async () => {
     const fresh = await createTestDatabase({ require: 'postgres' });
-    const stores = await Promise.all([1, 2, 3].map(() => createPool({ databaseUrl: fresh.databaseUrl, max: 2 })));
+    const stores = await Promise.all(
+      [1, 2, 3].map(() => createPool({ databaseUrl: fresh.databaseUrl, max: 2 })),
+    );
     try {
       const results = await Promise.all(stores.map((s) => migrate(s.pool)));
       const appliedCounts = results.map((r) => r.applied.length);
@@ -82,7 +88,10 @@ describe('migrate (PostgreSQL)', () => {
   it('rolls back a failing migration completely', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'byok-mig-'));
     try {
-      await copyFile(fileURLToPath(new URL('0001_core.sql', DEFAULT_MIGRATIONS_DIR)), join(dir, '0001_core.sql'));
+      await copyFile(
+        fileURLToPath(new URL('0001_core.sql', DEFAULT_MIGRATIONS_DIR)),
+        join(dir, '0001_core.sql'),
+      );
       await writeFile(join(dir, '0099_bad.sql'), 'CREATE TABLE mig_bad (a int); SELECT 1/0;');
       await expect(migrate(store.pool, { dir })).rejects.toBeInstanceOf(StoreError);
       const { rows } = await store.pool.query(
@@ -155,9 +164,10 @@ describe('withTransaction', () => {
 
   it('leaves the pool usable after many failed transactions', async () => {
     for (let i = 0; i < 10; i++) {
-      await expect(
-        withTransaction(store.pool, async (c) => c.query('SELECT 1/0')),
-      ).rejects.toMatchObject({ code: 'INTERNAL', sqlState: '22012' });
+      await expect(withTransaction(store.pool, async (c) => c.query('SELECT 1/0'))).rejects.toMatchObject({
+        code: 'INTERNAL',
+        sqlState: '22012',
+      });
     }
     const { rows } = await store.pool.query('SELECT 1 AS one');
     expect(rows[0].one).toBe(1);
