@@ -17,6 +17,7 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  globalSetup: '<rootDir>/test/global-setup.js',
   projects: [
     {
       ...common,
