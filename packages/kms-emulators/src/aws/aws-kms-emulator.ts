@@ -37,6 +37,16 @@ export interface AwsKmsEmulatorAdmin {
   callCount(op?: string): number;
   /** Clears faults, denials and counters; with `{ keys: true }` also every key and alias. */
   reset(options?: { keys?: boolean }): void;
+  /** Creates a symmetric key (and an alias to it) without going through the API, e.g. for a dev seed. */
+  createKey(options?: { region?: string; multiRegion?: boolean; alias?: string }): AwsEmulatorKey;
+}
+
+/** A key made by {@link AwsKmsEmulatorAdmin.createKey}. */
+export interface AwsEmulatorKey {
+  keyId: string;
+  arn: string;
+  /** `arn:aws:kms:<region>:<account>:alias/<name>` when an alias was asked for. */
+  aliasArn?: string;
 }
 
 /** A running emulator. */
@@ -137,6 +147,20 @@ export async function startAwsKmsEmulator(options: AwsKmsEmulatorOptions = {}): 
       counts.clear();
       engine.clearDenied();
       if (o?.keys) engine.clear();
+    },
+    createKey: (o = {}) => {
+      const r = o.region ?? region;
+      const md = engine.handle('CreateKey', r, { MultiRegion: o.multiRegion === true }).KeyMetadata as {
+        KeyId: string;
+        Arn: string;
+      };
+      const key: AwsEmulatorKey = { keyId: md.KeyId, arn: md.Arn };
+      if (o.alias !== undefined) {
+        const name = o.alias.startsWith('alias/') ? o.alias : `alias/${o.alias}`;
+        engine.handle('CreateAlias', r, { AliasName: name, TargetKeyId: md.KeyId });
+        key.aliasArn = `arn:aws:kms:${r}:${accountId}:${name}`;
+      }
+      return key;
     },
   };
 
