@@ -75,7 +75,8 @@ export function expectProblem(r: Reply, status: number | number[], code?: string
 export function encodings(secret: string | Buffer): string[] {
   const b = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
   const forms = [b.toString('base64'), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase()];
-  if (typeof secret === 'string') forms.unshift(secret);
+  // Raw, and as it appears inside JSON text (logs, bodies) where quotes and controls are escaped.
+  if (typeof secret === 'string') forms.unshift(secret, JSON.stringify(secret).slice(1, -1));
   // Strip base64 padding so a canary embedded mid-stream is still found by its stable prefix.
   return [...new Set(forms.map((f) => f.replace(/=+$/, '')))];
 }
