@@ -1,4 +1,6 @@
 import { cpus } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { summarize, type RateStats } from './stats.js';
 
@@ -79,7 +81,14 @@ async function timeBox(
   return { ops, seconds: (now - start) / 1000 };
 }
 
-/** Measures every case: warm-up, then `rounds` interleaved rounds per group. */
+/** V8's gc(), exposed at run time, so each group starts from a collected heap (not another group's garbage). */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as unknown;
+  return typeof gc === 'function' ? (gc as () => void) : () => undefined;
+}
+
+/** Measures every case: full GC, warm-up, then `rounds` interleaved rounds, group by group in order. */
 export async function measureCases(
   cases: readonly BenchCase[],
   options: BenchOptions = {},
@@ -91,7 +100,9 @@ export async function measureCases(
   for (const c of cases) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
 
   const results = new Map<string, CaseResult>();
+  const gc = exposeGc();
   for (const group of groups.values()) {
+    gc();
     const kinds = new Map<BenchCase, boolean>();
     for (const c of group) {
       kinds.set(c, await probe(c.fn));

@@ -51,7 +51,7 @@ export function toMarkdown(report: BenchReport): string {
   if (ratioEntries.length > 0) {
     lines.push(
       '',
-      '| ratio (median of per-round ratios) | value |',
+      '| ratio | value |',
       '|---|---:|',
       ...ratioEntries.map(([k, v]) => `| ${k} | ${fmt(v, 2)} |`),
     );

@@ -1,5 +1,5 @@
-import { createCipheriv, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
-import { asBuffer, decryptVerified, GCM_IV_BYTES, GCM_TAG_BYTES } from './aes-gcm.js';
+import { createCipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { asBuffer, decryptVerified, GCM_TAG_BYTES } from './aes-gcm.js';
 import { canonicalContext, type Context } from './canonical-context.js';
 import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
 import {
@@ -10,10 +10,10 @@ import {
   FORMAT_V1,
   HEADER_BYTES,
   readHeader,
-  SALT_BYTES,
   V1,
 } from './format-v1.js';
 import { hkdfSha256x64 } from './hkdf.js';
+import { drawSaltAndIv } from './random-pool.js';
 
 /** Tenant key length in bytes (256 bits). */
 export const TENANT_KEY_BYTES = 32;
@@ -65,7 +65,7 @@ export function seal(tenantKey: Uint8Array, plaintext: Uint8Array, params: SealP
   out[V1.version] = FORMAT_V1;
   out[V1.alg] = ALG_HKDF_SHA256_AES256_GCM_COMMIT;
   out.writeUInt32BE(tkVersion, V1.tkVersion);
-  randomFillSync(out, V1.salt, SALT_BYTES + GCM_IV_BYTES);
+  drawSaltAndIv(out, V1.salt);
   const aad = canonicalAad(out.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
   const { key, commitment } = hkdfSha256x64(tenantKey, out.subarray(V1.salt, V1.iv), aad);
   commitment.copy(out, V1.commitment);
