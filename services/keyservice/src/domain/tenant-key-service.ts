@@ -106,7 +106,12 @@ export class TenantKeyService {
 
   /** Unwraps one version with the CMK recorded beside it; audits the call before returning the key. */
   private async unwrap(tenantId: string, version: number, actor: AuditActor): Promise<Buffer> {
-    const row = await tenantKeyRepository.get(this.d.db, tenantId, version);
+    // A ciphertext header carries a u32; versions are PostgreSQL integers, so a larger one is
+    // simply not ours (querying it would fail as an internal error).
+    const row =
+      Number.isInteger(version) && version >= 1 && version <= 0x7fffffff
+        ? await tenantKeyRepository.get(this.d.db, tenantId, version)
+        : undefined;
     if (!row || row.state === 'destroyed' || !row.wrapped) {
       throw new AppError(
         'INVALID_CIPHERTEXT',

@@ -19,6 +19,7 @@ export function toAppError(err: unknown): AppError {
       code?: unknown;
       type?: unknown;
       status?: unknown;
+      expose?: unknown;
       message?: unknown;
       retryAfterSeconds?: unknown;
     };
@@ -29,6 +30,13 @@ export function toAppError(err: unknown): AppError {
       return new AppError('MALFORMED_REQUEST', 'request body is not valid JSON');
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
+    // Any other client error while reading the body (e.g. a gzip body that is not gzip, a length
+    // mismatch) is the caller's fault, not an internal error.
+    if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body exceeds the size limit');
+      if (e.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
+      return new AppError('MALFORMED_REQUEST', 'request body could not be read');
+    }
     if (typeof e.code === 'string') {
       if (e.code === '23505') return new AppError('CONFLICT', 'the resource already exists', { cause: err });
       if (e.code === 'UNAVAILABLE' || e.code === 'ECONNREFUSED' || e.code === '57P01') {
