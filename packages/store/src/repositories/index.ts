@@ -3,3 +3,4 @@ export * from './secret-repository.js';
 export * from './tenant-key-repository.js';
 export * from './tenant-repository.js';
 export * from './token-repository.js';
+export * from './job-repository.js';

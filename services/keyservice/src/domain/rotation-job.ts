@@ -1,0 +1,369 @@
+import { randomBytes } from 'node:crypto';
+import { open, seal, zeroize } from '@byok/envelope';
+import { isKmsError } from '@byok/kms';
+import {
+  jobRepository,
+  reencryptRepository,
+  type Db,
+  type JobRow,
+  type ReencryptedRow,
+  type ReencryptRow,
+} from '@byok/store';
+import { AppError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
+import { toAppError } from '../http/problem.js';
+import type { Logger } from '../logger.js';
+import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import { fingerprintSecret } from './secret-service.js';
+import type { TenantDirectory, TenantView } from './tenant-directory.js';
+import type { TenantKeyService } from './tenant-key-service.js';
+
+const KIND = 'tenant-key.reencrypt';
+// Rows written under an old key by an instance that had not yet seen the rotation are picked up by
+// a further pass; this bounds the passes so rows that cannot be decrypted end the job.
+const MAX_PASSES = 5;
+
+/** Dependencies and tuning of {@link RotationJobs}. */
+export interface RotationJobsDeps {
+  db: Db;
+  withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  tenantKeys: TenantKeyService;
+  directory: TenantDirectory;
+  audit: AuditRecorder;
+  logger: Logger;
+  /** Rows re-encrypted per batch (one transaction, one audit event). */
+  batchSize: number;
+  /** How often an idle runner looks for work. */
+  pollMs: number;
+  /** Lease of a job; a crashed holder's job is taken over after this long. */
+  leaseMs: number;
+  /** First backoff after a KMS (or other transient) failure; doubles up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Lease owner name of this instance. */
+  instanceId: string;
+}
+
+/** A job as the API shows it. */
+export interface JobView {
+  id: string;
+  kind: string;
+  state: string;
+  done: number;
+  total: number;
+  /** Records per second since the job started (until it finished). */
+  rate: number;
+  errors: number;
+  lastError: string | null;
+  targetVersion: number;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+/** The API form of a job row. */
+export function jobView(j: JobRow): JobView {
+  const seconds = Math.max(0.001, ((j.finishedAt ?? j.updatedAt).getTime() - j.startedAt.getTime()) / 1000);
+  return {
+    id: j.id,
+    kind: j.kind,
+    state: j.state,
+    done: j.done,
+    total: j.total,
+    rate: Math.round((j.done / seconds) * 10) / 10,
+    errors: j.errors,
+    lastError: j.lastError,
+    targetVersion: j.targetVersion,
+    startedAt: j.startedAt.toISOString(),
+    updatedAt: j.updatedAt.toISOString(),
+    finishedAt: j.finishedAt ? j.finishedAt.toISOString() : null,
+  };
+}
+
+const secretContext = (r: ReencryptRow) => ({ secret: r.name, version: String(r.version), kind: r.kind });
+
+/** Thrown inside a batch transaction when another runner owns the job now; rolls the batch back. */
+class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
+}
+
+/**
+ * Tenant-key rotation: a new TK version for new writes, then a resumable background job that
+ * re-encrypts stored secret versions to it. Each batch is decrypted, re-sealed, proven by opening
+ * the new ciphertext, audited, and written in one transaction with its progress; every row update
+ * is guarded by the key version it was read with. A row is therefore always either old-and-valid
+ * or new-and-valid, whatever crashes. Jobs are leased, so one instance runs a job at a time.
+ */
+export class RotationJobs {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(private readonly d: RotationJobsDeps) {}
+
+  /** Creates TK v(n+1) and a job that moves every stored secret version to it. */
+  async rotate(tenantId: string, actor: AuditActor): Promise<{ version: number; jobId: string }> {
+    const version = await this.d.tenantKeys.createVersion(tenantId, actor);
+    const jobId = `job_${randomBytes(12).toString('hex')}`;
+    await this.d.withTransaction(async (tx) => {
+      await jobRepository.cancelOpen(tx, tenantId, KIND, `superseded by ${jobId}`);
+      const total = await reencryptRepository.countBelow(tx, tenantId, version);
+      await jobRepository.create(tx, { id: jobId, tenantId, kind: KIND, targetVersion: version, total });
+    });
+    this.wake();
+    return { version, jobId };
+  }
+
+  /** One job of a tenant, or undefined. */
+  async get(tenantId: string, id: string): Promise<JobView | undefined> {
+    const j = await jobRepository.get(this.d.db, tenantId, id);
+    return j ? jobView(j) : undefined;
+  }
+
+  /**
+   * Retires every tenant key version below `minVersion`: decrypts under them are refused from then
+   * on. Refused while a job runs or any stored secret still uses such a version.
+   */
+  async retire(view: TenantView, minVersion: number, actor: AuditActor): Promise<{ retired: number }> {
+    const tenantId = view.tenant.id;
+    const current = view.currentTkVersion ?? 0;
+    if (minVersion > current)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `minVersion ${minVersion} is newer than the current tenant key version ${current}`,
+      );
+    const check = async (db: Db) => {
+      if (await jobRepository.hasOpen(db, tenantId, KIND))
+        throw new AppError('CONFLICT', 'a re-encryption job is still running; retire after it finished');
+      const remaining = await reencryptRepository.countBelow(db, tenantId, minVersion);
+      if (remaining > 0)
+        throw new AppError(
+          'CONFLICT',
+          `${remaining} stored secret versions still use a tenant key version below ${minVersion}; rotate and let the job finish first`,
+        );
+    };
+    await check(this.d.db);
+    await this.d.audit.record(actor, {
+      tenantId,
+      action: 'tenant-key.retire',
+      outcome: 'success',
+      resource: `tenants/${tenantId}/tenant-keys`,
+      details: { minVersion },
+    });
+    const retired = await this.d.withTransaction(async (tx) => {
+      // Lock the tenant's key rows so a concurrent rotate/retire serialises behind this one.
+      await tx.query('SELECT version FROM tenant_keys WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
+      await check(tx);
+      return reencryptRepository.retireBelow(tx, tenantId, minVersion);
+    });
+    this.d.tenantKeys.purge(tenantId);
+    return { retired };
+  }
+
+  /** Starts polling for runnable jobs. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Looks for work now (after a rotation here) instead of at the next poll. */
+  wake(): void {
+    if (this.stopped || this.running) return;
+    this.schedule(0);
+  }
+
+  /** Stops polling and waits for the batch in flight; the job's lease is handed back. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.drain()
+        .catch((err: unknown) => this.d.logger.warn({ err: (err as Error).message }, 'job runner error'))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.schedule(this.d.pollMs);
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Runs claimable jobs one after another until none is left. */
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const job = await jobRepository.claim(this.d.db, this.d.instanceId, this.d.leaseMs);
+      if (!job) return;
+      await this.runJob(job);
+    }
+  }
+
+  private async runJob(claimed: JobRow): Promise<void> {
+    const owner = this.d.instanceId;
+    let job = claimed;
+    let lost = false;
+    const beat = setInterval(
+      () => {
+        jobRepository
+          .heartbeat(this.d.db, job.id, owner, this.d.leaseMs)
+          .then((ok) => {
+            if (!ok) lost = true;
+          })
+          .catch(() => undefined);
+      },
+      Math.max(50, Math.floor(this.d.leaseMs / 3)),
+    );
+    beat.unref();
+    try {
+      while (!this.stopped && !lost) {
+        const next = await this.step(job);
+        if (!next) return;
+        job = next;
+      }
+      if (!lost) await jobRepository.release(this.d.db, job.id, owner);
+    } catch (err) {
+      if (err instanceof LeaseLost) return;
+      const code = isKmsError(err) ? err.code : toAppError(err).code;
+      const retryMs = Math.min(this.d.retryMaxMs, this.d.retryBaseMs * 2 ** Math.min(job.failures, 16));
+      this.d.logger.warn({ jobId: job.id, tenantId: job.tenantId, code, retryMs }, 'rotation job paused');
+      await jobRepository.pause(this.d.db, job.id, owner, code, retryMs).catch(() => undefined);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Does one batch (or ends a pass); returns the updated job, or undefined when the job ended. */
+  private async step(job: JobRow): Promise<JobRow | undefined> {
+    const { db } = this.d;
+    const owner = this.d.instanceId;
+    const tenantId = job.tenantId;
+    this.d.directory.invalidate(tenantId);
+    const view = await this.d.directory.get(tenantId);
+    if (!view || view.tenant.state === 'deleted') {
+      await jobRepository.finish(db, job.id, owner, 'failed', 'NOT_FOUND');
+      return undefined;
+    }
+    if (view.tenant.state === 'locked') throw new AppError('TENANT_LOCKED');
+    const after =
+      job.cursorName !== null && job.cursorVersion !== null
+        ? { name: job.cursorName, version: job.cursorVersion }
+        : undefined;
+    const rows = await reencryptRepository.nextBatch(
+      db,
+      tenantId,
+      job.targetVersion,
+      after,
+      this.d.batchSize,
+    );
+    if (rows.length === 0) {
+      const remaining = await reencryptRepository.countBelow(db, tenantId, job.targetVersion);
+      if (remaining === 0) {
+        await jobRepository.finish(db, job.id, owner, 'succeeded', null);
+        return undefined;
+      }
+      if (remaining > job.errors && job.pass < MAX_PASSES) {
+        if (!(await jobRepository.startPass(db, job.id, owner, job.done + remaining))) throw new LeaseLost();
+        return this.reload(job);
+      }
+      await jobRepository.finish(db, job.id, owner, 'failed', `UNREADABLE_RECORDS: ${remaining}`);
+      return undefined;
+    }
+
+    const actor: AuditActor = { requestId: job.id };
+    const out = await this.reencrypt(view, job.targetVersion, rows, actor);
+    const failed = rows.length - out.length;
+    await this.d.audit.record(actor, {
+      tenantId,
+      action: 'tenant-key.reencrypt',
+      outcome: failed === 0 ? 'success' : 'failure',
+      resource: `tenants/${tenantId}/jobs/${job.id}`,
+      ...(failed ? { errorCode: 'INVALID_CIPHERTEXT' } : {}),
+      details: { itemCount: rows.length, failedCount: failed, keyVersion: job.targetVersion },
+    });
+    failpoint('rotation:after-batch-seal');
+    const last = rows[rows.length - 1] as ReencryptRow;
+    await this.d.withTransaction(async (tx) => {
+      const changed = await reencryptRepository.apply(tx, tenantId, job.targetVersion, out);
+      failpoint('rotation:before-batch-commit');
+      const saved = await jobRepository.saveProgress(tx, job.id, owner, {
+        cursorName: last.name,
+        cursorVersion: last.version,
+        done: changed,
+        errors: failed,
+        leaseMs: this.d.leaseMs,
+      });
+      if (!saved) throw new LeaseLost();
+    });
+    failpoint('rotation:after-batch-commit');
+    return this.reload(job);
+  }
+
+  private async reload(job: JobRow): Promise<JobRow> {
+    const fresh = await jobRepository.get(this.d.db, job.tenantId, job.id);
+    if (!fresh || fresh.state !== 'running' || fresh.leaseOwner !== this.d.instanceId) throw new LeaseLost();
+    return fresh;
+  }
+
+  /**
+   * Opens each row with its old key version and seals it under `target` with the same context,
+   * proving each new ciphertext opens to the same bytes. Rows that cannot be opened are left out
+   * (counted as errors, left untouched); a KMS failure throws and pauses the job.
+   */
+  private async reencrypt(
+    view: TenantView,
+    target: number,
+    rows: readonly ReencryptRow[],
+    actor: AuditActor,
+  ): Promise<ReencryptedRow[]> {
+    const tenantId = view.tenant.id;
+    const plain = new Map<ReencryptRow, Buffer>();
+    try {
+      const versions = [...new Set(rows.map((r) => r.tkVersion))];
+      for (const v of versions) {
+        const group = rows.filter((r) => r.tkVersion === v);
+        try {
+          await this.d.tenantKeys.use(view, v, actor, (key) => {
+            for (const r of group) {
+              try {
+                plain.set(r, open(key, r.ciphertext, { tenantId, context: secretContext(r) }));
+              } catch {
+                // A row that does not open stays as it is; it is counted, never overwritten.
+              }
+            }
+          });
+        } catch (err) {
+          // A missing or destroyed key version makes its rows unreadable; anything else is transient.
+          if (!(err instanceof AppError && err.code === 'INVALID_CIPHERTEXT')) throw err;
+        }
+      }
+      if (plain.size === 0) return [];
+      return await this.d.tenantKeys.use(view, target, actor, (key) => {
+        const out: ReencryptedRow[] = [];
+        for (const [r, pt] of plain) {
+          const context = secretContext(r);
+          const ciphertext = seal(key, pt, { tenantId, tkVersion: target, context });
+          const back = open(key, ciphertext, { tenantId, context });
+          const same = back.equals(pt);
+          zeroize(back);
+          if (!same) continue;
+          out.push({
+            name: r.name,
+            version: r.version,
+            oldTkVersion: r.tkVersion,
+            ciphertext,
+            fingerprint: fingerprintSecret(key, pt.toString('utf8')),
+          });
+        }
+        return out;
+      });
+    } finally {
+      for (const pt of plain.values()) zeroize(pt);
+    }
+  }
+}
