@@ -1,6 +1,5 @@
 import {
   AuditPage as AuditPageSchema,
-  AuditQuery,
   CmkResponse,
   CreateTenantRequest,
   CreateTokenRequest,
@@ -27,7 +26,6 @@ import {
   TenantResponse,
   VerifyResponse,
 } from '@byok/contract';
-import { z } from 'zod';
 import { chunkItems, contextSize, DEFAULT_MAX_BATCH_BYTES } from './batch-chunks.js';
 import { ByokApiError } from './client-errors.js';
 import type {
@@ -59,6 +57,7 @@ import type {
   Tenant,
 } from './client-types.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
+import { AuditQueryIn, bytes, HealthBody, ListQuery, seg, validate } from './request-validation.js';
 
 /** Options of {@link createClient}. */
 export interface ClientOptions extends TransportOptions {
@@ -67,32 +66,6 @@ export interface ClientOptions extends TransportOptions {
   /** Estimated JSON bytes per batch request, kept under the service body limit. Default 3 MiB. */
   maxBatchBytes?: number;
 }
-
-const HealthBody = z.object({ status: z.string() });
-const ListQuery = z.strictObject({
-  cursor: SecretName.optional(),
-  limit: z.number().int().min(1).max(500).optional(),
-});
-const AuditQueryIn = AuditQuery.extend({ limit: z.number().int().min(1).max(500).optional() });
-
-/** Checks `input` against a contract schema before anything is sent; issues carry paths, never values. */
-function validate<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  throw new ByokApiError({
-    code: 'REQUEST_INVALID',
-    detail: `${what} failed validation`,
-    errors: r.error.issues.map((i) => ({ path: i.path.join('.') || '(input)', message: i.message })),
-  });
-}
-
-function bytes(input: unknown, what: string): Buffer {
-  if (!(input instanceof Uint8Array))
-    throw new ByokApiError({ code: 'REQUEST_INVALID', detail: `${what} must be a Uint8Array` });
-  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-}
-
-const seg = (s: string) => encodeURIComponent(s);
 
 /**
  * The typed client platform services use to reach the key service. Every request is checked
@@ -120,7 +93,7 @@ export class ByokClient {
   }
 
   /** `GET /healthz`: the process is up (no authentication). */
-  health(): Promise<HealthStatus> {
+  async health(): Promise<HealthStatus> {
     return this.http.call({
       method: 'GET',
       path: '/healthz',
@@ -131,7 +104,7 @@ export class ByokClient {
   }
 
   /** `GET /readyz`: the process can reach its database; STORE_UNAVAILABLE otherwise. */
-  ready(): Promise<HealthStatus> {
+  async ready(): Promise<HealthStatus> {
     return this.http.call({
       method: 'GET',
       path: '/readyz',
@@ -142,7 +115,7 @@ export class ByokClient {
   }
 
   /** Creates a tenant (platform admin). Not retried. */
-  createTenant(input: CreateTenantInput): Promise<Tenant> {
+  async createTenant(input: CreateTenantInput): Promise<Tenant> {
     const body = validate(CreateTenantRequest, input, 'createTenant input');
     return this.http.call({
       method: 'POST',
@@ -154,7 +127,7 @@ export class ByokClient {
   }
 
   /** Reads a tenant. */
-  getTenant(tenantId: string): Promise<Tenant> {
+  async getTenant(tenantId: string): Promise<Tenant> {
     return this.http.call({
       method: 'GET',
       path: this.tenantPath(tenantId),
@@ -164,7 +137,7 @@ export class ByokClient {
   }
 
   /** Registers (or replaces) the tenant's customer key; the service proves wrap + unwrap first. */
-  putCmk(tenantId: string, input: PutCmkInput): Promise<Cmk> {
+  async putCmk(tenantId: string, input: PutCmkInput): Promise<Cmk> {
     const body = validate(PutCmkRequest, input, 'putCmk input');
     return this.http.call({
       method: 'PUT',
@@ -176,26 +149,26 @@ export class ByokClient {
   }
 
   /** Reads the tenant's customer key registration and health. */
-  getCmk(tenantId: string): Promise<Cmk> {
+  async getCmk(tenantId: string): Promise<Cmk> {
     const path = `${this.tenantPath(tenantId)}/cmk`;
     return this.http.call({ method: 'GET', path, response: CmkResponse, idempotent: true });
   }
 
   /** Reads the tenant's policy. */
-  getPolicy(tenantId: string): Promise<Policy> {
+  async getPolicy(tenantId: string): Promise<Policy> {
     const path = `${this.tenantPath(tenantId)}/policy`;
     return this.http.call({ method: 'GET', path, response: PolicyResponse, idempotent: true });
   }
 
   /** Updates the tenant's policy (absent fields keep their value). */
-  putPolicy(tenantId: string, input: PutPolicyInput): Promise<Policy> {
+  async putPolicy(tenantId: string, input: PutPolicyInput): Promise<Policy> {
     const body = validate(PutPolicyRequest, input, 'putPolicy input');
     const path = `${this.tenantPath(tenantId)}/policy`;
     return this.http.call({ method: 'PUT', path, body, response: PolicyResponse, idempotent: true });
   }
 
   /** Issues a token; the response is the only place its value appears. Not retried. */
-  createToken(input: CreateTokenInput): Promise<CreatedToken> {
+  async createToken(input: CreateTokenInput): Promise<CreatedToken> {
     const body = validate(CreateTokenRequest, input, 'createToken input');
     return this.http.call({
       method: 'POST',
@@ -300,14 +273,14 @@ export class ByokClient {
   }
 
   /** Stores a new version of secret `name` (the value is format-checked per kind first). */
-  putSecret(tenantId: string, name: string, input: PutSecretInput): Promise<SecretMetadata> {
+  async putSecret(tenantId: string, name: string, input: PutSecretInput): Promise<SecretMetadata> {
     const body = validate(PutSecretRequest, input, 'putSecret input');
     const path = this.secretPath(tenantId, name);
     return this.http.call({ method: 'PUT', path, body, response: SecretMetadataSchema, idempotent: true });
   }
 
   /** One page of secret metadata (never values), by name. */
-  listSecrets(tenantId: string, opts: ListSecretsOptions = {}): Promise<SecretPage> {
+  async listSecrets(tenantId: string, opts: ListSecretsOptions = {}): Promise<SecretPage> {
     const q = validate(ListQuery, opts, 'listSecrets options');
     const path = `${this.tenantPath(tenantId)}/secrets`;
     return this.http.call({ method: 'GET', path, query: q, response: SecretList, idempotent: true });
@@ -324,13 +297,13 @@ export class ByokClient {
   }
 
   /** Metadata of one secret. */
-  getSecret(tenantId: string, name: string): Promise<SecretMetadata> {
+  async getSecret(tenantId: string, name: string): Promise<SecretMetadata> {
     const path = this.secretPath(tenantId, name);
     return this.http.call({ method: 'GET', path, response: SecretMetadataSchema, idempotent: true });
   }
 
   /** The secret's value (audited, with the declared purpose). Keep it out of logs. */
-  revealSecret(tenantId: string, name: string, opts: RevealOptions = {}): Promise<RevealedSecret> {
+  async revealSecret(tenantId: string, name: string, opts: RevealOptions = {}): Promise<RevealedSecret> {
     const body = validate(RevealRequest, opts, 'revealSecret options');
     const path = `${this.secretPath(tenantId, name)}/reveal`;
     return this.http.call({ method: 'POST', path, body, response: RevealResponse, idempotent: true });
@@ -347,7 +320,7 @@ export class ByokClient {
   }
 
   /** One page of audit events matching `query` (oldest first). */
-  queryAudit(query: AuditQueryInput = {}): Promise<AuditPage> {
+  async queryAudit(query: AuditQueryInput = {}): Promise<AuditPage> {
     const q = validate(AuditQueryIn, query, 'queryAudit query');
     return this.http.call({
       method: 'GET',
@@ -369,7 +342,7 @@ export class ByokClient {
   }
 
   /** Verifies the tenant's audit hash chain on the service. */
-  verifyAudit(tenantId: string): Promise<AuditVerification> {
+  async verifyAudit(tenantId: string): Promise<AuditVerification> {
     const tenant = validate(TenantId, tenantId, 'tenantId');
     return this.http.call({
       method: 'GET',
