@@ -74,7 +74,12 @@ export function expectProblem(r: Reply, status: number | number[], code?: string
 /** The forms a secret could take if it leaked: raw, base64, base64url and hex. */
 export function encodings(secret: string | Buffer): string[] {
   const b = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  const forms = [b.toString('base64'), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase()];
+  const forms = [
+    b.toString('base64'),
+    b.toString('base64url'),
+    b.toString('hex'),
+    b.toString('hex').toUpperCase(),
+  ];
   // Raw, and as it appears inside JSON text (logs, bodies) where quotes and controls are escaped.
   if (typeof secret === 'string') forms.unshift(secret, JSON.stringify(secret).slice(1, -1));
   // Strip base64 padding so a canary embedded mid-stream is still found by its stable prefix.
@@ -85,7 +90,8 @@ export function encodings(secret: string | Buffer): string[] {
 export function findCanaries(haystack: string, canaries: Record<string, string | Buffer>): string[] {
   const hits: string[] = [];
   for (const [name, value] of Object.entries(canaries)) {
-    for (const form of encodings(value)) if (haystack.includes(form)) hits.push(`${name} as ${form.slice(0, 12)}...`);
+    for (const form of encodings(value))
+      if (haystack.includes(form)) hits.push(`${name} as ${form.slice(0, 12)}...`);
   }
   return hits;
 }

@@ -19,15 +19,23 @@ describe('tenant-key cache single-flight', () => {
   /** A tenant with one ciphertext, its cache made cold again by a policy write (which purges). */
   async function coldTenant(id: string, ttl = 60): Promise<{ t: Tokens; ct: string }> {
     const t = await s.tenant(id);
-    const enc = await s.call('POST', `/v1/tenants/${id}/encrypt`, { token: t.service, body: { plaintext: b64(`data of ${id}`) } });
+    const enc = await s.call('POST', `/v1/tenants/${id}/encrypt`, {
+      token: t.service,
+      body: { plaintext: b64(`data of ${id}`) },
+    });
     expect(enc.status).toBe(200);
-    expect((await s.call('PUT', `/v1/tenants/${id}/policy`, { token: t.admin, body: { cacheTtlSeconds: ttl } })).status).toBe(200);
+    expect(
+      (await s.call('PUT', `/v1/tenants/${id}/policy`, { token: t.admin, body: { cacheTtlSeconds: ttl } }))
+        .status,
+    ).toBe(200);
     return { t, ct: enc.body.ciphertext as string };
   }
 
   const decryptMany = (id: string, t: Tokens, ct: string, n: number) =>
     Promise.all(
-      Array.from({ length: n }, () => s.call('POST', `/v1/tenants/${id}/decrypt`, { token: t.service, body: { ciphertext: ct } })),
+      Array.from({ length: n }, () =>
+        s.call('POST', `/v1/tenants/${id}/decrypt`, { token: t.service, body: { ciphertext: ct } }),
+      ),
     );
 
   it('200 concurrent decrypts on a cold cache cause exactly one KMS unwrap, audited once', async () => {
@@ -52,7 +60,9 @@ describe('tenant-key cache single-flight', () => {
     const x = await coldTenant('sf-x');
     const y = await coldTenant('sf-y');
     const before = await kmsCalls(s, LOCAL_UNWRAP);
-    const replies = (await Promise.all([decryptMany('sf-x', x.t, x.ct, 100), decryptMany('sf-y', y.t, y.ct, 100)])).flat();
+    const replies = (
+      await Promise.all([decryptMany('sf-x', x.t, x.ct, 100), decryptMany('sf-y', y.t, y.ct, 100)])
+    ).flat();
     expect(replies.every((r) => r.status === 200)).toBe(true);
     expect(await kmsCalls(s, LOCAL_UNWRAP)).toBe(before + 2);
     expect(await auditCount(s, { tenantId: 'sf-x', action: 'kms.unwrap' })).toBeGreaterThanOrEqual(1);

@@ -53,7 +53,9 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     });
     expect(put.status).toBe(201);
     const toks = await s.call('GET', '/v1/tenants/xt-b/tokens', { token: b.admin });
-    bServiceTokenId = (toks.body.tokens as { id: string; role: string }[]).find((t) => t.role === 'service')!.id;
+    bServiceTokenId = (toks.body.tokens as { id: string; role: string }[]).find(
+      (t) => t.role === 'service',
+    )!.id;
   });
   afterAll(async () => {
     await s?.close();
@@ -112,14 +114,22 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       body: { kind: 'anthropic', value: 'sk-ant-api03-Overwritten000000000000000' },
     },
     { method: 'GET', template: '/v1/tenants/:tenantId/secrets', path: `/v1/tenants/${t}/secrets` },
-    { method: 'GET', template: '/v1/tenants/:tenantId/secrets/:name', path: `/v1/tenants/${t}/secrets/b-key` },
+    {
+      method: 'GET',
+      template: '/v1/tenants/:tenantId/secrets/:name',
+      path: `/v1/tenants/${t}/secrets/b-key`,
+    },
     {
       method: 'POST',
       template: '/v1/tenants/:tenantId/secrets/:name/reveal',
       path: `/v1/tenants/${t}/secrets/b-key/reveal`,
       body: {},
     },
-    { method: 'DELETE', template: '/v1/tenants/:tenantId/secrets/:name', path: `/v1/tenants/${t}/secrets/b-key` },
+    {
+      method: 'DELETE',
+      template: '/v1/tenants/:tenantId/secrets/:name',
+      path: `/v1/tenants/${t}/secrets/b-key`,
+    },
   ];
   // Routes that name the tenant in the query or body rather than the path.
   const otherRoutes = (t: string): RouteCase[] => [
@@ -150,7 +160,10 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     for (const [role, token] of Object.entries(tokens)) {
       for (const c of cases) {
         const deniedBefore = await auditCount(s, { tenantId: 'xt-b', outcome: 'denied' });
-        const r = await s.call(c.method, c.path, { token, ...(c.body !== undefined ? { body: c.body } : {}) });
+        const r = await s.call(c.method, c.path, {
+          token,
+          ...(c.body !== undefined ? { body: c.body } : {}),
+        });
         const what = `${role} ${c.method} ${c.path}`;
         expect({ what, status: [403, 404].includes(r.status) }).toEqual({ what, status: true });
         expectProblem(r, [403, 404], ['FORBIDDEN', 'NOT_FOUND']);
@@ -167,7 +180,9 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     // The security team sees the same denials through the API, all by tenant A's tokens.
     const aTokens = await s.call('GET', '/v1/tenants/xt-a/tokens', { token: a.admin });
     const aIds = new Set((aTokens.body.tokens as { id: string }[]).map((t) => t.id));
-    const page = await s.call('GET', '/v1/audit?tenantId=xt-b&outcome=denied&limit=500', { token: s.adminToken });
+    const page = await s.call('GET', '/v1/audit?tenantId=xt-b&outcome=denied&limit=500', {
+      token: s.adminToken,
+    });
     expect(page.status).toBe(200);
     expect(page.body.events).toHaveLength(refused);
     for (const e of page.body.events as { actorTokenId: string; errorCode: string }[]) {
@@ -176,22 +191,31 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     }
 
     // Nothing of B changed: its token works, its secret is intact, its policy and key are its own.
-    const reveal = await s.call('POST', '/v1/tenants/xt-b/secrets/b-key/reveal', { token: b.service, body: {} });
+    const reveal = await s.call('POST', '/v1/tenants/xt-b/secrets/b-key/reveal', {
+      token: b.service,
+      body: {},
+    });
     expect(reveal.body).toEqual({ value: bSecret, version: 1 });
     const policy = await s.call('GET', '/v1/tenants/xt-b/policy', { token: b.admin });
     expect(policy.body.cacheTtlSeconds).toBe(60);
     const cmk = await s.call('GET', '/v1/tenants/xt-b/cmk', { token: b.admin });
     expect(cmk.body.keyRef).toBe(`local:${b.keyName}`);
     const bTokens = await s.call('GET', '/v1/tenants/xt-b/tokens', { token: b.admin });
-    expect((bTokens.body.tokens as { revokedAt: string | null }[]).every((t) => t.revokedAt === null)).toBe(true);
+    expect((bTokens.body.tokens as { revokedAt: string | null }[]).every((t) => t.revokedAt === null)).toBe(
+      true,
+    );
     expect((bTokens.body.tokens as unknown[]).length).toBe(3);
   });
 
   it('answers a foreign existing tenant and a non-existent tenant alike (no existence oracle)', async () => {
     for (const c of [...tenantRoutes('xt-b'), ...otherRoutes('xt-b')]) {
       const ghost = c.path.replace('xt-b', 'xt-nobody');
-      const body = c.body === undefined ? {} : { body: JSON.parse(JSON.stringify(c.body).replace('xt-b', 'xt-nobody')) };
-      const real = await s.call(c.method, c.path, { token: a.service, ...(c.body !== undefined ? { body: c.body } : {}) });
+      const body =
+        c.body === undefined ? {} : { body: JSON.parse(JSON.stringify(c.body).replace('xt-b', 'xt-nobody')) };
+      const real = await s.call(c.method, c.path, {
+        token: a.service,
+        ...(c.body !== undefined ? { body: c.body } : {}),
+      });
       const fake = await s.call(c.method, ghost, { token: a.service, ...body });
       expect({ path: c.path, status: fake.status, code: fake.body?.code }).toEqual({
         path: c.path,
@@ -201,7 +225,7 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     }
   });
 
-  it("fails a tenant-A ciphertext at tenant B, or under another context, with INVALID_CIPHERTEXT, audited", async () => {
+  it('fails a tenant-A ciphertext at tenant B, or under another context, with INVALID_CIPHERTEXT, audited', async () => {
     const enc = await s.call('POST', '/v1/tenants/xt-a/encrypt', {
       token: a.service,
       body: { plaintext: b64('tenant a record'), context: { record: 'r1' } },
@@ -257,7 +281,11 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     }
 
     // The batch form fails the moved item only, and audits the batch as a failure.
-    const batchBefore = await auditCount(s, { tenantId: 'xt-b', action: 'decrypt.batch', outcome: 'failure' });
+    const batchBefore = await auditCount(s, {
+      tenantId: 'xt-b',
+      action: 'decrypt.batch',
+      outcome: 'failure',
+    });
     const batch = await s.call('POST', '/v1/tenants/xt-b/decrypt/batch', {
       token: b.service,
       body: {
@@ -289,7 +317,10 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       `UPDATE secret_versions SET ciphertext = (SELECT ciphertext FROM secret_versions WHERE tenant_id = 'xt-a' AND name = 'two')
        WHERE tenant_id = 'xt-a' AND name = 'one'`,
     );
-    const swapped = await s.call('POST', '/v1/tenants/xt-a/secrets/one/reveal', { token: a.service, body: {} });
+    const swapped = await s.call('POST', '/v1/tenants/xt-a/secrets/one/reveal', {
+      token: a.service,
+      body: {},
+    });
     expectProblem(swapped, 400, 'INVALID_CIPHERTEXT');
     expect(swapped.text).not.toContain('value-two');
 
@@ -308,21 +339,38 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     expectProblem(moved, 400, 'INVALID_CIPHERTEXT');
     expect(moved.text).not.toContain('value-b-one');
     expect(
-      await auditCount(s, { tenantId: 'xt-a', action: 'secret.reveal', outcome: 'failure', errorCode: 'INVALID_CIPHERTEXT' }),
+      await auditCount(s, {
+        tenantId: 'xt-a',
+        action: 'secret.reveal',
+        outcome: 'failure',
+        errorCode: 'INVALID_CIPHERTEXT',
+      }),
     ).toBe(before + 1);
   });
 
   it('enforces roles within a tenant: no plaintext for tenant admins, no crypto for auditors, no admin for services', async () => {
-    const enc = await s.call('POST', '/v1/tenants/xt-a/encrypt', { token: a.service, body: { plaintext: b64('role test') } });
+    const enc = await s.call('POST', '/v1/tenants/xt-a/encrypt', {
+      token: a.service,
+      body: { plaintext: b64('role test') },
+    });
     const ct = enc.body.ciphertext as string;
-    expect((await s.call('PUT', '/v1/tenants/xt-a/secrets/role-key', {
-      token: a.admin,
-      body: { kind: 'generic', value: 'role-secret-value' },
-    })).status).toBe(201);
+    expect(
+      (
+        await s.call('PUT', '/v1/tenants/xt-a/secrets/role-key', {
+          token: a.admin,
+          body: { kind: 'generic', value: 'role-secret-value' },
+        })
+      ).status,
+    ).toBe(201);
     const kmsBefore = await kmsCalls(s);
     const denials: { token: string; method: string; path: string; body?: unknown }[] = [
       { token: a.admin, method: 'POST', path: '/v1/tenants/xt-a/decrypt', body: { ciphertext: ct } },
-      { token: a.admin, method: 'POST', path: '/v1/tenants/xt-a/decrypt/batch', body: { items: [{ ciphertext: ct }] } },
+      {
+        token: a.admin,
+        method: 'POST',
+        path: '/v1/tenants/xt-a/decrypt/batch',
+        body: { items: [{ ciphertext: ct }] },
+      },
       { token: a.admin, method: 'POST', path: '/v1/tenants/xt-a/secrets/role-key/reveal', body: {} },
       { token: a.admin, method: 'POST', path: '/v1/tenants/xt-a/encrypt', body: { plaintext: b64('x') } },
       { token: a.auditor, method: 'POST', path: '/v1/tenants/xt-a/encrypt', body: { plaintext: b64('x') } },
@@ -331,16 +379,34 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       { token: a.auditor, method: 'GET', path: '/v1/tenants/xt-a/secrets' },
       { token: a.auditor, method: 'PUT', path: '/v1/tenants/xt-a/policy', body: { cacheTtlSeconds: 0 } },
       { token: a.service, method: 'PUT', path: '/v1/tenants/xt-a/policy', body: { cacheTtlSeconds: 0 } },
-      { token: a.service, method: 'PUT', path: '/v1/tenants/xt-a/cmk', body: { provider: 'local', keyRef: 'local:xt-b-cmk' } },
+      {
+        token: a.service,
+        method: 'PUT',
+        path: '/v1/tenants/xt-a/cmk',
+        body: { provider: 'local', keyRef: 'local:xt-b-cmk' },
+      },
       { token: a.service, method: 'GET', path: '/v1/tenants/xt-a/tokens' },
       { token: a.service, method: 'GET', path: '/v1/audit?tenantId=xt-a' },
-      { token: a.service, method: 'POST', path: '/v1/tokens', body: { name: 'x', role: 'tenant-admin', tenantId: 'xt-a' } },
+      {
+        token: a.service,
+        method: 'POST',
+        path: '/v1/tokens',
+        body: { name: 'x', role: 'tenant-admin', tenantId: 'xt-a' },
+      },
       { token: a.admin, method: 'POST', path: '/v1/tenants', body: { id: 'xt-new', name: 'new' } },
-      { token: a.auditor, method: 'POST', path: '/v1/tokens', body: { name: 'x', role: 'auditor', tenantId: 'xt-a' } },
+      {
+        token: a.auditor,
+        method: 'POST',
+        path: '/v1/tokens',
+        body: { name: 'x', role: 'auditor', tenantId: 'xt-a' },
+      },
     ];
     for (const d of denials) {
       const before = await auditCount(s, { outcome: 'denied' });
-      const r = await s.call(d.method, d.path, { token: d.token, ...(d.body !== undefined ? { body: d.body } : {}) });
+      const r = await s.call(d.method, d.path, {
+        token: d.token,
+        ...(d.body !== undefined ? { body: d.body } : {}),
+      });
       expectProblem(r, 403, 'FORBIDDEN');
       expect(r.text).not.toContain('role-secret-value');
       expect(r.text).not.toContain(b64('role test'));
@@ -349,7 +415,9 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     expect(await kmsCalls(s)).toBe(kmsBefore);
 
     // Positive controls: the same calls succeed for the role that owns them.
-    expect((await s.call('POST', '/v1/tenants/xt-a/decrypt', { token: a.service, body: { ciphertext: ct } })).body).toEqual({
+    expect(
+      (await s.call('POST', '/v1/tenants/xt-a/decrypt', { token: a.service, body: { ciphertext: ct } })).body,
+    ).toEqual({
       plaintext: b64('role test'),
     });
     expect((await s.call('GET', '/v1/audit?tenantId=xt-a', { token: a.auditor })).status).toBe(200);
@@ -383,9 +451,14 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     });
     expect(issued.status).toBe(201);
     expect((await s.call('POST', path, { token: issued.body.token as string, body })).status).toBe(200);
-    expect((await s.call('DELETE', `/v1/tenants/xt-a/tokens/${issued.body.id as string}`, { token: a.admin })).status).toBe(
-      204,
+    expect(
+      (await s.call('DELETE', `/v1/tenants/xt-a/tokens/${issued.body.id as string}`, { token: a.admin }))
+        .status,
+    ).toBe(204);
+    expectProblem(
+      await s.call('POST', path, { token: issued.body.token as string, body }),
+      401,
+      'UNAUTHENTICATED',
     );
-    expectProblem(await s.call('POST', path, { token: issued.body.token as string, body }), 401, 'UNAUTHENTICATED');
   });
 });

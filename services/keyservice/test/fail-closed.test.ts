@@ -33,20 +33,33 @@ describe('fail-closed audit (G4) on a real PostgreSQL', () => {
     s = await startTestService();
     t = await s.tenant('fc-cached');
     strict = await s.tenant('fc-strict');
-    expect((await s.call('PUT', '/v1/tenants/fc-strict/policy', { token: strict.admin, body: { cacheTtlSeconds: 0 } })).status).toBe(200);
+    expect(
+      (
+        await s.call('PUT', '/v1/tenants/fc-strict/policy', {
+          token: strict.admin,
+          body: { cacheTtlSeconds: 0 },
+        })
+      ).status,
+    ).toBe(200);
     const enc = await s.call('POST', '/v1/tenants/fc-cached/encrypt', {
       token: t.service,
       body: { plaintext: b64(plaintext), context: { row: '1' } },
     });
     ct = enc.body.ciphertext as string;
     strictCt = (
-      await s.call('POST', '/v1/tenants/fc-strict/encrypt', { token: strict.service, body: { plaintext: b64(plaintext) } })
+      await s.call('POST', '/v1/tenants/fc-strict/encrypt', {
+        token: strict.service,
+        body: { plaintext: b64(plaintext) },
+      })
     ).body.ciphertext as string;
     for (const [tenant, tok] of [
       ['fc-cached', t.service],
       ['fc-strict', strict.service],
     ] as const) {
-      const put = await s.call('PUT', `/v1/tenants/${tenant}/secrets/llm`, { token: tok, body: { kind: 'anthropic', value: secret } });
+      const put = await s.call('PUT', `/v1/tenants/${tenant}/secrets/llm`, {
+        token: tok,
+        body: { kind: 'anthropic', value: secret },
+      });
       expect(put.status).toBe(201);
     }
   });
@@ -55,16 +68,25 @@ describe('fail-closed audit (G4) on a real PostgreSQL', () => {
   });
 
   const decrypt = () =>
-    s.call('POST', '/v1/tenants/fc-cached/decrypt', { token: t.service, body: { ciphertext: ct, context: { row: '1' } } });
+    s.call('POST', '/v1/tenants/fc-cached/decrypt', {
+      token: t.service,
+      body: { ciphertext: ct, context: { row: '1' } },
+    });
   const decryptBatch = () =>
     s.call('POST', '/v1/tenants/fc-cached/decrypt/batch', {
       token: t.service,
       body: { items: [{ ciphertext: ct, context: { row: '1' } }] },
     });
   const reveal = (tenant = 'fc-cached', tok = t.service) =>
-    s.call('POST', `/v1/tenants/${tenant}/secrets/llm/reveal`, { token: tok, body: { purpose: 'llm-inference' } });
+    s.call('POST', `/v1/tenants/${tenant}/secrets/llm/reveal`, {
+      token: tok,
+      body: { purpose: 'llm-inference' },
+    });
   const strictDecrypt = () =>
-    s.call('POST', '/v1/tenants/fc-strict/decrypt', { token: strict.service, body: { ciphertext: strictCt } });
+    s.call('POST', '/v1/tenants/fc-strict/decrypt', {
+      token: strict.service,
+      body: { ciphertext: strictCt },
+    });
 
   const expectRefused = (r: Reply) => {
     expectProblem(r, 503, 'AUDIT_UNAVAILABLE');
@@ -80,7 +102,10 @@ describe('fail-closed audit (G4) on a real PostgreSQL', () => {
       expect((await decrypt()).body).toEqual({ plaintext: b64(plaintext) });
       expect((await reveal()).body).toEqual({ value: secret, version: 1 });
       const rowsBefore = await auditCount(s, {});
-      const versionsBefore = await sql(s, `SELECT tenant_id, name, version FROM secret_versions ORDER BY 1, 2, 3`);
+      const versionsBefore = await sql(
+        s,
+        `SELECT tenant_id, name, version FROM secret_versions ORDER BY 1, 2, 3`,
+      );
       const logsBefore = s.logs.length;
 
       for (const q of fault.on) await sql(s, q);
@@ -98,16 +123,30 @@ describe('fail-closed audit (G4) on a real PostgreSQL', () => {
             body: { kind: 'anthropic', value: 'sk-ant-api03-NotStoredWithoutAudit000000' },
           }),
         );
-        expectRefused(await s.call('PUT', '/v1/tenants/fc-cached/policy', { token: t.admin, body: { cacheTtlSeconds: 5 } }));
+        expectRefused(
+          await s.call('PUT', '/v1/tenants/fc-cached/policy', {
+            token: t.admin,
+            body: { cacheTtlSeconds: 5 },
+          }),
+        );
         // A denial that cannot be audited is still a refusal.
-        expectRefused(await s.call('POST', '/v1/tenants/fc-cached/decrypt', { token: strict.service, body: { ciphertext: ct } }));
+        expectRefused(
+          await s.call('POST', '/v1/tenants/fc-cached/decrypt', {
+            token: strict.service,
+            body: { ciphertext: ct },
+          }),
+        );
       } finally {
         for (const q of fault.off) await sql(s, q);
       }
 
       expect(await auditCount(s, {})).toBe(rowsBefore);
-      expect(await sql(s, `SELECT tenant_id, name, version FROM secret_versions ORDER BY 1, 2, 3`)).toEqual(versionsBefore);
-      expect((await s.call('GET', '/v1/tenants/fc-cached/policy', { token: t.admin })).body.cacheTtlSeconds).toBe(60);
+      expect(await sql(s, `SELECT tenant_id, name, version FROM secret_versions ORDER BY 1, 2, 3`)).toEqual(
+        versionsBefore,
+      );
+      expect(
+        (await s.call('GET', '/v1/tenants/fc-cached/policy', { token: t.admin })).body.cacheTtlSeconds,
+      ).toBe(60);
       const newLogs = s.logs.slice(logsBefore).join('');
       expect(newLogs).toContain('audit batch failed');
       expect(newLogs).not.toContain(plaintext);
@@ -115,12 +154,18 @@ describe('fail-closed audit (G4) on a real PostgreSQL', () => {
       expect(newLogs).not.toContain(secret);
 
       // Recovery: the same calls work again, each with its event, and the chains still verify.
-      const unwrapsBefore = await auditCount(s, { tenantId: 'fc-strict', action: 'kms.unwrap', outcome: 'success' });
+      const unwrapsBefore = await auditCount(s, {
+        tenantId: 'fc-strict',
+        action: 'kms.unwrap',
+        outcome: 'success',
+      });
       expect((await decrypt()).body).toEqual({ plaintext: b64(plaintext) });
       expect((await decryptBatch()).body).toEqual({ results: [{ ok: true, plaintext: b64(plaintext) }] });
       expect((await reveal()).body).toEqual({ value: secret, version: 1 });
       expect((await strictDecrypt()).body).toEqual({ plaintext: b64(plaintext) });
-      expect(await auditCount(s, { tenantId: 'fc-strict', action: 'kms.unwrap', outcome: 'success' })).toBe(unwrapsBefore + 1);
+      expect(await auditCount(s, { tenantId: 'fc-strict', action: 'kms.unwrap', outcome: 'success' })).toBe(
+        unwrapsBefore + 1,
+      );
       expect(await auditCount(s, {})).toBeGreaterThanOrEqual(rowsBefore + 5);
       for (const tenant of ['fc-cached', 'fc-strict']) {
         const v = await s.call('GET', `/v1/audit/verify?tenantId=${tenant}`, { token: s.adminToken });

@@ -63,14 +63,31 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
       ['generic', 'db-password', CANARIES.generic],
     ];
     for (const [kind, name, value] of kinds) {
-      const r = await call(`put ${kind}`, 'PUT', `${sec}/${name}`, { token: tk, body: { kind, value, labels: { team: 'ml' } } });
+      const r = await call(`put ${kind}`, 'PUT', `${sec}/${name}`, {
+        token: tk,
+        body: { kind, value, labels: { team: 'ml' } },
+      });
       expect(r.status).toBe(201);
     }
-    expect((await call('put v2', 'PUT', `${sec}/claude`, { token: tk, body: { kind: 'anthropic', value: CANARIES.anthropicV2 } })).status).toBe(200);
+    expect(
+      (
+        await call('put v2', 'PUT', `${sec}/claude`, {
+          token: tk,
+          body: { kind: 'anthropic', value: CANARIES.anthropicV2 },
+        })
+      ).status,
+    ).toBe(200);
     await call('list', 'GET', sec, { token: tk });
     await call('list as admin', 'GET', `${sec}?limit=2`, { token: t.admin });
     await call('get one', 'GET', `${sec}/claude`, { token: tk });
-    for (const [, name] of kinds) await call(`reveal ${name}`, 'POST', `${sec}/${name}/reveal`, { token: tk, body: { purpose: 'llm-inference' } }, true);
+    for (const [, name] of kinds)
+      await call(
+        `reveal ${name}`,
+        'POST',
+        `${sec}/${name}/reveal`,
+        { token: tk, body: { purpose: 'llm-inference' } },
+        true,
+      );
     await call('reveal v1', 'POST', `${sec}/claude/reveal`, { token: tk, body: { version: 1 } }, true);
     await call('reveal missing version', 'POST', `${sec}/claude/reveal`, { token: tk, body: { version: 9 } });
 
@@ -86,58 +103,159 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
     });
     const batch = await call('encrypt batch', 'POST', '/v1/tenants/leak/encrypt/batch', {
       token: tk,
-      body: { items: [{ plaintext: Buffer.from(CANARIES.batchPlaintext).toString('base64') }, { plaintext: BINARY_CANARY.toString('base64'), context: { k: 'v' } }] },
+      body: {
+        items: [
+          { plaintext: Buffer.from(CANARIES.batchPlaintext).toString('base64') },
+          { plaintext: BINARY_CANARY.toString('base64'), context: { k: 'v' } },
+        ],
+      },
     });
-    await call('decrypt', 'POST', '/v1/tenants/leak/decrypt', { token: tk, body: { ciphertext: ct, context: { row: '1' } } }, true);
-    await call('decrypt binary', 'POST', '/v1/tenants/leak/decrypt', { token: tk, body: { ciphertext: encBin.body.ciphertext } }, true);
+    await call(
+      'decrypt',
+      'POST',
+      '/v1/tenants/leak/decrypt',
+      { token: tk, body: { ciphertext: ct, context: { row: '1' } } },
+      true,
+    );
+    await call(
+      'decrypt binary',
+      'POST',
+      '/v1/tenants/leak/decrypt',
+      { token: tk, body: { ciphertext: encBin.body.ciphertext } },
+      true,
+    );
     await call(
       'decrypt batch',
       'POST',
       '/v1/tenants/leak/decrypt/batch',
-      { token: tk, body: { items: [{ ciphertext: batch.body.results[0].ciphertext }, { ciphertext: batch.body.results[1].ciphertext, context: { k: 'v' } }] } },
+      {
+        token: tk,
+        body: {
+          items: [
+            { ciphertext: batch.body.results[0].ciphertext },
+            { ciphertext: batch.body.results[1].ciphertext, context: { k: 'v' } },
+          ],
+        },
+      },
       true,
     );
 
     // Error paths: wrong context, tampering, moved ciphertext, forbidden roles and tenants.
-    await call('wrong context', 'POST', '/v1/tenants/leak/decrypt', { token: tk, body: { ciphertext: ct, context: { row: '2' } } });
+    await call('wrong context', 'POST', '/v1/tenants/leak/decrypt', {
+      token: tk,
+      body: { ciphertext: ct, context: { row: '2' } },
+    });
     await call('no context', 'POST', '/v1/tenants/leak/decrypt', { token: tk, body: { ciphertext: ct } });
     const bad = Buffer.from(ct, 'base64url');
     bad[bad.length - 20] = (bad[bad.length - 20] ?? 0) ^ 0xff;
-    await call('tampered', 'POST', '/v1/tenants/leak/decrypt', { token: tk, body: { ciphertext: bad.toString('base64url'), context: { row: '1' } } });
-    await call('batch with bad item', 'POST', '/v1/tenants/leak/decrypt/batch', {
+    await call('tampered', 'POST', '/v1/tenants/leak/decrypt', {
       token: tk,
-      body: { items: [{ ciphertext: ct, context: { row: '9' } }, { ciphertext: ct, context: { row: '1' } }] },
-    }, true);
-    await call('moved to other tenant', 'POST', '/v1/tenants/leak-other/decrypt', { token: other.service, body: { ciphertext: ct, context: { row: '1' } } });
-    await call('tenant admin decrypt', 'POST', '/v1/tenants/leak/decrypt', { token: t.admin, body: { ciphertext: ct, context: { row: '1' } } });
+      body: { ciphertext: bad.toString('base64url'), context: { row: '1' } },
+    });
+    await call(
+      'batch with bad item',
+      'POST',
+      '/v1/tenants/leak/decrypt/batch',
+      {
+        token: tk,
+        body: {
+          items: [
+            { ciphertext: ct, context: { row: '9' } },
+            { ciphertext: ct, context: { row: '1' } },
+          ],
+        },
+      },
+      true,
+    );
+    await call('moved to other tenant', 'POST', '/v1/tenants/leak-other/decrypt', {
+      token: other.service,
+      body: { ciphertext: ct, context: { row: '1' } },
+    });
+    await call('tenant admin decrypt', 'POST', '/v1/tenants/leak/decrypt', {
+      token: t.admin,
+      body: { ciphertext: ct, context: { row: '1' } },
+    });
     await call('tenant admin reveal', 'POST', `${sec}/claude/reveal`, { token: t.admin, body: {} });
     await call('auditor reveal', 'POST', `${sec}/claude/reveal`, { token: t.auditor, body: {} });
     await call('foreign reveal', 'POST', `${sec}/claude/reveal`, { token: other.service, body: {} });
     await call('foreign list', 'GET', sec, { token: other.service });
     await call('unauthenticated reveal', 'POST', `${sec}/claude/reveal`, { body: {} });
-    await call('bad token', 'POST', `${sec}/claude/reveal`, { body: {}, headers: { authorization: `Bearer ${CANARIES.openai}` } });
+    await call('bad token', 'POST', `${sec}/claude/reveal`, {
+      body: {},
+      headers: { authorization: `Bearer ${CANARIES.openai}` },
+    });
 
     // Bad input that carries a secret: it must not be echoed back or logged.
-    await call('wrong kind format', 'PUT', `${sec}/bad`, { token: tk, body: { kind: 'anthropic', value: CANARIES.openai } });
-    await call('generic with control char', 'PUT', `${sec}/bad`, { token: tk, body: { kind: 'generic', value: `${CANARIES.generic}\n` } });
-    await call('unknown field', 'PUT', `${sec}/bad`, { token: tk, body: { kind: 'openai', value: CANARIES.openai, note: CANARIES.anthropic } });
-    await call('wrong type', 'PUT', `${sec}/bad`, { token: tk, body: { kind: 'openai', value: [CANARIES.openai] } });
-    await call('malformed json', 'PUT', `${sec}/bad`, { token: tk, raw: `{"kind":"openai","value":"${CANARIES.openai}"` });
-    await call('malformed json 2', 'PUT', `${sec}/bad`, { token: tk, raw: `{"kind":"openai","value":${CANARIES.openai}}` });
-    await call('malformed plaintext', 'POST', '/v1/tenants/leak/encrypt', { token: tk, raw: `{"plaintext": ${CANARIES.plaintext}}` });
-    await call('bad base64 plaintext', 'POST', '/v1/tenants/leak/encrypt', { token: tk, body: { plaintext: CANARIES.plaintext } });
-    await call('plaintext in purpose', 'POST', `${sec}/claude/reveal`, { token: tk, body: { purpose: CANARIES.generic } });
+    await call('wrong kind format', 'PUT', `${sec}/bad`, {
+      token: tk,
+      body: { kind: 'anthropic', value: CANARIES.openai },
+    });
+    await call('generic with control char', 'PUT', `${sec}/bad`, {
+      token: tk,
+      body: { kind: 'generic', value: `${CANARIES.generic}\n` },
+    });
+    await call('unknown field', 'PUT', `${sec}/bad`, {
+      token: tk,
+      body: { kind: 'openai', value: CANARIES.openai, note: CANARIES.anthropic },
+    });
+    await call('wrong type', 'PUT', `${sec}/bad`, {
+      token: tk,
+      body: { kind: 'openai', value: [CANARIES.openai] },
+    });
+    await call('malformed json', 'PUT', `${sec}/bad`, {
+      token: tk,
+      raw: `{"kind":"openai","value":"${CANARIES.openai}"`,
+    });
+    await call('malformed json 2', 'PUT', `${sec}/bad`, {
+      token: tk,
+      raw: `{"kind":"openai","value":${CANARIES.openai}}`,
+    });
+    await call('malformed plaintext', 'POST', '/v1/tenants/leak/encrypt', {
+      token: tk,
+      raw: `{"plaintext": ${CANARIES.plaintext}}`,
+    });
+    await call('bad base64 plaintext', 'POST', '/v1/tenants/leak/encrypt', {
+      token: tk,
+      body: { plaintext: CANARIES.plaintext },
+    });
+    await call('plaintext in purpose', 'POST', `${sec}/claude/reveal`, {
+      token: tk,
+      body: { purpose: CANARIES.generic },
+    });
     await call('oversized', 'PUT', `${sec}/big`, {
       token: tk,
-      body: { kind: 'generic', value: CANARIES.generic, pad: `${CANARIES.anthropic} `.repeat(Math.ceil((5 * 1024 * 1024) / 50)) },
+      body: {
+        kind: 'generic',
+        value: CANARIES.generic,
+        pad: `${CANARIES.anthropic} `.repeat(Math.ceil((5 * 1024 * 1024) / 50)),
+      },
     });
 
     // Revoked key (strict mode so the disable is seen at once), then restored.
-    expect((await call('strict policy', 'PUT', '/v1/tenants/leak/policy', { token: t.admin, body: { cacheTtlSeconds: 0 } })).status).toBe(200);
+    expect(
+      (
+        await call('strict policy', 'PUT', '/v1/tenants/leak/policy', {
+          token: t.admin,
+          body: { cacheTtlSeconds: 0 },
+        })
+      ).status,
+    ).toBe(200);
     await call('disable key', 'POST', `/v1/dev/local-kms/keys/${t.keyName}/disable`, { token: s.adminToken });
-    expect((await call('revoked reveal', 'POST', `${sec}/claude/reveal`, { token: tk, body: {} })).body.code).toBe('KEY_REVOKED');
-    expect((await call('revoked decrypt', 'POST', '/v1/tenants/leak/decrypt', { token: tk, body: { ciphertext: ct, context: { row: '1' } } })).body.code).toBe('KEY_REVOKED');
-    await call('revoked put', 'PUT', `${sec}/new`, { token: tk, body: { kind: 'openai', value: CANARIES.openai } });
+    expect(
+      (await call('revoked reveal', 'POST', `${sec}/claude/reveal`, { token: tk, body: {} })).body.code,
+    ).toBe('KEY_REVOKED');
+    expect(
+      (
+        await call('revoked decrypt', 'POST', '/v1/tenants/leak/decrypt', {
+          token: tk,
+          body: { ciphertext: ct, context: { row: '1' } },
+        })
+      ).body.code,
+    ).toBe('KEY_REVOKED');
+    await call('revoked put', 'PUT', `${sec}/new`, {
+      token: tk,
+      body: { kind: 'openai', value: CANARIES.openai },
+    });
     await call('revoked cmk', 'GET', '/v1/tenants/leak/cmk', { token: t.admin });
     await call('enable key', 'POST', `/v1/dev/local-kms/keys/${t.keyName}/enable`, { token: s.adminToken });
     await call('restored reveal', 'POST', `${sec}/claude/reveal`, { token: tk, body: {} }, true);
@@ -159,7 +277,9 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
     await call('no route', 'GET', '/v1/nothing-here', { token: tk });
 
     // The customer keys of the local dev KMS are key material too.
-    const kmsFile = JSON.parse(await readFile(join(s.dataDir, 'local-kms.json'), 'utf8')) as { keys: { name: string; material: string }[] };
+    const kmsFile = JSON.parse(await readFile(join(s.dataDir, 'local-kms.json'), 'utf8')) as {
+      keys: { name: string; material: string }[];
+    };
     for (const k of kmsFile.keys) canaries[`cmk ${k.name}`] = Buffer.from(k.material, 'base64');
   }, 30_000);
   afterAll(async () => {
@@ -168,8 +288,21 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
 
   it('the scanner finds the canaries where they legitimately are (positive control)', () => {
     const carried = carriers.map((r) => r.text).join('\n');
-    for (const name of ['anthropic', 'anthropicV2', 'openai', 'google', 'azure', 'generic', 'plaintext', 'batchPlaintext', 'binary']) {
-      expect({ name, found: findCanaries(carried, { [name]: canaries[name] as string | Buffer }).length > 0 }).toEqual({ name, found: true });
+    for (const name of [
+      'anthropic',
+      'anthropicV2',
+      'openai',
+      'google',
+      'azure',
+      'generic',
+      'plaintext',
+      'batchPlaintext',
+      'binary',
+    ]) {
+      expect({
+        name,
+        found: findCanaries(carried, { [name]: canaries[name] as string | Buffer }).length > 0,
+      }).toEqual({ name, found: true });
     }
     expect(Object.keys(canaries).filter((k) => k.startsWith('cmk ')).length).toBe(2);
     expect(clean.length).toBeGreaterThan(50);
@@ -194,8 +327,11 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
       'revoked decrypt': 'KEY_REVOKED',
       'reveal deleted': 'NOT_FOUND',
     };
-    for (const [what, c] of Object.entries(expected)) expect({ what, code: code(what) }).toEqual({ what, code: c });
-    const batch = carriers.find((r) => Array.isArray(r.body?.results) && r.body.results.some((x: { ok: boolean }) => !x.ok));
+    for (const [what, c] of Object.entries(expected))
+      expect({ what, code: code(what) }).toEqual({ what, code: c });
+    const batch = carriers.find(
+      (r) => Array.isArray(r.body?.results) && r.body.results.some((x: { ok: boolean }) => !x.ok),
+    );
     expect(batch?.body.results[0]).toMatchObject({ ok: false, error: { code: 'INVALID_CIPHERTEXT' } });
   });
 
@@ -221,14 +357,25 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
         .map((row) =>
           Object.values(row)
             .map((v) =>
-              Buffer.isBuffer(v) ? `${v.toString('latin1')}|${v.toString('utf8')}|${v.toString('hex')}|${v.toString('base64')}` : JSON.stringify(v),
+              Buffer.isBuffer(v)
+                ? `${v.toString('latin1')}|${v.toString('utf8')}|${v.toString('hex')}|${v.toString('base64')}`
+                : JSON.stringify(v),
             )
             .join('|'),
         )
         .join('\n');
     };
-    const tables = (await sql<{ tablename: string }>(s, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).map((r) => r.tablename);
-    for (const required of ['audit_events', 'secret_versions', 'secrets', 'tenant_keys', 'tenant_cmk', 'api_tokens'])
+    const tables = (
+      await sql<{ tablename: string }>(s, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+    ).map((r) => r.tablename);
+    for (const required of [
+      'audit_events',
+      'secret_versions',
+      'secrets',
+      'tenant_keys',
+      'tenant_cmk',
+      'api_tokens',
+    ])
       expect(tables).toContain(required);
     const auditText = await dump('audit_events');
     expect(auditText).toContain('secret.reveal');
@@ -237,7 +384,10 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
       expect({ table, hits: findCanaries(await dump(table), canaries) }).toEqual({ table, hits: [] });
     }
     // The stored secrets exist (so the scan looked at real ciphertexts), one row per version.
-    const versions = await sql<{ n: string }>(s, `SELECT count(*)::text AS n FROM secret_versions WHERE tenant_id = 'leak'`);
+    const versions = await sql<{ n: string }>(
+      s,
+      `SELECT count(*)::text AS n FROM secret_versions WHERE tenant_id = 'leak'`,
+    );
     expect(Number(versions[0]?.n)).toBe(5);
   });
 });

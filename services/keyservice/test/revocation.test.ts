@@ -7,7 +7,11 @@ type Tokens = Awaited<ReturnType<TestService['tenant']>>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Calls `fn` until `done` holds or `deadlineMs` passes; returns every reply seen, in order. */
-async function pollUntil(fn: () => Promise<Reply>, done: (r: Reply) => boolean, deadlineMs: number): Promise<Reply[]> {
+async function pollUntil(
+  fn: () => Promise<Reply>,
+  done: (r: Reply) => boolean,
+  deadlineMs: number,
+): Promise<Reply[]> {
   const seen: Reply[] = [];
   const end = Date.now() + deadlineMs;
   for (;;) {
@@ -41,26 +45,45 @@ describe('revocation within the cache window (G2)', () => {
 
   it('keeps serving from the cache inside the default 60 s window without asking the KMS, and a shorter policy applies at once', async () => {
     const t = await s.tenant('rv-default');
-    expect((await s.call('GET', '/v1/tenants/rv-default/policy', { token: t.admin })).body.cacheTtlSeconds).toBe(60);
+    expect(
+      (await s.call('GET', '/v1/tenants/rv-default/policy', { token: t.admin })).body.cacheTtlSeconds,
+    ).toBe(60);
     const ct = (
-      await s.call('POST', '/v1/tenants/rv-default/encrypt', { token: t.service, body: { plaintext: b64('default window') } })
+      await s.call('POST', '/v1/tenants/rv-default/encrypt', {
+        token: t.service,
+        body: { plaintext: b64('default window') },
+      })
     ).body.ciphertext as string;
     expect(
-      (await s.call('PUT', '/v1/tenants/rv-default/secrets/k', { token: t.service, body: { kind: 'generic', value: 'dw-secret' } })).status,
+      (
+        await s.call('PUT', '/v1/tenants/rv-default/secrets/k', {
+          token: t.service,
+          body: { kind: 'generic', value: 'dw-secret' },
+        })
+      ).status,
     ).toBe(201);
     const unwraps = await kmsCalls(s, { operation: 'unwrap' });
 
     expect((await kms('disable', t)).status).toBe(200);
     // Within R of the unwrap above (R = 60 s; these calls take milliseconds): served from memory.
-    const dec = await s.call('POST', '/v1/tenants/rv-default/decrypt', { token: t.service, body: { ciphertext: ct } });
+    const dec = await s.call('POST', '/v1/tenants/rv-default/decrypt', {
+      token: t.service,
+      body: { ciphertext: ct },
+    });
     expect(dec.body).toEqual({ plaintext: b64('default window') });
-    const rev = await s.call('POST', '/v1/tenants/rv-default/secrets/k/reveal', { token: t.service, body: {} });
+    const rev = await s.call('POST', '/v1/tenants/rv-default/secrets/k/reveal', {
+      token: t.service,
+      body: {},
+    });
     expect(rev.body).toEqual({ value: 'dw-secret', version: 1 });
     expect(await kmsCalls(s, { operation: 'unwrap' })).toBe(unwraps);
 
     // The tenant admin shortens the window: the cache is purged now, so the revocation bites now.
     expect((await setPolicy('rv-default', t.admin, 1)).status).toBe(200);
-    const refused = await s.call('POST', '/v1/tenants/rv-default/decrypt', { token: t.service, body: { ciphertext: ct } });
+    const refused = await s.call('POST', '/v1/tenants/rv-default/decrypt', {
+      token: t.service,
+      body: { ciphertext: ct },
+    });
     expectProblem(refused, 403, 'KEY_REVOKED');
     expect(refused.text).not.toContain(b64('default window'));
 
@@ -79,18 +102,32 @@ describe('revocation within the cache window (G2)', () => {
     const data = ['alpha', 'beta', 'gamma'].map((p) => ({ p, context: { row: p } }));
     const cts: string[] = [];
     for (const d of data) {
-      const r = await s.call('POST', '/v1/tenants/rv-short/encrypt', { token: t.service, body: { plaintext: b64(d.p), context: d.context } });
+      const r = await s.call('POST', '/v1/tenants/rv-short/encrypt', {
+        token: t.service,
+        body: { plaintext: b64(d.p), context: d.context },
+      });
       expect(r.status).toBe(200);
       cts.push(r.body.ciphertext as string);
     }
     for (const v of ['first-value', 'second-value']) {
-      const r = await s.call('PUT', '/v1/tenants/rv-short/secrets/api', { token: t.service, body: { kind: 'generic', value: v } });
+      const r = await s.call('PUT', '/v1/tenants/rv-short/secrets/api', {
+        token: t.service,
+        body: { kind: 'generic', value: v },
+      });
       expect([200, 201]).toContain(r.status);
     }
     const decrypt0 = () =>
-      s.call('POST', '/v1/tenants/rv-short/decrypt', { token: t.service, body: { ciphertext: cts[0], context: data[0]!.context } });
+      s.call('POST', '/v1/tenants/rv-short/decrypt', {
+        token: t.service,
+        body: { ciphertext: cts[0], context: data[0]!.context },
+      });
     expect((await decrypt0()).status).toBe(200);
-    const failuresBefore = await auditCount(s, { tenantId: 'rv-short', action: 'kms.unwrap', outcome: 'failure', errorCode: 'KEY_REVOKED' });
+    const failuresBefore = await auditCount(s, {
+      tenantId: 'rv-short',
+      action: 'kms.unwrap',
+      outcome: 'failure',
+      errorCode: 'KEY_REVOKED',
+    });
 
     expect((await kms('disable', t)).status).toBe(200);
     // R = 1 s; allow a generous margin for a loaded machine. Nothing here asserts speed.
@@ -107,7 +144,10 @@ describe('revocation within the cache window (G2)', () => {
       'KEY_REVOKED',
     );
     expectProblem(
-      await s.call('POST', '/v1/tenants/rv-short/encrypt', { token: t.service, body: { plaintext: b64('new') } }),
+      await s.call('POST', '/v1/tenants/rv-short/encrypt', {
+        token: t.service,
+        body: { plaintext: b64('new') },
+      }),
       403,
       'KEY_REVOKED',
     );
@@ -120,7 +160,12 @@ describe('revocation within the cache window (G2)', () => {
         expect(r).toMatchObject({ ok: false, error: { code: 'KEY_REVOKED' } });
     } else expectProblem(batch, 403, 'KEY_REVOKED');
     expect(
-      await auditCount(s, { tenantId: 'rv-short', action: 'kms.unwrap', outcome: 'failure', errorCode: 'KEY_REVOKED' }),
+      await auditCount(s, {
+        tenantId: 'rv-short',
+        action: 'kms.unwrap',
+        outcome: 'failure',
+        errorCode: 'KEY_REVOKED',
+      }),
     ).toBeGreaterThan(failuresBefore);
     const cmk = await s.call('GET', '/v1/tenants/rv-short/cmk', { token: t.admin });
     expect(cmk.body.state).toBe('revoked');
@@ -130,7 +175,10 @@ describe('revocation within the cache window (G2)', () => {
     const back = await pollUntil(decrypt0, (r) => r.status === 200, 10_000);
     expect(back.at(-1)?.body).toEqual({ plaintext: b64('alpha') });
     for (const [i, d] of data.entries()) {
-      const r = await s.call('POST', '/v1/tenants/rv-short/decrypt', { token: t.service, body: { ciphertext: cts[i], context: d.context } });
+      const r = await s.call('POST', '/v1/tenants/rv-short/decrypt', {
+        token: t.service,
+        body: { ciphertext: cts[i], context: d.context },
+      });
       expect(r.body).toEqual({ plaintext: b64(d.p) });
     }
     const all = await s.call('POST', '/v1/tenants/rv-short/decrypt/batch', {
@@ -142,7 +190,10 @@ describe('revocation within the cache window (G2)', () => {
       [1, 'first-value'],
       [2, 'second-value'],
     ] as const) {
-      const r = await s.call('POST', '/v1/tenants/rv-short/secrets/api/reveal', { token: t.service, body: { version } });
+      const r = await s.call('POST', '/v1/tenants/rv-short/secrets/api/reveal', {
+        token: t.service,
+        body: { version },
+      });
       expect(r.body).toEqual({ value, version });
     }
   });

@@ -20,12 +20,22 @@ describe('secret versions and deletion', () => {
     await s?.close();
   });
 
-  const reveal = (body: Record<string, unknown> = {}) => s.call('POST', `${path}/reveal`, { token: t.service, body });
+  const reveal = (body: Record<string, unknown> = {}) =>
+    s.call('POST', `${path}/reveal`, { token: t.service, body });
 
   it('PUT creates version 1 then 2; both stay readable, the current one is the newest', async () => {
-    const first = await s.call('PUT', path, { token: t.service, body: { kind: 'openai', value: v1, labels: { env: 'prod' } } });
+    const first = await s.call('PUT', path, {
+      token: t.service,
+      body: { kind: 'openai', value: v1, labels: { env: 'prod' } },
+    });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ name: 'openai-prod', kind: 'openai', version: 1, hint: 'sk-...AAAA', labels: { env: 'prod' } });
+    expect(first.body).toMatchObject({
+      name: 'openai-prod',
+      kind: 'openai',
+      version: 1,
+      hint: 'sk-...AAAA',
+      labels: { env: 'prod' },
+    });
     const second = await s.call('PUT', path, { token: t.service, body: { kind: 'openai', value: v2 } });
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ version: 2, hint: 'sk-...BBBB' });
@@ -66,14 +76,25 @@ describe('secret versions and deletion', () => {
   it('DELETE removes every version: reveal, metadata and listing answer 404 / empty afterwards', async () => {
     const del = await s.call('DELETE', path, { token: t.admin });
     expect(del.status).toBe(204);
-    for (const body of [{}, { version: 1 }, { version: 2 }]) expectProblem(await reveal(body), 404, 'NOT_FOUND');
+    for (const body of [{}, { version: 1 }, { version: 2 }])
+      expectProblem(await reveal(body), 404, 'NOT_FOUND');
     expectProblem(await s.call('GET', path, { token: t.service }), 404, 'NOT_FOUND');
     expect((await s.call('GET', '/v1/tenants/sv/secrets', { token: t.service })).body.secrets).toEqual([]);
     expectProblem(await s.call('DELETE', path, { token: t.admin }), 404, 'NOT_FOUND');
-    const left = await sql<{ n: string }>(s, `SELECT count(*)::text AS n FROM secret_versions WHERE tenant_id = 'sv'`);
+    const left = await sql<{ n: string }>(
+      s,
+      `SELECT count(*)::text AS n FROM secret_versions WHERE tenant_id = 'sv'`,
+    );
     expect(left[0]?.n).toBe('0');
     expect(await auditCount(s, { tenantId: 'sv', action: 'secret.delete', outcome: 'success' })).toBe(1);
-    expect(await auditCount(s, { tenantId: 'sv', action: 'secret.reveal', outcome: 'failure', errorCode: 'NOT_FOUND' })).toBeGreaterThanOrEqual(3);
+    expect(
+      await auditCount(s, {
+        tenantId: 'sv',
+        action: 'secret.reveal',
+        outcome: 'failure',
+        errorCode: 'NOT_FOUND',
+      }),
+    ).toBeGreaterThanOrEqual(3);
 
     // A new secret of the same name starts over; the old versions do not come back.
     const again = await s.call('PUT', path, { token: t.service, body: { kind: 'openai', value: v3 } });
