@@ -3,6 +3,7 @@ import { AppError } from './errors.js';
 import { authenticate, requestContext, type AppDeps } from './http/context.js';
 import { problemHandler } from './http/problem.js';
 import { auditRoutes } from './routes/audit.js';
+import { cmkPolicyRoutes } from './routes/cmk-policy.js';
 import { cryptoRoutes } from './routes/crypto.js';
 import { devLocalKmsRoutes } from './routes/dev-local-kms.js';
 import { healthRoutes } from './routes/health.js';
@@ -33,6 +34,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use('/v1', authenticate(deps.tokens));
   app.use(tenantRoutes(deps));
+  app.use(cmkPolicyRoutes(deps, deps.serviceIdentity ?? {}));
   app.use(tokenRoutes(deps));
   app.use(cryptoRoutes(deps));
   app.use(secretRoutes(deps));

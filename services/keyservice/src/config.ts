@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityProblem, type ServiceIdentity } from './domain/cmk-policy.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -129,6 +130,25 @@ const EnvSchema = z.object({
     .string()
     .optional()
     .describe('static OAuth access token (emulators); else Application Default Credentials'),
+  // Who this service is in each cloud: named in the onboarding grant (GET /v1/tenants/{t}/cmk/policy).
+  SERVICE_AWS_ROLE_ARN: z
+    .string()
+    .refine((v) => !identityProblem('aws-kms', v), 'expected an IAM role ARN: arn:aws:iam::ACCOUNT:role/NAME')
+    .optional()
+    .describe('IAM role the service runs as; customers grant it use of their AWS KMS key'),
+  SERVICE_AZURE_PRINCIPAL_ID: z
+    .string()
+    .refine(
+      (v) => !identityProblem('azure-kv', v),
+      'expected the object id (a GUID) of the service principal',
+    )
+    .optional()
+    .describe('object id of the service principal; customers assign it a crypto role on their key'),
+  SERVICE_GCP_SERVICE_ACCOUNT: z
+    .string()
+    .refine((v) => !identityProblem('gcp-kms', v), 'expected a service account email')
+    .optional()
+    .describe('service account the service runs as; customers bind it on their CryptoKey'),
 });
 
 /** The parsed, frozen configuration. */
@@ -164,6 +184,8 @@ export interface Config {
       accessToken: string | undefined;
     };
   };
+  /** The service's own identities, for onboarding grants. */
+  serviceIdentity: ServiceIdentity;
   auditMaxBatch: number;
   shutdownGraceMs: number;
 }
@@ -223,6 +245,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       gcp: { endpoint: e.GCP_KMS_ENDPOINT, protocol: e.GCP_KMS_PROTOCOL, accessToken: e.GCP_ACCESS_TOKEN },
     },
+    serviceIdentity: Object.freeze({
+      awsRoleArn: e.SERVICE_AWS_ROLE_ARN,
+      azurePrincipalId: e.SERVICE_AZURE_PRINCIPAL_ID,
+      gcpServiceAccount: e.SERVICE_GCP_SERVICE_ACCOUNT,
+    }),
     auditMaxBatch: e.AUDIT_MAX_BATCH,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });

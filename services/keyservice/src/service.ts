@@ -141,6 +141,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       audit,
       auditQueries,
       registry,
+      serviceIdentity: config.serviceIdentity,
       localKms,
       bodyLimitBytes: config.bodyLimitBytes,
       ping: async () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditActor, AuditRecorder } from '../domain/audit-recorder.js';
 import { isAllowed, type Action } from '../domain/authorization.js';
+import type { ServiceIdentity } from '../domain/cmk-policy.js';
 import type { CryptoService } from '../domain/crypto-service.js';
 import type { SecretService } from '../domain/secret-service.js';
 import type { TenantDirectory, TenantView } from '../domain/tenant-directory.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   audit: AuditRecorder;
   auditQueries: AuditQueries;
   registry: KmsRegistry;
+  /** The service's identities in each cloud, named in onboarding grants. */
+  serviceIdentity?: ServiceIdentity | undefined;
   /** Present only in development mode: the local dev KMS key store managed over HTTP. */
   localKms?: LocalKeyStore | undefined;
   bodyLimitBytes: number;
