@@ -4,3 +4,8 @@ export * from './hash-chain.js';
 export * from './audit-writer.js';
 export * from './verify-chain.js';
 export * from './query-events.js';
+export * from './checkpoint.js';
+export * from './checkpoint-store.js';
+export * from './export-format.js';
+export * from './export-stream.js';
+export * from './verify-export.js';

@@ -13,6 +13,8 @@ export interface AuditQueryFilters {
   outcome?: AuditOutcome;
   actorTokenId?: string;
   purpose?: string;
+  /** Exact resource, e.g. `tenants/acme/secrets/openai-prod`. */
+  resource?: string;
   /** Inclusive lower bound on `at`. */
   since?: Date;
   /** Exclusive upper bound on `at`. */
@@ -85,6 +87,7 @@ export async function queryEvents(
   if (filters.outcome !== undefined) add('outcome = ?', filters.outcome);
   if (filters.actorTokenId !== undefined) add('actor_token_id = ?', filters.actorTokenId);
   if (filters.purpose !== undefined) add('purpose = ?', filters.purpose);
+  if (filters.resource !== undefined) add('resource = ?', filters.resource);
   if (filters.since !== undefined) add('at >= ?', filters.since);
   if (filters.until !== undefined) add('at < ?', filters.until);
 

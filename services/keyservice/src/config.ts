@@ -95,6 +95,48 @@ const EnvSchema = z.object({
     .max(5000)
     .default(256)
     .describe('most audit events grouped into one commit'),
+  AUDIT_SIGNING_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints; default: generated under DATA_DIR',
+    ),
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86400)
+    .default(300)
+    .describe('how often moved audit chains get a signed checkpoint (0 = off; on demand still works)'),
+  AUDIT_SINK_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600000)
+    .default(1000)
+    .describe('how often the SIEM dispatcher looks for undelivered audit events (sinks)'),
+  AUDIT_SINK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120000)
+    .default(10000)
+    .describe('deadline of one SIEM webhook POST'),
+  AUDIT_SINK_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600000)
+    .default(1000)
+    .describe('first retry delay after a failed SIEM delivery (doubles per attempt)'),
+  AUDIT_SINK_MAX_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(3600000)
+    .default(300000)
+    .describe('longest retry delay of a failing SIEM sink'),
   SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -187,6 +229,14 @@ export interface Config {
   /** The service's own identities, for onboarding grants. */
   serviceIdentity: ServiceIdentity;
   auditMaxBatch: number;
+  audit: {
+    signingKeyFile: string | undefined;
+    checkpointIntervalSeconds: number;
+    sinkPollMs: number;
+    sinkTimeoutMs: number;
+    sinkBackoffMs: number;
+    sinkMaxBackoffMs: number;
+  };
   shutdownGraceMs: number;
 }
 
@@ -251,6 +301,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       gcpServiceAccount: e.SERVICE_GCP_SERVICE_ACCOUNT,
     }),
     auditMaxBatch: e.AUDIT_MAX_BATCH,
+    audit: {
+      signingKeyFile: e.AUDIT_SIGNING_KEY_FILE,
+      checkpointIntervalSeconds: e.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+      sinkPollMs: e.AUDIT_SINK_POLL_MS,
+      sinkTimeoutMs: e.AUDIT_SINK_TIMEOUT_MS,
+      sinkBackoffMs: e.AUDIT_SINK_BACKOFF_MS,
+      sinkMaxBackoffMs: e.AUDIT_SINK_MAX_BACKOFF_MS,
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
 }

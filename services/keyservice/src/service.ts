@@ -13,7 +13,8 @@ import { tokenRepository, type Db } from '@byok/store';
 import type { Express } from 'express';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { AuditRecorder } from './domain/audit-recorder.js';
+import { AuditRecorder, type AuditSink } from './domain/audit-recorder.js';
+import { startAuditSecurity } from './domain/audit-security.js';
 import type { AuditQueries } from './domain/audit-queries.js';
 import { CryptoService } from './domain/crypto-service.js';
 import { SecretService } from './domain/secret-service.js';
@@ -40,6 +41,8 @@ export interface BuildOptions {
   logger: Logger;
   /** Extra or replacement KMS providers (e.g. test doubles of the registry are NOT allowed; emulators are). */
   providers?: KmsProvider[];
+  /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op sink to measure the cost of auditing). */
+  auditSink?: AuditSink;
 }
 
 /**
@@ -83,7 +86,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     for (const p of await cloudProviders(config, registry.names())) registry.register(resilient(p));
 
     const writer = createAuditWriter({ pool, logger, maxBatch: config.auditMaxBatch });
-    const audit = new AuditRecorder(writer, metrics);
+    const audit = new AuditRecorder(opts.auditSink ?? writer, metrics);
     const tx = <T>(fn: (db: Db) => Promise<T>) => withTransaction(pool, fn);
     const directory = new TenantDirectory(db, config.tenantCacheMs);
     const cache = new TenantKeyCache();
@@ -128,6 +131,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       verify: (chain) => verifyChain(pool, chain),
     };
 
+    const auditSecurity = await startAuditSecurity({ config, pool, logger });
     const app = createApp({
       db,
       withTransaction: tx,
@@ -140,6 +144,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       secrets,
       audit,
       auditQueries,
+      auditSecurity: auditSecurity.security,
       registry,
       serviceIdentity: config.serviceIdentity,
       localKms,
@@ -155,6 +160,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       generatedAdminToken,
       async close() {
+        await auditSecurity.stop();
         cache.close();
         await writer.close();
         await store.close();

@@ -15,6 +15,7 @@ import type { TenantDirectory, TenantView } from '../domain/tenant-directory.js'
 import type { TenantKeyService } from '../domain/tenant-key-service.js';
 import type { Principal, TokenService } from '../domain/token-service.js';
 import type { AuditQueries } from '../domain/audit-queries.js';
+import type { AuditSecurity } from '../domain/audit-security.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {
@@ -29,6 +30,8 @@ export interface AppDeps {
   secrets: SecretService;
   audit: AuditRecorder;
   auditQueries: AuditQueries;
+  /** Checkpoint signing key and SIEM sinks; the export/checkpoint/sink routes answer 404 without it. */
+  auditSecurity?: AuditSecurity | undefined;
   registry: KmsRegistry;
   /** The service's identities in each cloud, named in onboarding grants. */
   serviceIdentity?: ServiceIdentity | undefined;

@@ -1,0 +1,159 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { open, seal } from '@byok/envelope';
+import type { Db } from '@byok/store';
+import { AppError } from '../errors.js';
+
+/** A sink row as stored. */
+export interface AuditSinkRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  secret_sealed: Buffer;
+  batch_size: number;
+  enabled: boolean;
+  last_delivered_seq: string;
+  attempts: number;
+  last_error: string | null;
+  last_attempt_at: Date | null;
+  last_success_at: Date | null;
+  next_attempt_at: Date;
+  created_at: Date;
+}
+
+/** Delivery state of a sink as the API shows it (never the secret). */
+export interface AuditSinkView {
+  id: string;
+  tenantId: string;
+  url: string;
+  enabled: boolean;
+  batchSize: number;
+  lastDeliveredSeq: number;
+  headSeq: number;
+  /** Events committed but not yet acknowledged by the receiver. */
+  lag: number;
+  attempts: number;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+  lastSuccessAt: string | null;
+  nextAttemptAt: string;
+  createdAt: string;
+}
+
+/** What a tenant admin sends to register a sink. */
+export interface CreateSinkInput {
+  url: string;
+  batchSize?: number | undefined;
+  /** `beginning` (default) replays the whole chain; `now` starts after the current head. */
+  startAt?: 'beginning' | 'now' | undefined;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Refuses URLs a sink may not use: HTTPS only; plain HTTP to loopback only outside production
+ * (tests); no credentials in the URL.
+ */
+export function checkSinkUrl(raw: string, production: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError('VALIDATION_FAILED', 'url must be an absolute URL', {
+      errors: [{ path: 'url', message: 'invalid' }],
+    });
+  }
+  const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname) && !production;
+  if (url.protocol !== 'https:' && !loopbackHttp) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'a sink url must use https (http only to 127.0.0.1 outside production)',
+      {
+        errors: [{ path: 'url', message: 'https required' }],
+      },
+    );
+  }
+  if (url.username || url.password) {
+    throw new AppError('VALIDATION_FAILED', 'a sink url may not carry credentials', {
+      errors: [{ path: 'url', message: 'credentials not allowed' }],
+    });
+  }
+  return url;
+}
+
+const sealParams = (tenantId: string, sinkId: string) => ({
+  tenantId,
+  tkVersion: 0,
+  context: { purpose: 'audit-sink-secret', sinkId },
+});
+
+/** SIEM sinks of a tenant: registration, state and the sealed HMAC secret. */
+export class AuditSinkService {
+  constructor(
+    private readonly db: Db,
+    private readonly secretKey: Buffer,
+    private readonly production: boolean,
+  ) {}
+
+  /** Registers a sink; the returned `secret` is shown once and stored only sealed. */
+  async create(tenantId: string, input: CreateSinkInput): Promise<AuditSinkView & { secret: string }> {
+    const url = checkSinkUrl(input.url, this.production);
+    const id = `snk_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+    const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+    const sealed = seal(this.secretKey, Buffer.from(secret, 'utf8'), sealParams(tenantId, id));
+    await this.db.query(
+      `INSERT INTO audit_sinks (id, tenant_id, url, secret_sealed, batch_size, last_delivered_seq)
+       VALUES ($1, $2, $3, $4, $5,
+         CASE WHEN $6 THEN COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = $2), 0) ELSE 0 END)`,
+      [id, tenantId, url.toString(), sealed, input.batchSize ?? 100, input.startAt === 'now'],
+    );
+    return { ...((await this.get(tenantId, id)) as AuditSinkView), secret };
+  }
+
+  /** One sink of the tenant with its delivery state, or undefined. */
+  async get(tenantId: string, id: string): Promise<AuditSinkView | undefined> {
+    return (await this.list(tenantId, id))[0];
+  }
+
+  /** The tenant's sinks with their delivery state. */
+  async list(tenantId: string, id?: string): Promise<AuditSinkView[]> {
+    const { rows } = await this.db.query<AuditSinkRow & { head_seq: string | null }>(
+      `SELECT s.*, h.seq AS head_seq FROM audit_sinks s LEFT JOIN audit_chain_heads h ON h.chain = s.tenant_id
+       WHERE s.tenant_id = $1 AND ($2::text IS NULL OR s.id = $2) ORDER BY s.created_at`,
+      [tenantId, id ?? null],
+    );
+    return rows.map((r) => {
+      const delivered = Number(r.last_delivered_seq);
+      const head = Number(r.head_seq ?? 0);
+      return {
+        id: r.id,
+        tenantId: r.tenant_id,
+        url: r.url,
+        enabled: r.enabled,
+        batchSize: r.batch_size,
+        lastDeliveredSeq: delivered,
+        headSeq: head,
+        lag: Math.max(0, head - delivered),
+        attempts: r.attempts,
+        lastError: r.last_error,
+        lastAttemptAt: r.last_attempt_at?.toISOString() ?? null,
+        lastSuccessAt: r.last_success_at?.toISOString() ?? null,
+        nextAttemptAt: r.next_attempt_at.toISOString(),
+        createdAt: r.created_at.toISOString(),
+      };
+    });
+  }
+
+  /** Stops delivery to a sink (rows stay for the record). */
+  async disable(tenantId: string, id: string): Promise<boolean> {
+    const r = await this.db.query('UPDATE audit_sinks SET enabled = false WHERE tenant_id = $1 AND id = $2', [
+      tenantId,
+      id,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** The HMAC secret of a sink (for the dispatcher only). */
+  openSecret(row: Pick<AuditSinkRow, 'id' | 'tenant_id' | 'secret_sealed'>): Buffer {
+    return open(this.secretKey, row.secret_sealed, sealParams(row.tenant_id, row.id));
+  }
+}
