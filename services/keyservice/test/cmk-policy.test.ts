@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tenantRepository } from '@byok/store';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -5,6 +9,7 @@ import {
   AWS_CONTEXT_ACTIONS,
   AZURE_ROLE,
   cmkPolicyGuide,
+  GCP_READ_ROLE,
   GCP_USE_ROLE,
   type AwsPolicyStatement,
   type ServiceIdentity,
@@ -243,5 +248,40 @@ describe('GET /v1/tenants/{t}/cmk/policy', () => {
   it('answers 404 for a tenant that does not exist (platform admin)', async () => {
     const r = await svc.call('GET', path('no-such-tenant', 'provider=aws-kms'), { token: svc.adminToken });
     expect(r.status).toBe(404);
+  });
+});
+
+const INFRA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../infra/terraform');
+const TERRAFORM = spawnSync('terraform', ['version'], { encoding: 'utf8' }).status === 0;
+if (!TERRAFORM && process.env.CI !== 'true') {
+  process.stderr.write(
+    '[cmk-policy] terraform is not on PATH: skipping `terraform fmt -check` of infra/terraform\n',
+  );
+}
+
+describe('Terraform examples (infra/terraform)', () => {
+  const tf = (cloud: string) => readFileSync(join(INFRA, cloud, 'main.tf'), 'utf8');
+
+  // In CI terraform must be present: a missing binary fails there instead of skipping.
+  (TERRAFORM || process.env.CI === 'true' ? it : it.skip)(
+    'are formatted (terraform fmt -check -recursive)',
+    () => {
+      const r = spawnSync('terraform', ['fmt', '-check', '-recursive', INFRA], { encoding: 'utf8' });
+      expect(r.error).toBeUndefined();
+      expect({ status: r.status, unformatted: r.stdout.trim() }).toEqual({ status: 0, unformatted: '' });
+    },
+  );
+
+  it('grant what the onboarding endpoint describes', () => {
+    const aws = tf('aws');
+    for (const action of AWS_CONTEXT_ACTIONS) expect(aws).toContain(`"${action}"`);
+    expect(aws).toContain('variable = "kms:EncryptionContext:tenant"');
+    expect(aws).toContain('actions   = ["kms:DescribeKey"]');
+    expect(tf('azure')).toContain(`roleDefinitions/${AZURE_ROLE.id}`);
+    expect(tf('azure')).toContain('scope = azurerm_key_vault_key.this.resource_versionless_id');
+    const gcp = tf('gcp');
+    expect(gcp).toContain(`role          = "${GCP_USE_ROLE}"`);
+    expect(gcp).toContain(`role          = "${GCP_READ_ROLE}"`);
+    expect(gcp).toContain('member        = "serviceAccount:${var.service_account}"');
   });
 });
