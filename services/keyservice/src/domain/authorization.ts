@@ -4,6 +4,7 @@ import type { Principal } from './token-service.js';
 export type Action =
   | 'tenant.read'
   | 'tenant.lock'
+  | 'tenant.delete'
   | 'cmk.read'
   | 'cmk.write'
   | 'policy.read'
