@@ -1,0 +1,165 @@
+/**
+ * The key service over HTTP (autocannon, 50 connections) beside an express 5 no-op JSON endpoint
+ * in the same kind of process: encrypt 1 KiB, audited decrypt 1 KiB, batch decrypt of 100 items,
+ * secret reveal. Against a fresh database on PostgreSQL when DATABASE_URL is set, else the
+ * embedded default. `pnpm bench:service [--json] [--quick]`.
+ */
+import { randomBytes } from 'node:crypto';
+import { machineInfo } from './lib/harness.js';
+import { pairedRatio } from './lib/stats.js';
+import { api, provisionTenant } from './support/api.js';
+import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
+import { measureLoad, type LoadCase, type LoadResult } from './support/http-load.js';
+import { startNoopServer, startService } from './support/processes.js';
+
+const ADMIN = `bench_admin_${randomBytes(16).toString('hex')}`;
+const BATCH = 100;
+/** Issue 3: an audited decrypt should reach at least half the rate of a no-op express endpoint. */
+const TARGET_DECRYPT_VS_NOOP = 0.5;
+
+const { json, quick } = benchFlags();
+const timing = quick
+  ? { rounds: 1, roundSeconds: 1, warmupSeconds: 0.5 }
+  : { rounds: 5, roundSeconds: 3, warmupSeconds: 2 };
+
+const db = await benchDatabase();
+process.stderr.write(`[service] database: ${db.description}\n`);
+const service = await startService({ ...db.env, BOOTSTRAP_ADMIN_TOKEN: ADMIN, KMS_PROVIDERS: 'local' });
+const noop = await startNoopServer();
+try {
+  const url = service.url;
+  const tenant = await provisionTenant(
+    url,
+    ADMIN,
+    'bench',
+    { provider: 'local', keyRef: 'local:bench-cmk' },
+    'bench-cmk',
+  );
+  const auth = { authorization: `Bearer ${tenant.serviceToken}` };
+  const context = { record: 'r-1', table: 'documents' };
+  const plaintext = randomBytes(1024).toString('base64');
+  const enc = await api<{ results: { ciphertext: string }[] }>(
+    url,
+    'POST',
+    '/v1/tenants/bench/encrypt/batch',
+    tenant.serviceToken,
+    {
+      items: Array.from({ length: BATCH }, () => ({
+        plaintext: randomBytes(1024).toString('base64'),
+        context,
+      })),
+    },
+  );
+  const ciphertexts = enc.results.map((r) => r.ciphertext);
+  await api(url, 'PUT', '/v1/tenants/bench/secrets/openai', tenant.serviceToken, {
+    kind: 'openai',
+    value: `sk-proj-${randomBytes(24).toString('hex')}`,
+  });
+  const decryptBody = JSON.stringify({ ciphertext: ciphertexts[0], context });
+
+  const cases: LoadCase[] = [
+    // The same body as the decrypt request, so parsing costs the same.
+    {
+      id: 'express no-op',
+      group: 'http',
+      labels: { impl: 'noop' },
+      urls: [noop.url],
+      path: '/noop',
+      body: decryptBody,
+    },
+    {
+      id: 'encrypt 1KiB',
+      group: 'http',
+      labels: { impl: 'service', op: 'encrypt' },
+      urls: [url],
+      path: '/v1/tenants/bench/encrypt',
+      headers: auth,
+      body: JSON.stringify({ plaintext, context }),
+      bytes: 1024,
+    },
+    {
+      id: 'decrypt 1KiB (audited)',
+      group: 'http',
+      labels: { impl: 'service', op: 'decrypt' },
+      urls: [url],
+      path: '/v1/tenants/bench/decrypt',
+      headers: auth,
+      body: decryptBody,
+      bytes: 1024,
+    },
+    {
+      id: `decrypt batch ${BATCH}x1KiB`,
+      group: 'http',
+      labels: { impl: 'service', op: 'decrypt-batch' },
+      urls: [url],
+      path: '/v1/tenants/bench/decrypt/batch',
+      headers: auth,
+      body: JSON.stringify({ items: ciphertexts.map((c) => ({ ciphertext: c, context })) }),
+      itemsPerRequest: BATCH,
+      bytes: BATCH * 1024,
+    },
+    {
+      id: 'secret reveal (audited)',
+      group: 'http',
+      labels: { impl: 'service', op: 'reveal' },
+      urls: [url],
+      path: '/v1/tenants/bench/secrets/openai/reveal',
+      headers: auth,
+      body: JSON.stringify({ purpose: 'llm-inference' }),
+    },
+  ];
+  const started = Date.now();
+  const results = await measureLoad(cases, { ...timing, connections: 50 });
+  const byId = (id: string) => results.find((r) => r.id === id) as LoadResult;
+  const noopRounds = byId('express no-op').rounds;
+  const ratios: Record<string, number> = {};
+  for (const r of results.slice(1)) ratios[`${r.id} / no-op`] = pairedRatio(r.rounds, noopRounds);
+  const decryptRatio = ratios['decrypt 1KiB (audited) / no-op'] as number;
+  const batch = byId(`decrypt batch ${BATCH}x1KiB`);
+  const report: FiguresReport = {
+    name: 'service',
+    machine: machineInfo(),
+    results,
+    ratios,
+    figures: {
+      database: db.kind,
+      connections: 50,
+      'no-op req/s': byId('express no-op').median,
+      'decrypt req/s': byId('decrypt 1KiB (audited)').median,
+      'decrypt p50 ms': byId('decrypt 1KiB (audited)').p50Ms,
+      'decrypt p99 ms': byId('decrypt 1KiB (audited)').p99Ms,
+      'batch items/s': batch.itemsPerSec ?? Number.NaN,
+      'decrypt/no-op': decryptRatio,
+      'target decrypt/no-op': TARGET_DECRYPT_VS_NOOP,
+      'meets target': decryptRatio >= TARGET_DECRYPT_VS_NOOP,
+      'errors + non-2xx': results.reduce((a, r) => a + r.errors + r.non2xx, 0),
+    },
+  };
+  const m = report.machine;
+  const markdown = [
+    '## service',
+    '',
+    `${new Date().toISOString()} · ${m.cpus} x ${m.cpuModel} · Node ${m.node} · ${db.description} · autocannon, 50 connections, ${timing.rounds} x ${timing.roundSeconds} s interleaved rounds (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    '',
+    '| case | median req/s | items/s | min | max | IQR/median | p50 ms | p99 ms | errors | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.map(
+      (r) =>
+        `| ${r.id} | ${fmt(r.median)} | ${fmt(r.itemsPerSec)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.iqrRatio * 100, 1)}% | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${r.errors} | ${r.non2xx} |`,
+    ),
+    '',
+    '| ratio to the express no-op (median of per-round ratios) | value |',
+    '|---|---:|',
+    ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${fmt(v, 2)} |`),
+    '',
+    `Target (issue 3): audited decrypt >= ${TARGET_DECRYPT_VS_NOOP}x the no-op rate: ${fmt(decryptRatio, 2)}x, ${decryptRatio >= TARGET_DECRYPT_VS_NOOP ? 'met' : 'NOT met'}.`,
+  ].join('\n');
+  publish(report, markdown, json);
+} catch (err) {
+  process.stderr.write(`[service] failed; service output (tail):\n${service.output().slice(-3000)}\n`);
+  throw err;
+} finally {
+  await noop.stop();
+  await service.stop();
+  await db.drop();
+}

@@ -1,0 +1,74 @@
+/** A call that did not answer as expected: the bench cannot go on with a broken setup. */
+export class BenchSetupError extends Error {
+  override readonly name = 'BenchSetupError';
+  readonly code = 'BENCH_SETUP_FAILED';
+}
+
+/** JSON over HTTP with a bearer token; throws {@link BenchSetupError} unless the status is 2xx. */
+export async function api<T = Record<string, unknown>>(
+  url: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new BenchSetupError(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+/** A tenant made ready for load: its CMK registered and a service token issued. */
+export interface BenchTenant {
+  id: string;
+  serviceToken: string;
+}
+
+/**
+ * Creates tenant `id`, registers `cmk` (the service proves wrap + unwrap first) and issues a
+ * service token for it. With `localKey`, first creates that development KMS key.
+ */
+export async function provisionTenant(
+  url: string,
+  admin: string,
+  id: string,
+  cmk: { provider: 'local' | 'aws-kms'; keyRef: string },
+  localKey?: string,
+): Promise<BenchTenant> {
+  await api(url, 'POST', '/v1/tenants', admin, { id, name: `bench ${id}` });
+  if (localKey !== undefined) await api(url, 'POST', '/v1/dev/local-kms/keys', admin, { name: localKey });
+  await api(url, 'PUT', `/v1/tenants/${id}/cmk`, admin, cmk);
+  const tok = await api<{ token: string }>(url, 'POST', '/v1/tokens', admin, {
+    name: `bench-${id}`,
+    role: 'service',
+    tenantId: id,
+  });
+  return { id, serviceToken: tok.token };
+}
+
+/** Encrypts `plaintext` for the tenant; returns the base64url ciphertext. */
+export async function encryptFor(
+  url: string,
+  tenant: BenchTenant,
+  plaintext: Buffer,
+  context: Record<string, string>,
+): Promise<string> {
+  const r = await api<{ ciphertext: string }>(
+    url,
+    'POST',
+    `/v1/tenants/${tenant.id}/encrypt`,
+    tenant.serviceToken,
+    {
+      plaintext: plaintext.toString('base64'),
+      context,
+    },
+  );
+  return r.ciphertext;
+}
