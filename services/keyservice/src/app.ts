@@ -8,6 +8,8 @@ import { cryptoRoutes } from './routes/crypto.js';
 import { devLocalKmsRoutes } from './routes/dev-local-kms.js';
 import { healthRoutes } from './routes/health.js';
 import { secretRoutes } from './routes/secrets.js';
+import { tenantKeyRoutes } from './routes/tenant-keys.js';
+import { tenantLifecycleRoutes } from './routes/tenant-lifecycle.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -35,6 +37,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', authenticate(deps.tokens));
   app.use(tenantRoutes(deps));
   app.use(cmkPolicyRoutes(deps, deps.serviceIdentity ?? {}));
+  app.use(tenantLifecycleRoutes(deps));
+  app.use(tenantKeyRoutes(deps));
   app.use(tokenRoutes(deps));
   app.use(cryptoRoutes(deps));
   app.use(secretRoutes(deps));

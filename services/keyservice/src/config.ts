@@ -137,6 +137,64 @@ const EnvSchema = z.object({
     .max(3600000)
     .default(300000)
     .describe('longest retry delay of a failing SIEM sink'),
+  HEALTH_PROBE_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(30)
+    .describe('key-health probe interval per cached tenant (0 = off)'),
+  BREAKER_FAILURE_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(3)
+    .describe('consecutive KMS outage errors that open a tenant circuit'),
+  BREAKER_OPEN_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600000)
+    .default(5000)
+    .describe('how long an open circuit fails fast before a half-open trial'),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional()
+    .describe('name of this instance in logs and notifications (default: random)'),
+  FAILPOINTS: z
+    .string()
+    .optional()
+    .describe('TEST ONLY: comma-separated crash points; refused in production'),
+  ROTATION_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10000)
+    .default(500)
+    .describe('secret versions re-encrypted per batch (one transaction, one audit event) by a rotation job'),
+  JOB_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600000)
+    .default(1000)
+    .describe('how often an idle instance looks for background jobs'),
+  JOB_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600000)
+    .default(30000)
+    .describe("lease of a running job; a crashed holder's job is taken over after this long"),
+  JOB_RETRY_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600000)
+    .default(1000)
+    .describe('first backoff of a job paused by a KMS failure; doubles up to 60 s'),
   SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -238,6 +296,11 @@ export interface Config {
     sinkMaxBackoffMs: number;
   };
   shutdownGraceMs: number;
+  healthProbeIntervalSeconds: number;
+  breaker: { failureThreshold: number; openMs: number };
+  instanceId: string | undefined;
+  failpoints: string[];
+  jobs: { batchSize: number; pollMs: number; leaseMs: number; retryMs: number };
 }
 
 /** A configuration that failed validation; `problems` lists each bad variable. */
@@ -266,6 +329,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('KMS_PROVIDERS: the local development KMS cannot be enabled in production');
   if (production && !e.DATABASE_URL)
     problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+  const failpoints = (e.FAILPOINTS ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  if (production && failpoints.length)
+    problems.push('FAILPOINTS: crash points are a test-only setting and cannot be used in production');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     env: e.NODE_ENV,
@@ -310,5 +379,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sinkMaxBackoffMs: e.AUDIT_SINK_MAX_BACKOFF_MS,
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    healthProbeIntervalSeconds: e.HEALTH_PROBE_INTERVAL_SECONDS,
+    breaker: { failureThreshold: e.BREAKER_FAILURE_THRESHOLD, openMs: e.BREAKER_OPEN_MS },
+    instanceId: e.INSTANCE_ID,
+    failpoints,
+    jobs: {
+      batchSize: e.ROTATION_BATCH_SIZE,
+      pollMs: e.JOB_POLL_MS,
+      leaseMs: e.JOB_LEASE_MS,
+      retryMs: e.JOB_RETRY_MS,
+    },
   });
 }

@@ -11,17 +11,23 @@ import {
 import { createPool, migrate, withTransaction, type Store } from '@byok/store';
 import { tokenRepository, type Db } from '@byok/store';
 import type { Express } from 'express';
+import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditSink } from './domain/audit-recorder.js';
 import { startAuditSecurity } from './domain/audit-security.js';
 import type { AuditQueries } from './domain/audit-queries.js';
 import { CryptoService } from './domain/crypto-service.js';
+import { KeyHealthProbe } from './domain/key-health-probe.js';
+import { KmsBreaker } from './domain/kms-breaker.js';
+import { TENANT_EVENTS_CHANNEL, TenantEvents } from './domain/tenant-events.js';
+import { RotationJobs } from './domain/rotation-job.js';
 import { SecretService } from './domain/secret-service.js';
 import { TenantDirectory } from './domain/tenant-directory.js';
 import { TenantKeyCache } from './domain/tenant-key-cache.js';
 import { TenantKeyService } from './domain/tenant-key-service.js';
 import { TokenService } from './domain/token-service.js';
+import { configureFailpoints } from './failpoints.js';
 import { cloudProviders } from './kms-providers.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -52,6 +58,7 @@ export interface BuildOptions {
  */
 export async function buildService(config: Config, opts: BuildOptions): Promise<Service> {
   const { logger } = opts;
+  configureFailpoints(config.failpoints);
   const store = await createPool({
     ...(config.databaseUrl
       ? { databaseUrl: config.databaseUrl }
@@ -90,6 +97,9 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const tx = <T>(fn: (db: Db) => Promise<T>) => withTransaction(pool, fn);
     const directory = new TenantDirectory(db, config.tenantCacheMs);
     const cache = new TenantKeyCache();
+    const breaker = new KmsBreaker(config.breaker.failureThreshold, config.breaker.openMs);
+    const instanceId = config.instanceId ?? `ks-${randomBytes(4).toString('hex')}`;
+    let events: TenantEvents | undefined = undefined;
     const tenantKeys = new TenantKeyService({
       db,
       withTransaction: tx,
@@ -99,10 +109,56 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       audit,
       metrics,
       logger,
+      breaker,
+      onRevocation: (tenantId) => void events?.publish(tenantId, 'revoked'),
     });
     const crypto = new CryptoService(tenantKeys, audit);
     const secrets = new SecretService(db, tx, tenantKeys, crypto, audit);
     const tokens = new TokenService(db, config.tokenCacheSeconds);
+    events = new TenantEvents({
+      // The embedded database serves one instance only: nothing to hear from.
+      ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : {}),
+      notify: async (payload) => {
+        await pool.query('SELECT pg_notify($1, $2)', [TENANT_EVENTS_CHANNEL, payload]);
+      },
+      instanceId,
+      logger,
+      onTenant: (e) => {
+        tenantKeys.purge(e.tenantId);
+        if (e.reason === 'deleted') tokens.forgetAll();
+      },
+      onResync: () => {
+        cache.purgeAll();
+        directory.invalidateAll();
+        tokens.forgetAll();
+      },
+    });
+    await events.start();
+    const probe = new KeyHealthProbe({
+      intervalMs: config.healthProbeIntervalSeconds * 1000,
+      cache,
+      directory,
+      registry,
+      tenantKeys,
+      audit,
+      logger,
+    });
+    probe.start();
+    const rotation = new RotationJobs({
+      db,
+      withTransaction: tx,
+      tenantKeys,
+      directory,
+      audit,
+      logger,
+      batchSize: config.jobs.batchSize,
+      pollMs: config.jobs.pollMs,
+      leaseMs: config.jobs.leaseMs,
+      retryBaseMs: config.jobs.retryMs,
+      retryMaxMs: 60_000,
+      instanceId,
+    });
+    rotation.start();
 
     let generatedAdminToken: string | undefined;
     if (!(await tokenRepository.hasPlatformAdmin(db))) {
@@ -145,10 +201,13 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       audit,
       auditQueries,
       auditSecurity: auditSecurity.security,
+      rotation,
       registry,
       serviceIdentity: config.serviceIdentity,
       localKms,
       bodyLimitBytes: config.bodyLimitBytes,
+      publishTenantEvent: (tenantId, reason) =>
+        events ? events.publish(tenantId, reason) : Promise.resolve(),
       ping: async () => {
         await pool.query('SELECT 1');
       },
@@ -160,6 +219,9 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       generatedAdminToken,
       async close() {
+        await rotation.stop();
+        await probe.stop();
+        await events?.stop();
         await auditSecurity.stop();
         cache.close();
         await writer.close();

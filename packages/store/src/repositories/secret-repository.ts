@@ -155,6 +155,12 @@ export const secretRepository = {
     return rows[0] ? toVersion(rows[0]) : undefined;
   },
 
+  /** Deletes every secret of a tenant (offboarding). */
+  async deleteAllForTenant(db: Db, tenantId: string): Promise<number> {
+    const { rowCount } = await db.query('DELETE FROM secrets WHERE tenant_id = $1', [tenantId]);
+    return rowCount ?? 0;
+  },
+
   /** Deletes a secret and every stored version (their ciphertexts are gone from the table). */
   async delete(db: Db, tenantId: string, name: string): Promise<boolean> {
     const { rowCount } = await db.query('DELETE FROM secrets WHERE tenant_id = $1 AND name = $2', [

@@ -90,6 +90,15 @@ export const tokenRepository = {
     return rows.map(toRow);
   },
 
+  /** Revokes every live token of a tenant (offboarding). */
+  async revokeAllForTenant(db: Db, tenantId: string): Promise<number> {
+    const { rowCount } = await db.query(
+      'UPDATE api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL',
+      [tenantId],
+    );
+    return rowCount ?? 0;
+  },
+
   /** Revokes a token; returns false if it was unknown or already revoked. */
   async revoke(db: Db, id: string): Promise<boolean> {
     const { rowCount } = await db.query(

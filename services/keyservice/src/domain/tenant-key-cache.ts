@@ -73,6 +73,11 @@ export class TenantKeyCache {
     for (const t of this.generations.keys()) this.generations.set(t, this.generation(t) + 1);
   }
 
+  /** Tenants that have at least one live key cached here (what the health probe watches). */
+  tenants(): string[] {
+    return [...new Set([...this.entries.keys()].map((id) => id.split('\u0000')[0] ?? ''))];
+  }
+
   /** Number of cached keys. */
   get size(): number {
     return this.entries.size;

@@ -14,6 +14,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import type { KmsBreaker } from './kms-breaker.js';
 import type { TenantKeyCache } from './tenant-key-cache.js';
 import type { TenantDirectory, TenantView } from './tenant-directory.js';
 
@@ -34,6 +35,8 @@ export interface TenantKeyServiceDeps {
   logger: Logger;
   /** Called when a tenant's key was found revoked, so other instances can purge too. */
   onRevocation?: (tenantId: string) => void;
+  /** Per-tenant circuit breaker around KMS calls. */
+  breaker?: KmsBreaker;
 }
 
 /**
@@ -105,7 +108,12 @@ export class TenantKeyService {
   }
 
   /** Unwraps one version with the CMK recorded beside it; audits the call before returning the key. */
-  private async unwrap(tenantId: string, version: number, actor: AuditActor): Promise<Buffer> {
+  private async unwrap(
+    tenantId: string,
+    version: number,
+    actor: AuditActor,
+    allowRetired = false,
+  ): Promise<Buffer> {
     // A ciphertext header carries a u32; versions are PostgreSQL integers, so a larger one is
     // simply not ours (querying it would fail as an internal error).
     const row =
@@ -118,15 +126,22 @@ export class TenantKeyService {
         `tenant key version ${version} does not exist for tenant ${tenantId}`,
       );
     }
+    // A retired version decrypts nothing (only a CMK change re-wraps it, to keep it recoverable).
+    if (row.state === 'retired' && !allowRetired) {
+      throw new AppError('INVALID_CIPHERTEXT', `tenant key version ${version} is retired`);
+    }
     const ref = parseKeyRef(row.cmkProvider as ProviderName, row.cmkKeyRef);
     const provider = this.d.registry.forRef(ref);
     const resource = `tenants/${tenantId}/tenant-keys/${version}`;
     let plaintext: Uint8Array;
     let requestId: string | undefined;
+    // An open circuit fails fast without calling the KMS (and so without a kms.unwrap event).
+    this.d.breaker?.admit(tenantId, ref.provider);
     try {
       const res = await provider.unwrap(ref, row.wrapped, tenantKeyContext(tenantId, version));
       plaintext = res.plaintext;
       requestId = res.requestId;
+      this.d.breaker?.success(tenantId);
     } catch (err) {
       const kmsErr = isKmsError(err)
         ? err
@@ -135,6 +150,7 @@ export class TenantKeyService {
             keyRef: ref.uri,
             cause: err,
           });
+      this.d.breaker?.failure(tenantId, kmsErr.code);
       await this.d.audit.record(actor, {
         tenantId,
         action: 'kms.unwrap',
@@ -145,9 +161,10 @@ export class TenantKeyService {
         kmsKeyRef: ref.uri,
         ...(kmsErr.requestId ? { kmsRequestId: kmsErr.requestId } : {}),
       });
-      if (kmsErr.revokesAccess) await this.revoked(tenantId, kmsErr);
+      if (kmsErr.revokesAccess) await this.markRevoked(tenantId, `${kmsErr.code}: ${kmsErr.message}`);
       throw kmsErr;
     }
+    void this.noteRestored(tenantId);
     const key = Buffer.from(plaintext);
     zeroize(plaintext);
     try {
@@ -167,20 +184,28 @@ export class TenantKeyService {
     return key;
   }
 
-  /** A revocation seen here: purge at once, remember it, tell the other instances. */
-  private async revoked(tenantId: string, err: KmsError): Promise<void> {
+  /** A revocation seen here (KMS error or health probe): purge at once, tell the other instances, record it. */
+  async markRevoked(tenantId: string, reason: string): Promise<void> {
     this.d.cache.purgeTenant(tenantId);
     this.d.directory.invalidate(tenantId);
     this.d.onRevocation?.(tenantId);
     try {
-      await tenantRepository.setCmkState(
-        this.d.db,
-        tenantId,
-        'revoked',
-        `${err.code}: ${err.message}`.slice(0, 500),
-      );
+      await tenantRepository.setCmkState(this.d.db, tenantId, 'revoked', reason.slice(0, 500));
     } catch (dbErr) {
       this.d.logger.warn({ tenantId, err: (dbErr as Error).message }, 'could not record CMK revocation');
+    }
+  }
+
+  /** After a successful unwrap: a CMK recorded as revoked is evidently back. */
+  private async noteRestored(tenantId: string): Promise<void> {
+    try {
+      const view = await this.d.directory.get(tenantId);
+      if (view?.cmk?.state === 'revoked') {
+        await tenantRepository.setCmkState(this.d.db, tenantId, 'active', null);
+        this.d.directory.invalidate(tenantId);
+      }
+    } catch (err) {
+      this.d.logger.warn({ tenantId, err: (err as Error).message }, 'could not record CMK restoration');
     }
   }
 
@@ -213,7 +238,7 @@ export class TenantKeyService {
         if (!view) throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
         for (const k of live) {
           // Unwrap with the old CMK (audited), wrap with the new one, verify.
-          const tk = await this.unwrap(tenantId, k.version, actor);
+          const tk = await this.unwrap(tenantId, k.version, actor, true);
           try {
             plan.push({
               version: k.version,
@@ -270,6 +295,45 @@ export class TenantKeyService {
     });
     this.d.cache.purgeTenant(tenantId);
     this.d.directory.invalidate(tenantId);
+  }
+
+  /**
+   * Creates tenant key version n+1 under the tenant's current CMK (wrap proven by an unwrap first);
+   * new writes use it from then on. Returns the new version.
+   */
+  async createVersion(tenantId: string, actor: AuditActor): Promise<number> {
+    const view = await this.d.directory.get(tenantId);
+    if (!view?.cmk) throw new AppError('CMK_NOT_CONFIGURED', `tenant ${tenantId} has no customer key`);
+    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const kms = this.d.registry.forRef(ref);
+    const versions = await tenantKeyRepository.list(this.d.db, tenantId);
+    const version = (versions.at(-1)?.version ?? 0) + 1;
+    const tk = generateTenantKey();
+    let wrapped: { wrapped: Uint8Array; keyVersion?: string | undefined };
+    try {
+      wrapped = await this.wrapVerified(kms, ref, tenantId, version, tk);
+    } finally {
+      zeroize(tk);
+    }
+    await this.d.audit.record(actor, {
+      tenantId,
+      action: 'tenant-key.rotate',
+      outcome: 'success',
+      resource: `tenants/${tenantId}/tenant-keys/${version}`,
+      kmsProvider: ref.provider,
+      kmsKeyRef: ref.uri,
+      details: { keyVersion: version },
+    });
+    await tenantKeyRepository.insert(this.d.db, {
+      tenantId,
+      version,
+      wrapped: wrapped.wrapped,
+      cmkProvider: ref.provider,
+      cmkKeyRef: ref.uri,
+      cmkKeyVersion: wrapped.keyVersion,
+    });
+    this.d.directory.invalidate(tenantId);
+    return version;
   }
 
   private async wrapVerified(

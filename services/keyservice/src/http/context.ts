@@ -10,8 +10,10 @@ import type { AuditActor, AuditRecorder } from '../domain/audit-recorder.js';
 import { isAllowed, type Action } from '../domain/authorization.js';
 import type { ServiceIdentity } from '../domain/cmk-policy.js';
 import type { CryptoService } from '../domain/crypto-service.js';
+import type { RotationJobs } from '../domain/rotation-job.js';
 import type { SecretService } from '../domain/secret-service.js';
 import type { TenantDirectory, TenantView } from '../domain/tenant-directory.js';
+import type { TenantEventReason } from '../domain/tenant-events.js';
 import type { TenantKeyService } from '../domain/tenant-key-service.js';
 import type { Principal, TokenService } from '../domain/token-service.js';
 import type { AuditQueries } from '../domain/audit-queries.js';
@@ -32,6 +34,8 @@ export interface AppDeps {
   auditQueries: AuditQueries;
   /** Checkpoint signing key and SIEM sinks; the export/checkpoint/sink routes answer 404 without it. */
   auditSecurity?: AuditSecurity | undefined;
+  /** Tenant-key rotation, re-encryption jobs and retirement. */
+  rotation: RotationJobs;
   registry: KmsRegistry;
   /** The service's identities in each cloud, named in onboarding grants. */
   serviceIdentity?: ServiceIdentity | undefined;
@@ -40,8 +44,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Checks the store answers (readiness). */
   ping: () => Promise<void>;
-  /** Called after a tenant changed here (lock, policy, CMK) so other instances can purge. */
-  onTenantChanged?: (tenantId: string) => void;
+  /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */
+  publishTenantEvent: (tenantId: string, reason: TenantEventReason) => Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

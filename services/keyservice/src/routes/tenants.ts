@@ -54,7 +54,7 @@ export function tenantRoutes(deps: AppDeps): Router {
       );
     }
     await deps.tenantKeys.registerCmk(view.tenant.id, body.provider, body.keyRef, actorOf(res));
-    deps.onTenantChanged?.(view.tenant.id);
+    await deps.publishTenantEvent(view.tenant.id, 'cmk');
     res.status(200).json(await cmkBody(deps, view.tenant.id));
   });
 
@@ -85,9 +85,8 @@ export function tenantRoutes(deps: AppDeps): Router {
     });
     const updated = await tenantRepository.setPolicy(deps.db, view.tenant.id, ttl, policy);
     if (!updated) throw new AppError('NOT_FOUND', `tenant ${view.tenant.id} not found`);
-    // A shorter window must take effect now, not when the old entries expire.
-    deps.tenantKeys.purge(view.tenant.id);
-    deps.onTenantChanged?.(view.tenant.id);
+    // A shorter window must take effect now, on every instance, not when the old entries expire.
+    await deps.publishTenantEvent(view.tenant.id, 'policy');
     res.json(policyBody(updated));
   });
 

@@ -1,0 +1,98 @@
+import { hasKeyHealth, isKmsError, parseKeyRef, type KmsRegistry, type ProviderName } from '@byok/kms';
+import type { Logger } from '../logger.js';
+import type { AuditRecorder } from './audit-recorder.js';
+import type { TenantDirectory } from './tenant-directory.js';
+import type { TenantKeyCache } from './tenant-key-cache.js';
+import type { TenantKeyService } from './tenant-key-service.js';
+
+/** Options for {@link KeyHealthProbe}. */
+export interface KeyHealthProbeOptions {
+  intervalMs: number;
+  cache: TenantKeyCache;
+  directory: TenantDirectory;
+  registry: KmsRegistry;
+  tenantKeys: TenantKeyService;
+  audit: AuditRecorder;
+  logger: Logger;
+}
+
+/**
+ * Periodically asks the KMS about the CMK of every tenant whose keys this instance holds in
+ * memory (DescribeKey / getKey / getCryptoKeyVersion). Only cached keys can outlive a revocation,
+ * so only those tenants need watching; a tenant without cached keys hits the KMS on its next
+ * request anyway. A disabled, deleted or inaccessible key purges the tenant everywhere.
+ */
+export class KeyHealthProbe {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly o: KeyHealthProbeOptions) {}
+
+  /** Starts the periodic probe (no-op when the interval is 0). */
+  start(): void {
+    if (this.o.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      if (!this.running) {
+        this.running = this.probeAll()
+          .then(() => undefined)
+          .finally(() => (this.running = undefined));
+      }
+    }, this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops probing and waits for a round in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One round over the cached tenants; returns the tenants found revoked. */
+  async probeAll(): Promise<string[]> {
+    const revoked: string[] = [];
+    for (const tenantId of this.o.cache.tenants()) {
+      if (await this.probe(tenantId)) revoked.push(tenantId);
+    }
+    return revoked;
+  }
+
+  private async probe(tenantId: string): Promise<boolean> {
+    const view = await this.o.directory.get(tenantId).catch(() => undefined);
+    if (!view?.cmk) return false;
+    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const provider = this.o.registry.forRef(ref);
+    if (!hasKeyHealth(provider)) return false;
+    let reason: string | undefined;
+    try {
+      const health = await provider.describe(ref);
+      if (health.state !== 'enabled' && health.state !== 'unknown')
+        reason = `KEY_REVOKED: key is ${health.detail ?? health.state}`;
+    } catch (err) {
+      if (isKmsError(err) && err.revokesAccess) reason = `${err.code}: ${err.message}`;
+      else this.o.logger.debug({ tenantId, err: (err as Error).message }, 'key health probe inconclusive');
+    }
+    if (!reason) return false;
+    this.o.logger.warn(
+      { tenantId, keyRef: ref.uri },
+      'key health probe found the customer key revoked; purging',
+    );
+    await this.o.tenantKeys.markRevoked(tenantId, reason);
+    await this.o.audit
+      .record(
+        {},
+        {
+          tenantId,
+          action: 'kms.health',
+          outcome: 'failure',
+          resource: `tenants/${tenantId}/cmk`,
+          errorCode: 'KEY_REVOKED',
+          kmsProvider: ref.provider,
+          kmsKeyRef: ref.uri,
+        },
+      )
+      .catch((err: unknown) =>
+        this.o.logger.warn({ tenantId, err: (err as Error).message }, 'could not audit the probe result'),
+      );
+    return true;
+  }
+}

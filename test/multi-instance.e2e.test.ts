@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { startAwsKmsEmulator, type AwsKmsEmulator } from '@byok/kms-emulators';
+import { startCluster, type Cluster } from './support/cluster.js';
+import { api } from './support/service-process.js';
+
+const PROBE_SECONDS = 1;
+const WINDOW_SECONDS = 60;
+
+async function until<T>(
+  what: string,
+  deadlineMs: number,
+  fn: () => Promise<T | undefined>,
+): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return { value, ms: Date.now() - start };
+    if (Date.now() - start > deadlineMs) throw new Error(`${what}: not within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Issue 5 acceptance: revocation bound and kill switch across 3 instances, cold-cache stampede, KMS outage.
+describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
+  let emu: AwsKmsEmulator;
+  let cluster: Cluster;
+  let kms: KMSClient;
+  let keyArn: string;
+  let svc: string;
+  let ciphertext: string;
+  const plaintext = Buffer.from('tenant record: invoices 2026').toString('base64');
+
+  beforeAll(async () => {
+    emu = await startAwsKmsEmulator();
+    const cred = emu.credentials[0];
+    if (!cred) throw new Error('emulator has no credentials');
+    kms = new KMSClient({ region: emu.region, endpoint: emu.endpoint, credentials: cred });
+    keyArn = emu.admin.createKey().arn;
+    cluster = await startCluster(3, {
+      KMS_PROVIDERS: 'aws-kms',
+      AWS_REGION: emu.region,
+      AWS_ENDPOINT_URL_KMS: emu.endpoint,
+      AWS_ACCESS_KEY_ID: cred.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: cred.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      HEALTH_PROBE_INTERVAL_SECONDS: String(PROBE_SECONDS),
+      // Generous: the emulator shares this test process with 1,000 concurrent client requests.
+      KMS_TIMEOUT_MS: '4000',
+      KMS_MAX_ATTEMPTS: '1',
+      BREAKER_OPEN_MS: String(PROBE_SECONDS * 1000),
+    });
+    const [u] = cluster.instances.map((i) => i.url);
+    const admin = cluster.adminToken;
+    expect((await api(u!, 'POST', '/v1/tenants', admin, { id: 'globex', name: 'Globex' })).status).toBe(201);
+    const cmk = await api(u!, 'PUT', '/v1/tenants/globex/cmk', admin, {
+      provider: 'aws-kms',
+      keyRef: keyArn,
+    });
+    expect(cmk.status).toBe(200);
+    svc = (await api(u!, 'POST', '/v1/tokens', admin, { name: 'svc', role: 'service', tenantId: 'globex' }))
+      .body.token;
+    ciphertext = (await api(u!, 'POST', '/v1/tenants/globex/encrypt', svc, { plaintext })).body.ciphertext;
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    kms?.destroy();
+    await emu?.close();
+  });
+
+  /** KMS unwrap attempts this instance made, from its own /metrics. */
+  const unwrapAttempts = async (url: string): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('byok_kms_calls_total{') && l.includes('operation="unwrap"'))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  };
+
+  const decryptOn = (url: string) => api(url, 'POST', '/v1/tenants/globex/decrypt', svc, { ciphertext });
+
+  it('a cold-cache stampede of 1,000 decrypts costs exactly one KMS unwrap per instance', async () => {
+    // A policy change purges every instance's cache (LISTEN/NOTIFY).
+    expect(
+      (
+        await api(cluster.instances[0]!.url, 'PUT', '/v1/tenants/globex/policy', cluster.adminToken, {
+          cacheTtlSeconds: WINDOW_SECONDS,
+        })
+      ).status,
+    ).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = emu.admin.callCount('Decrypt');
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => decryptOn(cluster.instances[i % 3]!.url)),
+    );
+    expect(results.filter((r) => r.status !== 200).map((r) => r.text)).toEqual([]);
+    expect(results.every((r) => r.body.plaintext === plaintext)).toBe(true);
+    expect(emu.admin.callCount('Decrypt') - before).toBe(3);
+  }, 120_000);
+
+  it('disabling the customer key makes every instance refuse within R + probe interval, and re-enabling restores all', async () => {
+    for (const i of cluster.instances) expect((await decryptOn(i.url)).status).toBe(200);
+    await kms.send(new DisableKeyCommand({ KeyId: keyArn }));
+    const bound = (WINDOW_SECONDS + PROBE_SECONDS) * 1000 + 2000;
+    const refusedAt: number[] = [];
+    for (const i of cluster.instances) {
+      const { value, ms } = await until('KEY_REVOKED', bound, async () => {
+        const r = await decryptOn(i.url);
+        return r.status === 200 ? undefined : r;
+      });
+      expect(value.body.code).toBe('KEY_REVOKED');
+      refusedAt.push(ms);
+    }
+    // The probe, not the 60 s cache window, bounded it here.
+    expect(Math.max(...refusedAt)).toBeLessThan(WINDOW_SECONDS * 1000);
+    for (const i of cluster.instances) expect((await decryptOn(i.url)).body.code).toBe('KEY_REVOKED');
+
+    await kms.send(new EnableKeyCommand({ KeyId: keyArn }));
+    for (const i of cluster.instances) {
+      const { value } = await until('decrypt after restore', 10_000, async () => {
+        const r = await decryptOn(i.url);
+        return r.status === 200 ? r : undefined;
+      });
+      expect(value.body.plaintext).toBe(plaintext);
+    }
+  }, 180_000);
+
+  it('the kill switch on instance 1 stops instances 2 and 3 within 2 s; no decrypt succeeds after the refusal point', async () => {
+    for (const i of cluster.instances) expect((await decryptOn(i.url)).status).toBe(200);
+    const [one, two, three] = cluster.instances;
+    const lock = await api(one!.url, 'POST', '/v1/tenants/globex/revoke', cluster.adminToken);
+    expect(lock.body).toEqual({ id: 'globex', state: 'locked' });
+    for (const i of [two!, three!]) {
+      const { value } = await until('TENANT_LOCKED', 2000, async () => {
+        const r = await decryptOn(i.url);
+        return r.status === 200 ? undefined : r;
+      });
+      expect(value.body.code).toBe('TENANT_LOCKED');
+    }
+    // Past the refusal point nothing succeeds anywhere.
+    const after = await Promise.all(
+      cluster.instances.flatMap((i) => Array.from({ length: 20 }, () => decryptOn(i.url))),
+    );
+    expect(after.filter((r) => r.status === 200)).toHaveLength(0);
+    expect(new Set(after.map((r) => r.body.code))).toEqual(new Set(['TENANT_LOCKED']));
+
+    expect((await api(two!.url, 'POST', '/v1/tenants/globex/restore', cluster.adminToken)).body.state).toBe(
+      'active',
+    );
+    for (const i of cluster.instances) {
+      const { value } = await until('decrypt after restore', 3000, async () => {
+        const r = await decryptOn(i.url);
+        return r.status === 200 ? r : undefined;
+      });
+      expect(value.body.plaintext).toBe(plaintext);
+    }
+  }, 60_000);
+
+  it('a KMS outage: cached keys keep serving until their expiry, then KMS_UNAVAILABLE; the breaker recovers after the KMS returns', async () => {
+    const window = 3;
+    expect(
+      (
+        await api(cluster.instances[0]!.url, 'PUT', '/v1/tenants/globex/policy', cluster.adminToken, {
+          cacheTtlSeconds: window,
+        })
+      ).status,
+    ).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const i of cluster.instances) expect((await decryptOn(i.url)).status).toBe(200);
+    emu.admin.setHang(true);
+    try {
+      // Within the window: served from cache, although the KMS answers nothing.
+      for (const i of cluster.instances) expect((await decryptOn(i.url)).status).toBe(200);
+      // After it: refused as unavailable (never as revoked, never served past expiry); then keep
+      // failing long enough to open each instance's circuit.
+      await Promise.all(
+        cluster.instances.map(async (i) => {
+          const { value } = await until('KMS_UNAVAILABLE', (window + 10) * 1000, async () => {
+            const r = await decryptOn(i.url);
+            return r.status === 200 ? undefined : r;
+          });
+          expect(value.body.code).toBe('KMS_UNAVAILABLE');
+          for (let k = 0; k < 3; k++) expect((await decryptOn(i.url)).body.code).toBe('KMS_UNAVAILABLE');
+          // The circuit is open now: the next refusal comes without a KMS call.
+          const calls = await unwrapAttempts(i.url);
+          expect((await decryptOn(i.url)).body.code).toBe('KMS_UNAVAILABLE');
+          expect(await unwrapAttempts(i.url)).toBe(calls);
+        }),
+      );
+    } finally {
+      emu.admin.setHang(false);
+    }
+    for (const i of cluster.instances) {
+      const { value } = await until('recovery', PROBE_SECONDS * 1000 + 5000, async () => {
+        const r = await decryptOn(i.url);
+        return r.status === 200 ? r : undefined;
+      });
+      expect(value.body.plaintext).toBe(plaintext);
+    }
+  }, 120_000);
+});
