@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { createLocalKmsProvider, KmsError, MemoryLocalKeyStore, type KmsProvider } from '@byok/kms';
 import { createPool, jobRepository, migrate, type Store } from '@byok/store';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { startTestService, type TestService } from './harness.js';
@@ -345,5 +346,100 @@ describe('job leases', () => {
     expect(await jobRepository.claim(store.pool, 'owner-b', 60_000)).toBeUndefined();
     await store.pool.query(`UPDATE jobs SET run_after = now() WHERE id = 'job_pause'`);
     expect((await jobRepository.claim(store.pool, 'owner-b', 60_000))?.state).toBe('running');
+  });
+});
+
+describe('rotation job on KMS trouble', () => {
+  let ts: TestService;
+  const keys = new MemoryLocalKeyStore();
+  const local = createLocalKmsProvider({ store: keys });
+  // Unwraps of tenant key version 1 fail as an outage while this is set: new writes (v2) still work.
+  let failOldVersion = false;
+  const flaky: KmsProvider = {
+    name: 'local',
+    wrap: (ref, pt, ctx, o) => local.wrap(ref, pt, ctx, o),
+    unwrap: async (ref, wrapped, ctx, o) => {
+      if (failOldVersion && ctx.version === '1')
+        throw new KmsError('KMS_UNAVAILABLE', 'injected outage', { provider: 'local', keyRef: ref.uri });
+      return local.unwrap(ref, wrapped, ctx, o);
+    },
+  };
+
+  beforeAll(async () => {
+    ts = await startTestService({
+      env: {
+        KMS_PROVIDERS: 'aws-kms',
+        KMS_MAX_ATTEMPTS: '1',
+        BREAKER_OPEN_MS: '100',
+        JOB_POLL_MS: '20',
+        JOB_RETRY_MS: '50',
+        ROTATION_BATCH_SIZE: '4',
+      },
+      providers: [flaky],
+    });
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+
+  it('pauses with the KMS error code, retries after a backoff and finishes by itself', async () => {
+    await keys.createKey('kms-cmk');
+    const admin = ts.adminToken;
+    expect(
+      (await ts.call('POST', '/v1/tenants', { token: admin, body: { id: 'rot-k', name: 'K' } })).status,
+    ).toBe(201);
+    expect(
+      (
+        await ts.call('PUT', '/v1/tenants/rot-k/cmk', {
+          token: admin,
+          body: { provider: 'local', keyRef: 'local:kms-cmk' },
+        })
+      ).status,
+    ).toBe(200);
+    // Strict mode: every use of a tenant key goes to the KMS, so the outage is seen by the job.
+    expect(
+      (await ts.call('PUT', '/v1/tenants/rot-k/policy', { token: admin, body: { cacheTtlSeconds: 0 } }))
+        .status,
+    ).toBe(200);
+    const svc = (
+      await ts.call('POST', '/v1/tokens', {
+        token: admin,
+        body: { name: 'k', role: 'service', tenantId: 'rot-k' },
+      })
+    ).body.token as string;
+    for (let i = 0; i < 10; i++) {
+      const put = await ts.call('PUT', `/v1/tenants/rot-k/secrets/k${i}`, {
+        token: svc,
+        body: { kind: 'anthropic', value: value(i) },
+      });
+      expect(put.status).toBe(201);
+    }
+
+    failOldVersion = true;
+    const rot = await ts.call('POST', '/v1/tenants/rot-k/tenant-key/rotate', { token: admin });
+    expect(rot.status).toBe(202);
+    const paused = await waitForJob(
+      ts,
+      'rot-k',
+      admin,
+      rot.body.jobId,
+      (j) => j.state === 'paused' && j.lastError !== null,
+    );
+    expect(paused).toMatchObject({ done: 0, lastError: expect.stringMatching(/^KMS_UNAVAILABLE/) });
+    // Still paused (retrying) while the outage lasts; nothing was written.
+    await new Promise((r) => setTimeout(r, 300));
+    const still = await ts.call('GET', `/v1/tenants/rot-k/jobs/${rot.body.jobId}`, { token: admin });
+    expect(['paused', 'running']).toContain(still.body.state);
+    expect(still.body.done).toBe(0);
+
+    failOldVersion = false;
+    const done = await waitForJob(ts, 'rot-k', admin, rot.body.jobId, (j) => j.state === 'succeeded');
+    expect(done).toMatchObject({ done: 10, total: 10, errors: 0, lastError: null });
+    for (let i = 0; i < 10; i++) {
+      expect(
+        (await ts.call('POST', `/v1/tenants/rot-k/secrets/k${i}/reveal`, { token: svc, body: {} })).body
+          .value,
+      ).toBe(value(i));
+    }
   });
 });

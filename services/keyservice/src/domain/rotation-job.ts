@@ -243,7 +243,7 @@ export class RotationJobs {
     const { db } = this.d;
     const owner = this.d.instanceId;
     const tenantId = job.tenantId;
-    this.d.directory.invalidate(tenantId);
+    // The directory's short memory (TENANT_CACHE_MS) bounds how late a kill switch is seen here.
     const view = await this.d.directory.get(tenantId);
     if (!view || view.tenant.state === 'deleted') {
       await jobRepository.finish(db, job.id, owner, 'failed', 'NOT_FOUND');
@@ -288,20 +288,28 @@ export class RotationJobs {
     });
     failpoint('rotation:after-batch-seal');
     const last = rows[rows.length - 1] as ReencryptRow;
-    await this.d.withTransaction(async (tx) => {
-      const changed = await reencryptRepository.apply(tx, tenantId, job.targetVersion, out);
+    const changed = await this.d.withTransaction(async (tx) => {
+      const n = await reencryptRepository.apply(tx, tenantId, job.targetVersion, out);
       failpoint('rotation:before-batch-commit');
       const saved = await jobRepository.saveProgress(tx, job.id, owner, {
         cursorName: last.name,
         cursorVersion: last.version,
-        done: changed,
+        done: n,
         errors: failed,
         leaseMs: this.d.leaseMs,
       });
       if (!saved) throw new LeaseLost();
+      return n;
     });
     failpoint('rotation:after-batch-commit');
-    return this.reload(job);
+    return {
+      ...job,
+      cursorName: last.name,
+      cursorVersion: last.version,
+      done: job.done + changed,
+      errors: job.errors + failed,
+      failures: 0,
+    };
   }
 
   private async reload(job: JobRow): Promise<JobRow> {
