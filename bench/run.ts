@@ -1,0 +1,132 @@
+/**
+ * `pnpm bench`: runs every `bench/*.bench.ts` in sequence, each in its own process (so one
+ * benchmark's heap, JIT state and child processes cannot skew the next), then renders the charts
+ * and aggregates. Flags: `--json` (last line: one JSON object with every benchmark's figures),
+ * `--quick` (smoke run), `--only a,b` (a subset by name).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { renderCharts } from './chart.js';
+import { machineInfo } from './lib/harness.js';
+import { upsertSection, type BenchReport } from './lib/report.js';
+import { RESULTS_DIR } from './support/bench-output.js';
+import { ROOT } from './support/processes.js';
+
+/** Run order for the known benchmarks; any other `*.bench.ts` runs after them, by name. */
+const ORDER = ['envelope', 'service', 'kms-economy', 'scaling'];
+
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+const quick = argv.includes('--quick');
+const onlyArg = argv[argv.indexOf('--only') + 1];
+const only = argv.includes('--only') && onlyArg ? onlyArg.split(',') : undefined;
+
+const found = readdirSync(join(ROOT, 'bench'))
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.slice(0, -'.bench.ts'.length));
+const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+const names = found
+  .filter((n) => !only || only.includes(n))
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+
+interface Outcome {
+  name: string;
+  seconds: number;
+  report: BenchReport | undefined;
+  exitCode: number | null;
+}
+
+/** Runs one benchmark with `--json`; its human output passes through, its JSON line is captured. */
+function runOne(name: string): Promise<Outcome> {
+  const started = Date.now();
+  const child = spawn(
+    join(ROOT, 'node_modules/.bin/tsx'),
+    [join(ROOT, 'bench', `${name}.bench.ts`), '--json', ...(quick ? ['--quick'] : [])],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+  );
+  let report: BenchReport | undefined;
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    if (line.startsWith('{"name":')) {
+      try {
+        report = JSON.parse(line) as BenchReport;
+        return;
+      } catch {
+        // Not the report after all: print it like any other line.
+      }
+    }
+    // Human output goes to stderr so that stdout's last line stays the aggregate JSON.
+    process.stderr.write(`${line}\n`);
+  });
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      lines.close();
+      resolve({ name, seconds: (Date.now() - started) / 1000, report, exitCode: code });
+    });
+  });
+}
+
+const started = Date.now();
+const outcomes: Outcome[] = [];
+for (const name of names) {
+  process.stderr.write(`\n=== bench ${name} ===\n`);
+  const outcome = await runOne(name);
+  outcomes.push(outcome);
+  process.stderr.write(
+    `=== ${name}: ${outcome.report ? 'done' : `FAILED (exit ${outcome.exitCode})`} in ${outcome.seconds.toFixed(0)} s ===\n`,
+  );
+}
+
+const reports = outcomes.flatMap((o) => (o.report ? [o.report] : []));
+mkdirSync(RESULTS_DIR, { recursive: true });
+for (const r of reports) writeFileSync(`${RESULTS_DIR}${r.name}.json`, JSON.stringify(r, null, 2));
+const charts = await renderCharts(reports);
+const failed = outcomes
+  .filter((o) => !o.report || o.exitCode !== 0)
+  .map((o) => ({ name: o.name, exitCode: o.exitCode }));
+const totalSeconds = (Date.now() - started) / 1000;
+
+const ratios: Record<string, number> = {};
+const figures: Record<string, number | string | boolean> = {};
+for (const r of reports) {
+  for (const [k, v] of Object.entries(r.ratios)) ratios[`${r.name}: ${k}`] = v;
+  const f = (r as BenchReport & { figures?: Record<string, number | string | boolean> }).figures ?? {};
+  for (const [k, v] of Object.entries(f)) figures[`${r.name}: ${k}`] = v;
+}
+const aggregate = {
+  name: 'all',
+  machine: machineInfo(),
+  results: reports.flatMap((r) => r.results.map((x) => ({ bench: r.name, ...x }))),
+  ratios,
+  figures,
+  seconds: Object.fromEntries([
+    ...outcomes.map((o) => [o.name, o.seconds] as const),
+    ['total', totalSeconds] as const,
+  ]),
+  charts,
+  failed,
+  quick,
+};
+
+const summary = [
+  '## run',
+  '',
+  `${new Date().toISOString()} · \`pnpm bench${quick ? ' --quick' : ''}\` · ${totalSeconds.toFixed(0)} s`,
+  '',
+  '| benchmark | seconds | outcome |',
+  '|---|---:|---|',
+  ...outcomes.map(
+    (o) =>
+      `| ${o.name} | ${o.seconds.toFixed(0)} | ${o.report && o.exitCode === 0 ? 'ok' : `failed (exit ${o.exitCode})`} |`,
+  ),
+  '',
+  ...(charts.length
+    ? [`Charts: ${charts.map((c) => `[${c}](${c.replace('bench/results/', '')})`).join(', ')}`]
+    : []),
+].join('\n');
+upsertSection(`${RESULTS_DIR}latest.md`, 'run', summary);
+process.stderr.write(`\n${summary}\n\n`);
+if (json) console.log(JSON.stringify(aggregate));
+if (failed.length) process.exitCode = 1;
