@@ -18,6 +18,8 @@ const common = {
 };
 export default {
   globalSetup: '<rootDir>/test/global-setup.js',
+  // Integration and end-to-end tests start databases, emulators and processes.
+  testTimeout: 60000,
   projects: [
     {
       ...common,
@@ -33,7 +35,6 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testTimeout: 60000,
     },
   ],
 };

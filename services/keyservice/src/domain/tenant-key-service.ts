@@ -11,6 +11,7 @@ import {
 } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db } from '@byok/store';
 import { AppError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditActor, AuditRecorder } from './audit-recorder.js';
@@ -268,6 +269,7 @@ export class TenantKeyService {
       );
     }
 
+    failpoint('cmk-change:after-wrap');
     // Audited before the switch commits: a registration can be over-reported, never hidden.
     await this.d.audit.record(actor, {
       tenantId,
@@ -292,7 +294,9 @@ export class TenantKeyService {
         else await tenantKeyRepository.rewrap(tx, row);
       }
       await tenantRepository.upsertCmk(tx, { tenantId, provider: ref.provider, keyRef: ref.uri });
+      failpoint('cmk-change:before-commit');
     });
+    failpoint('cmk-change:after-commit');
     this.d.cache.purgeTenant(tenantId);
     this.d.directory.invalidate(tenantId);
   }
