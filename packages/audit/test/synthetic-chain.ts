@@ -1,0 +1,86 @@
+import type { Pool } from '@byok/store';
+import { GENESIS_HASH, canonicalEvent, computeHash, type AuditEvent } from '../src/index.js';
+
+/**
+ * Appends `count` valid events to a NEW chain fast (tests and benchmarks only): hashes computed
+ * with the writer's pure functions, rows inserted in multi-row batches, head set at the end.
+ */
+export async function seedSyntheticChain(
+  pool: Pool,
+  chain: string,
+  count: number,
+  batch = 5000,
+): Promise<void> {
+  let prev: Uint8Array = GENESIS_HASH;
+  const start = Date.UTC(2026, 0, 1);
+  for (let from = 1; from <= count; from += batch) {
+    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    for (let seq = from; seq < Math.min(from + batch, count + 1); seq++) {
+      const e: AuditEvent = {
+        chain,
+        seq,
+        tenantId: chain,
+        at: new Date(start + seq),
+        actorTokenId: 'tok_synthetic',
+        actorRole: 'service',
+        action: 'decrypt',
+        resource: `tenants/${chain}/ciphertexts`,
+        outcome: 'success',
+        errorCode: null,
+        purpose: 'billing',
+        kmsProvider: null,
+        kmsKeyRef: null,
+        kmsRequestId: null,
+        requestId: `req-${seq}`,
+        details: { itemCount: seq % 7 },
+      };
+      const hash = computeHash(prev, canonicalEvent(e));
+      const row = [
+        e.chain,
+        e.seq,
+        e.tenantId,
+        e.at.toISOString(),
+        e.actorTokenId,
+        e.actorRole,
+        e.action,
+        e.resource,
+        e.outcome,
+        e.errorCode,
+        e.purpose,
+        e.kmsProvider,
+        e.kmsKeyRef,
+        e.kmsRequestId,
+        e.requestId,
+        JSON.stringify(e.details),
+        Buffer.from(prev),
+        hash,
+      ];
+      row.forEach((v, i) => (cols[i] as unknown[]).push(v));
+      prev = hash;
+    }
+    await pool.query(
+      `INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
+         error_code, purpose, kms_provider, kms_key_ref, kms_request_id, request_id, details, prev_hash, hash)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+         $15::text[], $16::jsonb[], $17::bytea[], $18::bytea[])`,
+      cols,
+    );
+  }
+  await pool.query('INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ($1, $2, $3)', [
+    chain,
+    count,
+    Buffer.from(prev),
+  ]);
+}
+
+/** Splits a stream of text chunks into lines (without the newline). */
+export async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of chunks) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() as string;
+    yield* parts;
+  }
+  if (rest) yield rest;
+}
