@@ -56,7 +56,7 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
     expect(cp8.body.checkpoint).toMatchObject({ chain, seq: 8 });
   }
 
-  async function asSuperuser(fn: (q: (sql: string, p?: unknown[]) => Promise<unknown>) => Promise<void>) {
+  async function asSuperuser(fn: (q: (sql: string, p?: unknown[]) => Promise<unknown>) => Promise<unknown>) {
     const c = await store.pool.connect();
     try {
       await c.query('SET session_replication_role = replica');
@@ -172,13 +172,13 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
     await seedChain('tp-rehash');
     const { events } = await queryEvents(store.pool, { chain: 'tp-rehash' }, null, 500);
     await asSuperuser(async (q) => {
-      let prev = Buffer.from((events[3] as { hash: string }).hash, 'hex');
+      let prev: Buffer = Buffer.from((events[3] as { hash: string }).hash, 'hex');
       for (const e of events.slice(4)) {
         const forged = { ...e, resource: e.seq === 5 ? 'r/forged' : e.resource };
         const hash = computeHash(prev, canonicalEvent(forged));
         await q(
-          "UPDATE audit_events SET resource = $3, prev_hash = $4, hash = $5 WHERE chain = 'tp-rehash' AND seq = $1 AND $2::int IS NOT NULL",
-          [e.seq, 0, forged.resource, prev, hash],
+          "UPDATE audit_events SET resource = $2, prev_hash = $3, hash = $4 WHERE chain = 'tp-rehash' AND seq = $1",
+          [e.seq, forged.resource, prev, hash],
         );
         prev = hash;
       }
