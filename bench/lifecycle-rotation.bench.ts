@@ -6,7 +6,7 @@
  * default postgres://postgres@127.0.0.1:5432/test). With --json the last line is one JSON object.
  */
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,8 @@ try {
   await pool.query('VACUUM ANALYZE secret_versions');
 
   say(`rotating (batch size ${BATCH})...`);
+  const cpuBefore = process.cpuUsage();
+  const loadBefore = loadavg()[0] ?? 0;
   const rot = await call('POST', '/v1/tenants/bench/tenant-key/rotate', ADMIN);
   let job;
   for (;;) {
@@ -105,6 +107,9 @@ try {
     if (job.state === 'succeeded' || job.state === 'failed') break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const loadAfter = loadavg()[0] ?? 0;
   const { rows } = await pool.query<{ seconds: number; moved: string }>(
     `SELECT extract(epoch FROM finished_at - started_at)::float8 AS seconds,
        (SELECT count(*) FROM secret_versions WHERE tenant_id = 'bench' AND tk_version = 2) AS moved
@@ -133,6 +138,10 @@ try {
     recordsPerSec: Math.round(rate),
     jobReportedRate: job.rate as number,
     spotChecked: checked,
+    // This process's CPU during the job (PostgreSQL's is not included): a load-independent figure.
+    serviceCpuSeconds: Math.round(cpuSeconds * 1000) / 1000,
+    recordsPerServiceCpuSec: Math.round(RECORDS / cpuSeconds),
+    loadAvg1m: [Math.round(loadBefore * 10) / 10, Math.round(loadAfter * 10) / 10],
     target: 5000,
     meetsTarget: rate >= 5000 && moved === RECORDS,
     cpus: cpus().length,
@@ -140,7 +149,8 @@ try {
   };
   say(
     `re-encrypted ${moved}/${RECORDS} records in ${result.seconds} s: ${result.recordsPerSec} records/s ` +
-      `(job says ${result.jobReportedRate}/s; ${checked} values spot-checked; target >= 5000/s: ${result.meetsTarget ? 'met' : 'MISSED'})`,
+      `(job says ${result.jobReportedRate}/s; ${checked} values spot-checked; target >= 5000/s: ${result.meetsTarget ? 'met' : 'MISSED'}); ` +
+      `service CPU ${result.serviceCpuSeconds} s = ${result.recordsPerServiceCpuSec} records per CPU-second; load ${result.loadAvg1m.join(' -> ')}`,
   );
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

@@ -82,6 +82,20 @@ export function jobView(j: JobRow): JobView {
 
 const secretContext = (r: ReencryptRow) => ({ secret: r.name, version: String(r.version), kind: r.kind });
 
+type Cursor = { name: string; version: number };
+
+/** A batch read and re-sealed, not yet written. */
+interface Prepared {
+  rows: number;
+  out: ReencryptedRow[];
+  last: Cursor;
+}
+
+const cursorOf = (j: JobRow): Cursor | undefined =>
+  j.cursorName !== null && j.cursorVersion !== null
+    ? { name: j.cursorName, version: j.cursorVersion }
+    : undefined;
+
 /** Thrown inside a batch transaction when another runner owns the job now; rolls the batch back. */
 class LeaseLost extends Error {
   override readonly name = 'LeaseLost';
@@ -220,16 +234,35 @@ export class RotationJobs {
       Math.max(50, Math.floor(this.d.leaseMs / 3)),
     );
     beat.unref();
+    let prepared: Promise<Prepared | undefined> = Promise.resolve(undefined);
     try {
+      // One batch of look-ahead: the next batch is read and re-sealed (CPU here) while the current
+      // one commits (work in PostgreSQL). Commits stay strictly in order, so progress is exact.
+      prepared = this.prepare(job, cursorOf(job));
       while (!this.stopped && !lost) {
-        const next = await this.step(job);
-        if (!next) return;
-        job = next;
+        const batch = await prepared;
+        if (!batch) {
+          const next = await this.endPass(job);
+          if (!next) return;
+          job = next;
+          prepared = this.prepare(job, cursorOf(job));
+          continue;
+        }
+        const committing = this.commit(job, batch);
+        prepared = this.prepare(job, batch.last);
+        // Whatever happens to the commit, the look-ahead must not become an unhandled rejection.
+        prepared.catch(() => undefined);
+        job = await committing;
       }
+      await prepared.catch(() => undefined);
       if (!lost) await jobRepository.release(this.d.db, job.id, owner);
     } catch (err) {
       if (err instanceof LeaseLost) return;
       const code = isKmsError(err) ? err.code : toAppError(err).code;
+      if (code === 'NOT_FOUND') {
+        await jobRepository.finish(this.d.db, job.id, owner, 'failed', code).catch(() => undefined);
+        return;
+      }
       const retryMs = Math.min(this.d.retryMaxMs, this.d.retryBaseMs * 2 ** Math.min(job.failures, 16));
       this.d.logger.warn({ jobId: job.id, tenantId: job.tenantId, code, retryMs }, 'rotation job paused');
       await jobRepository.pause(this.d.db, job.id, owner, code, retryMs).catch(() => undefined);
@@ -238,62 +271,50 @@ export class RotationJobs {
     }
   }
 
-  /** Does one batch (or ends a pass); returns the updated job, or undefined when the job ended. */
-  private async step(job: JobRow): Promise<JobRow | undefined> {
-    const { db } = this.d;
-    const owner = this.d.instanceId;
+  /** Reads and re-seals the batch after `after`; undefined when the pass has no rows left. */
+  private async prepare(job: JobRow, after: Cursor | undefined): Promise<Prepared | undefined> {
     const tenantId = job.tenantId;
     // The directory's short memory (TENANT_CACHE_MS) bounds how late a kill switch is seen here.
     const view = await this.d.directory.get(tenantId);
-    if (!view || view.tenant.state === 'deleted') {
-      await jobRepository.finish(db, job.id, owner, 'failed', 'NOT_FOUND');
-      return undefined;
-    }
+    if (!view || view.tenant.state === 'deleted')
+      throw new AppError('NOT_FOUND', `tenant ${tenantId} is gone`);
     if (view.tenant.state === 'locked') throw new AppError('TENANT_LOCKED');
-    const after =
-      job.cursorName !== null && job.cursorVersion !== null
-        ? { name: job.cursorName, version: job.cursorVersion }
-        : undefined;
     const rows = await reencryptRepository.nextBatch(
-      db,
+      this.d.db,
       tenantId,
       job.targetVersion,
       after,
       this.d.batchSize,
     );
-    if (rows.length === 0) {
-      const remaining = await reencryptRepository.countBelow(db, tenantId, job.targetVersion);
-      if (remaining === 0) {
-        await jobRepository.finish(db, job.id, owner, 'succeeded', null);
-        return undefined;
-      }
-      if (remaining > job.errors && job.pass < MAX_PASSES) {
-        if (!(await jobRepository.startPass(db, job.id, owner, job.done + remaining))) throw new LeaseLost();
-        return this.reload(job);
-      }
-      await jobRepository.finish(db, job.id, owner, 'failed', `UNREADABLE_RECORDS: ${remaining}`);
-      return undefined;
-    }
-
-    const actor: AuditActor = { requestId: job.id };
-    const out = await this.reencrypt(view, job.targetVersion, rows, actor);
-    const failed = rows.length - out.length;
-    await this.d.audit.record(actor, {
-      tenantId,
-      action: 'tenant-key.reencrypt',
-      outcome: failed === 0 ? 'success' : 'failure',
-      resource: `tenants/${tenantId}/jobs/${job.id}`,
-      ...(failed ? { errorCode: 'INVALID_CIPHERTEXT' } : {}),
-      details: { itemCount: rows.length, failedCount: failed, keyVersion: job.targetVersion },
-    });
-    failpoint('rotation:after-batch-seal');
+    if (rows.length === 0) return undefined;
+    const out = await this.reencrypt(view, job.targetVersion, rows, { requestId: job.id });
     const last = rows[rows.length - 1] as ReencryptRow;
+    return { rows: rows.length, out, last: { name: last.name, version: last.version } };
+  }
+
+  /** Audits one re-sealed batch, then writes it and its progress in one transaction. */
+  private async commit(job: JobRow, batch: Prepared): Promise<JobRow> {
+    const owner = this.d.instanceId;
+    const tenantId = job.tenantId;
+    const failed = batch.rows - batch.out.length;
+    await this.d.audit.record(
+      { requestId: job.id },
+      {
+        tenantId,
+        action: 'tenant-key.reencrypt',
+        outcome: failed === 0 ? 'success' : 'failure',
+        resource: `tenants/${tenantId}/jobs/${job.id}`,
+        ...(failed ? { errorCode: 'INVALID_CIPHERTEXT' } : {}),
+        details: { itemCount: batch.rows, failedCount: failed, keyVersion: job.targetVersion },
+      },
+    );
+    failpoint('rotation:after-batch-seal');
     const changed = await this.d.withTransaction(async (tx) => {
-      const n = await reencryptRepository.apply(tx, tenantId, job.targetVersion, out);
+      const n = await reencryptRepository.apply(tx, tenantId, job.targetVersion, batch.out);
       failpoint('rotation:before-batch-commit');
       const saved = await jobRepository.saveProgress(tx, job.id, owner, {
-        cursorName: last.name,
-        cursorVersion: last.version,
+        cursorName: batch.last.name,
+        cursorVersion: batch.last.version,
         done: n,
         errors: failed,
         leaseMs: this.d.leaseMs,
@@ -304,12 +325,32 @@ export class RotationJobs {
     failpoint('rotation:after-batch-commit');
     return {
       ...job,
-      cursorName: last.name,
-      cursorVersion: last.version,
+      cursorName: batch.last.name,
+      cursorVersion: batch.last.version,
       done: job.done + changed,
       errors: job.errors + failed,
       failures: 0,
     };
+  }
+
+  /**
+   * At the end of a pass: done when no row is left on an older key; another pass when rows were
+   * written under an old key meanwhile; failed when only unreadable rows remain.
+   */
+  private async endPass(job: JobRow): Promise<JobRow | undefined> {
+    const { db } = this.d;
+    const owner = this.d.instanceId;
+    const remaining = await reencryptRepository.countBelow(db, job.tenantId, job.targetVersion);
+    if (remaining === 0) {
+      await jobRepository.finish(db, job.id, owner, 'succeeded', null);
+      return undefined;
+    }
+    if (remaining > job.errors && job.pass < MAX_PASSES) {
+      if (!(await jobRepository.startPass(db, job.id, owner, job.done + remaining))) throw new LeaseLost();
+      return this.reload(job);
+    }
+    await jobRepository.finish(db, job.id, owner, 'failed', `UNREADABLE_RECORDS: ${remaining}`);
+    return undefined;
   }
 
   private async reload(job: JobRow): Promise<JobRow> {
