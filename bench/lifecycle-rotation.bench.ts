@@ -2,7 +2,7 @@
  * Re-encryption rate of the tenant-key rotation job: 100,000 stored secret versions sealed by the
  * service itself (its /encrypt/batch, with each secret's own context), inserted by SQL, then one
  * rotation; the job's wall time from its start to its finish, as recorded in the jobs table.
- * `pnpm bench:lifecycle [--records N] [--batch N] [--json]` (needs PostgreSQL at DATABASE_URL,
+ * `pnpm bench:lifecycle-rotation [--records N] [--batch N] [--quick] [--json]` (needs PostgreSQL at DATABASE_URL,
  * default postgres://postgres@127.0.0.1:5432/test). With --json the last line is one JSON object.
  */
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,8 @@ const flag = (name: string, dflt: number): number => {
   const i = argv.indexOf(name);
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
-const RECORDS = flag('--records', 100_000);
+// --quick (from `pnpm bench --quick`) measures 20,000 records instead of 100,000.
+const RECORDS = flag('--records', argv.includes('--quick') ? 20_000 : 100_000);
 const BATCH = flag('--batch', 500);
 const json = argv.includes('--json');
 const say = (line: string) => {
