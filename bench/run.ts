@@ -2,7 +2,7 @@
  * `pnpm bench`: runs every `bench/*.bench.ts` in sequence, each in its own process (so one
  * benchmark's heap, JIT state and child processes cannot skew the next), then renders the charts
  * and aggregates. Flags: `--json` (last line: one JSON object with every benchmark's figures),
- * `--quick` (smoke run), `--only a,b` (a subset by name).
+ * `--quick` (smoke run), `--only a,b` (a subset by name), `--timeout-s N` (per benchmark, default 300).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,9 @@ const json = argv.includes('--json');
 const quick = argv.includes('--quick');
 const onlyArg = argv[argv.indexOf('--only') + 1];
 const only = argv.includes('--only') && onlyArg ? onlyArg.split(',') : undefined;
+/** A benchmark still running after this is stopped (with its whole process group) and counted as failed. */
+const timeoutArg = argv[argv.indexOf('--timeout-s') + 1];
+const TIMEOUT_S = argv.includes('--timeout-s') && timeoutArg ? Number(timeoutArg) : 300;
 
 const found = readdirSync(join(ROOT, 'bench'))
   .filter((f) => f.endsWith('.bench.ts'))
@@ -44,15 +47,34 @@ function runOne(name: string): Promise<Outcome> {
   const child = spawn(
     join(ROOT, 'node_modules/.bin/tsx'),
     [join(ROOT, 'bench', `${name}.bench.ts`), '--json', ...(quick ? ['--quick'] : [])],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+    // Its own process group, so a timeout stops the services it started too.
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: process.env, detached: true },
   );
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.stderr.write(`[run] ${name} still running after ${TIMEOUT_S} s: stopping it\n`);
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), 10_000).unref();
+  }, TIMEOUT_S * 1000);
   let report: BenchReport | undefined;
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (line) => {
-    if (line.startsWith('{"name":')) {
+    // The report is a JSON object with a name on one line (the harness puts it last).
+    if (line.startsWith('{')) {
       try {
-        report = JSON.parse(line) as BenchReport;
-        return;
+        const parsed = JSON.parse(line) as unknown;
+        if (parsed && typeof parsed === 'object' && 'name' in parsed) {
+          report = parsed as BenchReport;
+          return;
+        }
       } catch {
         // Not the report after all: print it like any other line.
       }
@@ -62,8 +84,14 @@ function runOne(name: string): Promise<Outcome> {
   });
   return new Promise((resolve) => {
     child.once('exit', (code) => {
+      clearTimeout(timer);
       lines.close();
-      resolve({ name, seconds: (Date.now() - started) / 1000, report, exitCode: code });
+      resolve({
+        name,
+        seconds: (Date.now() - started) / 1000,
+        report: timedOut ? undefined : report,
+        exitCode: code,
+      });
     });
   });
 }
@@ -91,14 +119,17 @@ const totalSeconds = (Date.now() - started) / 1000;
 const ratios: Record<string, number> = {};
 const figures: Record<string, number | string | boolean> = {};
 for (const r of reports) {
-  for (const [k, v] of Object.entries(r.ratios)) ratios[`${r.name}: ${k}`] = v;
+  for (const [k, v] of Object.entries(r.ratios ?? {})) ratios[`${r.name}: ${k}`] = v;
   const f = (r as BenchReport & { figures?: Record<string, number | string | boolean> }).figures ?? {};
   for (const [k, v] of Object.entries(f)) figures[`${r.name}: ${k}`] = v;
 }
 const aggregate = {
   name: 'all',
   machine: machineInfo(),
-  results: reports.flatMap((r) => r.results.map((x) => ({ bench: r.name, ...x }))),
+  // Other benchmarks may report other shapes: their whole reports are kept under `benchmarks`.
+  results: reports.flatMap((r) =>
+    (Array.isArray(r.results) ? r.results : []).map((x) => ({ bench: r.name, ...x })),
+  ),
   ratios,
   figures,
   seconds: Object.fromEntries([
@@ -107,6 +138,7 @@ const aggregate = {
   ]),
   charts,
   failed,
+  benchmarks: reports,
   quick,
 };
 

@@ -23,7 +23,7 @@ const { json, quick } = benchFlags();
 const ADMIN = `bench_admin_${randomBytes(16).toString('hex')}`;
 const timing = quick
   ? { rounds: 1, roundSeconds: 1, warmupSeconds: 0.5 }
-  : { rounds: 3, roundSeconds: 3, warmupSeconds: 2 };
+  : { rounds: 3, roundSeconds: 2, warmupSeconds: 1.5 };
 /** A verification projected to take longer than this is not run (the whole `pnpm bench` must fit 10 min). */
 const MAX_VERIFY_SECONDS = 120;
 

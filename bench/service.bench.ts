@@ -20,7 +20,7 @@ const TARGET_DECRYPT_VS_NOOP = 0.5;
 const { json, quick } = benchFlags();
 const timing = quick
   ? { rounds: 1, roundSeconds: 1, warmupSeconds: 0.5 }
-  : { rounds: 5, roundSeconds: 3, warmupSeconds: 2 };
+  : { rounds: 5, roundSeconds: 2, warmupSeconds: 1.5 };
 
 const db = await benchDatabase();
 process.stderr.write(`[service] database: ${db.description}\n`);

@@ -40,6 +40,7 @@ export async function writeChain(
   const started = performance.now();
   let prev: Uint8Array = GENESIS_HASH;
   const base = Date.UTC(2026, 0, 1);
+  const inFlight: Promise<unknown>[] = [];
   for (let from = 1; from <= count; from += BATCH) {
     const cols: unknown[][] = Array.from({ length: 7 }, () => []);
     for (let seq = from; seq < Math.min(from + BATCH, count + 1); seq++) {
@@ -57,15 +58,20 @@ export async function writeChain(
       row.forEach((v, i) => (cols[i] as unknown[]).push(v));
       prev = hash;
     }
-    await q.query(
-      `INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
+    // Hash the next batch while this one is inserted (rows may land in any order: seq is the key).
+    inFlight.push(
+      q.query(
+        `INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
          purpose, request_id, details, prev_hash, hash)
        SELECT $1, s, $2, a, tok, 'service', 'crypto.decrypt', 'tenant/' || $2, 'success', 'llm-inference', rid, d, p, h
        FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::bytea[], $9::bytea[])
          AS t(s, a, tok, rid, d, p, h)`,
-      [chain, tenantId, ...cols],
+        [chain, tenantId, ...cols],
+      ),
     );
+    if (inFlight.length >= 2) await inFlight.shift();
   }
+  await Promise.all(inFlight);
   await q.query('INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ($1, $2, $3)', [
     chain,
     count,
