@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import { AuditRecorder, type AuditSink } from './domain/audit-recorder.js';
 import { startAuditSecurity } from './domain/audit-security.js';
 import type { AuditQueries } from './domain/audit-queries.js';
+import { CmkManager } from './domain/cmk-manager.js';
 import { CryptoService } from './domain/crypto-service.js';
 import { KeyHealthProbe } from './domain/key-health-probe.js';
 import { KmsBreaker } from './domain/kms-breaker.js';
@@ -144,10 +145,12 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       logger,
     });
     probe.start();
+    const cmk = new CmkManager({ db, withTransaction: tx, registry, directory, audit, tenantKeys });
     const rotation = new RotationJobs({
       db,
       withTransaction: tx,
       tenantKeys,
+      cmk,
       directory,
       audit,
       logger,
@@ -196,6 +199,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       tokens,
       directory,
       tenantKeys,
+      cmk,
       crypto,
       secrets,
       audit,

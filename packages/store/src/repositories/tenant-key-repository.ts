@@ -100,12 +100,56 @@ export const tenantKeyRepository = {
     );
   },
 
-  /** Crypto-shredding: forgets every wrapped key of the tenant. */
+  /** Crypto-shredding: forgets every wrapped key of the tenant, purpose-bound copies included. */
   async destroyAll(db: Db, tenantId: string): Promise<number> {
+    await db.query('DELETE FROM tenant_key_purpose_wraps WHERE tenant_id = $1', [tenantId]);
     const { rowCount } = await db.query(
       `UPDATE tenant_keys SET wrapped = NULL, state = 'destroyed' WHERE tenant_id = $1`,
       [tenantId],
     );
     return rowCount ?? 0;
+  },
+
+  /** The copy of a version wrapped for one access purpose (strict mode). */
+  async getPurposeWrap(
+    db: Db,
+    tenantId: string,
+    version: number,
+    purpose: string,
+  ): Promise<{ wrapped: Buffer; cmkKeyRef: string } | undefined> {
+    const { rows } = await db.query<{ wrapped: Buffer; cmk_key_ref: string }>(
+      'SELECT wrapped, cmk_key_ref FROM tenant_key_purpose_wraps WHERE tenant_id = $1 AND version = $2 AND access_purpose = $3',
+      [tenantId, version, purpose],
+    );
+    return rows[0] ? { wrapped: rows[0].wrapped, cmkKeyRef: rows[0].cmk_key_ref } : undefined;
+  },
+
+  /** Replaces every purpose-bound copy of the tenant's keys (call inside a transaction). */
+  async replacePurposeWraps(
+    db: Db,
+    tenantId: string,
+    wraps: { version: number; purpose: string; wrapped: Uint8Array; cmkKeyRef: string }[],
+  ): Promise<void> {
+    await db.query('DELETE FROM tenant_key_purpose_wraps WHERE tenant_id = $1', [tenantId]);
+    for (const w of wraps) {
+      await db.query(
+        'INSERT INTO tenant_key_purpose_wraps (tenant_id, version, access_purpose, wrapped, cmk_key_ref) VALUES ($1, $2, $3, $4, $5)',
+        [tenantId, w.version, w.purpose, Buffer.from(w.wrapped), w.cmkKeyRef],
+      );
+    }
+  },
+
+  /** Adds purpose-bound copies for one (new) version. */
+  async addPurposeWraps(
+    db: Db,
+    tenantId: string,
+    wraps: { version: number; purpose: string; wrapped: Uint8Array; cmkKeyRef: string }[],
+  ): Promise<void> {
+    for (const w of wraps) {
+      await db.query(
+        'INSERT INTO tenant_key_purpose_wraps (tenant_id, version, access_purpose, wrapped, cmk_key_ref) VALUES ($1, $2, $3, $4, $5)',
+        [tenantId, w.version, w.purpose, Buffer.from(w.wrapped), w.cmkKeyRef],
+      );
+    }
   },
 };

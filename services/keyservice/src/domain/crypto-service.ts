@@ -99,8 +99,12 @@ export class CryptoService {
     let plaintext: Buffer;
     try {
       const { tkVersion } = readHeader(ciphertext);
-      plaintext = await this.keys.use(view, tkVersion, actor, (key) =>
-        open(key, ciphertext, { tenantId, ...(context ? { context } : {}) }),
+      plaintext = await this.keys.use(
+        view,
+        tkVersion,
+        actor,
+        (key) => open(key, ciphertext, { tenantId, ...(context ? { context } : {}) }),
+        { purpose },
       );
     } catch (err) {
       const appErr = toAppError(err);
@@ -148,8 +152,12 @@ export class CryptoService {
         const { tkVersion } = readHeader(ct);
         results.push({
           ok: true,
-          value: await this.keys.use(view, tkVersion, actor, (key) =>
-            open(key, ct, { tenantId, ...(item.context ? { context: item.context } : {}) }),
+          value: await this.keys.use(
+            view,
+            tkVersion,
+            actor,
+            (key) => open(key, ct, { tenantId, ...(item.context ? { context: item.context } : {}) }),
+            { purpose },
           ),
         });
       } catch (err) {

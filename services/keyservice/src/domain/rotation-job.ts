@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { AuditActor, AuditRecorder } from './audit-recorder.js';
 import { fingerprintSecret } from './secret-service.js';
 import type { TenantDirectory, TenantView } from './tenant-directory.js';
+import type { CmkManager } from './cmk-manager.js';
 import type { TenantKeyService } from './tenant-key-service.js';
 
 const KIND = 'tenant-key.reencrypt';
@@ -28,6 +29,7 @@ export interface RotationJobsDeps {
   db: Db;
   withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   tenantKeys: TenantKeyService;
+  cmk: CmkManager;
   directory: TenantDirectory;
   audit: AuditRecorder;
   logger: Logger;
@@ -117,7 +119,7 @@ export class RotationJobs {
 
   /** Creates TK v(n+1) and a job that moves every stored secret version to it. */
   async rotate(tenantId: string, actor: AuditActor): Promise<{ version: number; jobId: string }> {
-    const version = await this.d.tenantKeys.createVersion(tenantId, actor);
+    const version = await this.d.cmk.createVersion(tenantId, actor);
     const jobId = `job_${randomBytes(12).toString('hex')}`;
     await this.d.withTransaction(async (tx) => {
       await jobRepository.cancelOpen(tx, tenantId, KIND, `superseded by ${jobId}`);

@@ -126,8 +126,12 @@ export class SecretService {
     }
     let plaintext: Buffer;
     try {
-      plaintext = await this.keys.use(view, row.tkVersion, actor, (key) =>
-        open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
+      plaintext = await this.keys.use(
+        view,
+        row.tkVersion,
+        actor,
+        (key) => open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
+        { purpose },
       );
     } catch (err) {
       const appErr = toAppError(err);

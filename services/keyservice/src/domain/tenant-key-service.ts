@@ -1,17 +1,14 @@
-import { timingSafeEqual } from 'node:crypto';
-import { generateTenantKey, zeroize } from '@byok/envelope';
+import { zeroize } from '@byok/envelope';
 import {
   isKmsError,
   KmsError,
   parseKeyRef,
   type EncryptionContext,
-  type KeyRef,
   type KmsRegistry,
   type ProviderName,
 } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db } from '@byok/store';
 import { AppError } from '../errors.js';
-import { failpoint } from '../failpoints.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditActor, AuditRecorder } from './audit-recorder.js';
@@ -22,6 +19,14 @@ import type { TenantDirectory, TenantView } from './tenant-directory.js';
 /** The KMS encryption context of a tenant key: shows up in the customer's own KMS log. */
 export function tenantKeyContext(tenantId: string, version: number): EncryptionContext {
   return { tenant: tenantId, purpose: 'tenant-key', version: String(version) };
+}
+
+/**
+ * The context of a strict-mode copy bound to one access purpose: the purpose then appears in the
+ * customer's KMS log, and the customer's key policy can allow or deny it.
+ */
+export function accessPurposeContext(tenantId: string, version: number, purpose: string): EncryptionContext {
+  return { ...tenantKeyContext(tenantId, version), accessPurpose: purpose };
 }
 
 /** Dependencies of {@link TenantKeyService}. */
@@ -59,6 +64,7 @@ export class TenantKeyService {
     version: number | 'current',
     actor: AuditActor,
     fn: (key: Buffer, version: number) => T,
+    opts: { purpose?: string | undefined } = {},
   ): Promise<T> {
     if (!view.cmk)
       throw new AppError(
@@ -72,8 +78,10 @@ export class TenantKeyService {
     const ttlMs = view.tenant.cacheTtlSeconds * 1000;
 
     if (ttlMs === 0) {
-      // Strict mode: one KMS unwrap per use, never cached, zeroed right after.
-      const key = await this.unwrap(tenantId, v, actor);
+      // Strict mode: one KMS unwrap per use, never cached, zeroed right after; with purpose
+      // binding, the unwrap goes through the copy bound to the declared purpose.
+      const purpose = view.tenant.policy.purposeInKmsContext ? opts.purpose : undefined;
+      const key = await this.unwrap(tenantId, v, actor, false, purpose);
       try {
         return fn(key, v);
       } finally {
@@ -108,12 +116,17 @@ export class TenantKeyService {
     );
   }
 
-  /** Unwraps one version with the CMK recorded beside it; audits the call before returning the key. */
-  private async unwrap(
+  /**
+   * Unwraps one version with the CMK recorded beside it (or, with `purpose`, the copy bound to that
+   * purpose); audits the call before returning the key, which the caller must zero. Not cached:
+   * for key management (CMK change, purpose binding) and the strict path of {@link use}.
+   */
+  async unwrap(
     tenantId: string,
     version: number,
     actor: AuditActor,
     allowRetired = false,
+    purpose?: string,
   ): Promise<Buffer> {
     // A ciphertext header carries a u32; versions are PostgreSQL integers, so a larger one is
     // simply not ours (querying it would fail as an internal error).
@@ -131,6 +144,19 @@ export class TenantKeyService {
     if (row.state === 'retired' && !allowRetired) {
       throw new AppError('INVALID_CIPHERTEXT', `tenant key version ${version} is retired`);
     }
+    let wrapped: Buffer = row.wrapped;
+    let ctx = tenantKeyContext(tenantId, version);
+    if (purpose !== undefined) {
+      const copy = await tenantKeyRepository.getPurposeWrap(this.d.db, tenantId, version, purpose);
+      if (!copy || copy.cmkKeyRef !== row.cmkKeyRef) {
+        throw new AppError(
+          'PURPOSE_NOT_ALLOWED',
+          `no key copy is bound to purpose "${purpose}" for this tenant`,
+        );
+      }
+      wrapped = copy.wrapped;
+      ctx = accessPurposeContext(tenantId, version, purpose);
+    }
     const ref = parseKeyRef(row.cmkProvider as ProviderName, row.cmkKeyRef);
     const provider = this.d.registry.forRef(ref);
     const resource = `tenants/${tenantId}/tenant-keys/${version}`;
@@ -139,7 +165,7 @@ export class TenantKeyService {
     // An open circuit fails fast without calling the KMS (and so without a kms.unwrap event).
     this.d.breaker?.admit(tenantId, ref.provider);
     try {
-      const res = await provider.unwrap(ref, row.wrapped, tenantKeyContext(tenantId, version));
+      const res = await provider.unwrap(ref, wrapped, ctx);
       plaintext = res.plaintext;
       requestId = res.requestId;
       this.d.breaker?.success(tenantId);
@@ -160,6 +186,7 @@ export class TenantKeyService {
         errorCode: kmsErr.code,
         kmsProvider: ref.provider,
         kmsKeyRef: ref.uri,
+        ...(purpose ? { purpose } : {}),
         ...(kmsErr.requestId ? { kmsRequestId: kmsErr.requestId } : {}),
       });
       if (kmsErr.revokesAccess) await this.markRevoked(tenantId, `${kmsErr.code}: ${kmsErr.message}`);
@@ -176,6 +203,7 @@ export class TenantKeyService {
         resource,
         kmsProvider: ref.provider,
         kmsKeyRef: ref.uri,
+        ...(purpose ? { purpose } : {}),
         ...(requestId ? { kmsRequestId: requestId } : {}),
       });
     } catch (err) {
@@ -208,156 +236,6 @@ export class TenantKeyService {
     } catch (err) {
       this.d.logger.warn({ tenantId, err: (err as Error).message }, 'could not record CMK restoration');
     }
-  }
-
-  /**
-   * Registers a customer key. For a tenant without keys: creates TK v1 wrapped by it. For a tenant
-   * that has keys: re-wraps every version under the new CMK. Each wrap is proven by an unwrap and a
-   * byte comparison before anything is stored; all rows switch in one transaction.
-   */
-  async registerCmk(
-    tenantId: string,
-    provider: ProviderName,
-    keyRefInput: string,
-    actor: AuditActor,
-  ): Promise<void> {
-    const ref = parseKeyRef(provider, keyRefInput);
-    const kms = this.d.registry.forRef(ref);
-    const existing = await tenantKeyRepository.list(this.d.db, tenantId);
-    const live = existing.filter((k) => k.state !== 'destroyed');
-    const plan: { version: number; wrapped: Uint8Array; keyVersion?: string | undefined }[] = [];
-    const view = await this.d.directory.get(tenantId);
-    try {
-      if (live.length === 0) {
-        const tk = generateTenantKey();
-        try {
-          plan.push({ version: 1, ...(await this.wrapVerified(kms, ref, tenantId, 1, tk)) });
-        } finally {
-          zeroize(tk);
-        }
-      } else {
-        if (!view) throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
-        for (const k of live) {
-          // Unwrap with the old CMK (audited), wrap with the new one, verify.
-          const tk = await this.unwrap(tenantId, k.version, actor, true);
-          try {
-            plan.push({
-              version: k.version,
-              ...(await this.wrapVerified(kms, ref, tenantId, k.version, tk)),
-            });
-          } finally {
-            zeroize(tk);
-          }
-        }
-      }
-    } catch (err) {
-      if (err instanceof AppError && err.code !== 'CMK_VERIFICATION_FAILED') throw err;
-      const reason = isKmsError(err) ? `${err.code}: ${err.message}` : (err as Error).message;
-      await this.d.audit.record(actor, {
-        tenantId,
-        action: 'cmk.register',
-        outcome: 'failure',
-        resource: `tenants/${tenantId}/cmk`,
-        errorCode: 'CMK_VERIFICATION_FAILED',
-        kmsProvider: ref.provider,
-        kmsKeyRef: ref.uri,
-      });
-      throw new AppError(
-        'CMK_VERIFICATION_FAILED',
-        `could not prove wrap and unwrap with ${ref.uri}: ${reason}`,
-        { cause: err },
-      );
-    }
-
-    failpoint('cmk-change:after-wrap');
-    // Audited before the switch commits: a registration can be over-reported, never hidden.
-    await this.d.audit.record(actor, {
-      tenantId,
-      action: live.length === 0 ? 'cmk.register' : 'cmk.change',
-      outcome: 'success',
-      resource: `tenants/${tenantId}/cmk`,
-      kmsProvider: ref.provider,
-      kmsKeyRef: ref.uri,
-      details: { itemCount: plan.length },
-    });
-    await this.d.withTransaction(async (tx) => {
-      for (const p of plan) {
-        const row = {
-          tenantId,
-          version: p.version,
-          wrapped: p.wrapped,
-          cmkProvider: ref.provider,
-          cmkKeyRef: ref.uri,
-          cmkKeyVersion: p.keyVersion,
-        };
-        if (live.length === 0) await tenantKeyRepository.insert(tx, row);
-        else await tenantKeyRepository.rewrap(tx, row);
-      }
-      await tenantRepository.upsertCmk(tx, { tenantId, provider: ref.provider, keyRef: ref.uri });
-      failpoint('cmk-change:before-commit');
-    });
-    failpoint('cmk-change:after-commit');
-    this.d.cache.purgeTenant(tenantId);
-    this.d.directory.invalidate(tenantId);
-  }
-
-  /**
-   * Creates tenant key version n+1 under the tenant's current CMK (wrap proven by an unwrap first);
-   * new writes use it from then on. Returns the new version.
-   */
-  async createVersion(tenantId: string, actor: AuditActor): Promise<number> {
-    const view = await this.d.directory.get(tenantId);
-    if (!view?.cmk) throw new AppError('CMK_NOT_CONFIGURED', `tenant ${tenantId} has no customer key`);
-    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
-    const kms = this.d.registry.forRef(ref);
-    const versions = await tenantKeyRepository.list(this.d.db, tenantId);
-    const version = (versions.at(-1)?.version ?? 0) + 1;
-    const tk = generateTenantKey();
-    let wrapped: { wrapped: Uint8Array; keyVersion?: string | undefined };
-    try {
-      wrapped = await this.wrapVerified(kms, ref, tenantId, version, tk);
-    } finally {
-      zeroize(tk);
-    }
-    await this.d.audit.record(actor, {
-      tenantId,
-      action: 'tenant-key.rotate',
-      outcome: 'success',
-      resource: `tenants/${tenantId}/tenant-keys/${version}`,
-      kmsProvider: ref.provider,
-      kmsKeyRef: ref.uri,
-      details: { keyVersion: version },
-    });
-    await tenantKeyRepository.insert(this.d.db, {
-      tenantId,
-      version,
-      wrapped: wrapped.wrapped,
-      cmkProvider: ref.provider,
-      cmkKeyRef: ref.uri,
-      cmkKeyVersion: wrapped.keyVersion,
-    });
-    this.d.directory.invalidate(tenantId);
-    return version;
-  }
-
-  private async wrapVerified(
-    kms: ReturnType<KmsRegistry['forRef']>,
-    ref: KeyRef,
-    tenantId: string,
-    version: number,
-    tk: Buffer,
-  ): Promise<{ wrapped: Uint8Array; keyVersion?: string | undefined }> {
-    const ctx = tenantKeyContext(tenantId, version);
-    const wrapped = await kms.wrap(ref, tk, ctx);
-    const back = await kms.unwrap(ref, wrapped.wrapped, ctx);
-    try {
-      const same = back.plaintext.length === tk.length && timingSafeEqual(Buffer.from(back.plaintext), tk);
-      if (!same)
-        throw new AppError('CMK_VERIFICATION_FAILED', `${ref.uri} returned a different key on unwrap`);
-    } finally {
-      zeroize(back.plaintext);
-    }
-    return { wrapped: wrapped.wrapped, keyVersion: wrapped.keyVersion };
   }
 
   /** Purges a tenant's cached keys on this instance. */

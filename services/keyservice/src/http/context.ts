@@ -14,6 +14,7 @@ import type { RotationJobs } from '../domain/rotation-job.js';
 import type { SecretService } from '../domain/secret-service.js';
 import type { TenantDirectory, TenantView } from '../domain/tenant-directory.js';
 import type { TenantEventReason } from '../domain/tenant-events.js';
+import type { CmkManager } from '../domain/cmk-manager.js';
 import type { TenantKeyService } from '../domain/tenant-key-service.js';
 import type { Principal, TokenService } from '../domain/token-service.js';
 import type { AuditQueries } from '../domain/audit-queries.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   tokens: TokenService;
   directory: TenantDirectory;
   tenantKeys: TenantKeyService;
+  /** CMK registration and change, tenant-key versions, purpose binding. */
+  cmk: CmkManager;
   crypto: CryptoService;
   secrets: SecretService;
   audit: AuditRecorder;

@@ -1,6 +1,7 @@
 import { CreateTenantRequest, PutCmkRequest, PutPolicyRequest } from '@byok/contract';
 import { tenantKeyRepository, tenantRepository, type TenantPolicy, type TenantRow } from '@byok/store';
 import { Router } from 'express';
+import { boundPurposes } from '../domain/cmk-manager.js';
 import { AppError } from '../errors.js';
 import { actorOf, platformAccess, tenantAccess, type AppDeps } from '../http/context.js';
 
@@ -53,7 +54,7 @@ export function tenantRoutes(deps: AppDeps): Router {
         `provider ${body.provider} is not enabled on this service`,
       );
     }
-    await deps.tenantKeys.registerCmk(view.tenant.id, body.provider, body.keyRef, actorOf(res));
+    await deps.cmk.registerCmk(view.tenant.id, body.provider, body.keyRef, actorOf(res));
     await deps.publishTenantEvent(view.tenant.id, 'cmk');
     res.status(200).json(await cmkBody(deps, view.tenant.id));
   });
@@ -76,6 +77,17 @@ export function tenantRoutes(deps: AppDeps): Router {
       policy.allowedPurposes = body.allowedPurposes as TenantPolicy['allowedPurposes'];
     if (body.purposeInKmsContext !== undefined) policy.purposeInKmsContext = body.purposeInKmsContext;
     const ttl = body.cacheTtlSeconds ?? view.tenant.cacheTtlSeconds;
+    const purposes = boundPurposes(policy);
+    if (policy.purposeInKmsContext && (ttl !== 0 || purposes.length === 0)) {
+      throw new AppError('VALIDATION_FAILED', 'purposeInKmsContext needs strict mode and a purpose list', {
+        errors: [
+          {
+            path: 'purposeInKmsContext',
+            message: 'requires cacheTtlSeconds 0 and at least one allowed purpose',
+          },
+        ],
+      });
+    }
     await deps.audit.record(actorOf(res), {
       tenantId: view.tenant.id,
       action: 'policy.update',
@@ -83,6 +95,11 @@ export function tenantRoutes(deps: AppDeps): Router {
       resource: `tenants/${view.tenant.id}/policy`,
       details: { cacheTtlSeconds: ttl },
     });
+    // Purpose-bound key copies are made (each wrap proven) before the policy that needs them is
+    // stored; turning the binding off removes them.
+    if (purposes.length > 0 || view.tenant.policy.purposeInKmsContext) {
+      await deps.cmk.preparePurposeWraps(view.tenant.id, purposes, actorOf(res));
+    }
     const updated = await tenantRepository.setPolicy(deps.db, view.tenant.id, ttl, policy);
     if (!updated) throw new AppError('NOT_FOUND', `tenant ${view.tenant.id} not found`);
     // A shorter window must take effect now, on every instance, not when the old entries expire.

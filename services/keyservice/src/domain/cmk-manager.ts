@@ -1,0 +1,251 @@
+import { timingSafeEqual } from 'node:crypto';
+import { generateTenantKey, zeroize } from '@byok/envelope';
+import {
+  isKmsError,
+  parseKeyRef,
+  type EncryptionContext,
+  type KeyRef,
+  type KmsRegistry,
+  type ProviderName,
+} from '@byok/kms';
+import { tenantKeyRepository, tenantRepository, type Db, type TenantPolicy } from '@byok/store';
+import { AppError } from '../errors.js';
+import { failpoint } from '../failpoints.js';
+import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import type { TenantDirectory } from './tenant-directory.js';
+import { accessPurposeContext, tenantKeyContext, type TenantKeyService } from './tenant-key-service.js';
+
+/** Purposes that get KMS-bound copies: every allowed purpose, when the tenant asked for it. */
+export function boundPurposes(policy: TenantPolicy): string[] {
+  if (!policy.purposeInKmsContext || !policy.allowedPurposes) return [];
+  const { byRole = {}, byToken = {} } = policy.allowedPurposes;
+  return [...new Set([...Object.values(byRole), ...Object.values(byToken)].flat())].sort();
+}
+
+type PurposeWrap = { version: number; purpose: string; wrapped: Uint8Array; cmkKeyRef: string };
+
+/** Dependencies of {@link CmkManager}. */
+export interface CmkManagerDeps {
+  db: Db;
+  withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  registry: KmsRegistry;
+  directory: TenantDirectory;
+  audit: AuditRecorder;
+  tenantKeys: TenantKeyService;
+}
+
+/**
+ * Key management under the customer's CMK: registering or changing the CMK, creating tenant-key
+ * versions, and strict-mode purpose binding. Every wrap is proven by an unwrap and a byte
+ * comparison before anything is stored.
+ */
+export class CmkManager {
+  constructor(private readonly d: CmkManagerDeps) {}
+
+  /**
+   * Registers a customer key. For a tenant without keys: creates TK v1 wrapped by it. For a tenant
+   * that has keys: re-wraps every version under the new CMK. Each wrap is proven by an unwrap and a
+   * byte comparison before anything is stored; all rows switch in one transaction.
+   */
+  async registerCmk(
+    tenantId: string,
+    provider: ProviderName,
+    keyRefInput: string,
+    actor: AuditActor,
+  ): Promise<void> {
+    const ref = parseKeyRef(provider, keyRefInput);
+    const kms = this.d.registry.forRef(ref);
+    const existing = await tenantKeyRepository.list(this.d.db, tenantId);
+    const live = existing.filter((k) => k.state !== 'destroyed');
+    const plan: { version: number; wrapped: Uint8Array; keyVersion?: string | undefined }[] = [];
+    const view = await this.d.directory.get(tenantId);
+    const purposes = view ? boundPurposes(view.tenant.policy) : [];
+    const purposeWraps: PurposeWrap[] = [];
+    try {
+      if (live.length === 0) {
+        const tk = generateTenantKey();
+        try {
+          plan.push({ version: 1, ...(await this.wrapVerified(kms, ref, tenantId, 1, tk)) });
+        } finally {
+          zeroize(tk);
+        }
+      } else {
+        if (!view) throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
+        for (const k of live) {
+          // Unwrap with the old CMK (audited), wrap with the new one, verify.
+          const tk = await this.d.tenantKeys.unwrap(tenantId, k.version, actor, true);
+          try {
+            plan.push({
+              version: k.version,
+              ...(await this.wrapVerified(kms, ref, tenantId, k.version, tk)),
+            });
+            if (k.state !== 'retired')
+              purposeWraps.push(...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes)));
+          } finally {
+            zeroize(tk);
+          }
+        }
+      }
+    } catch (err) {
+      if (err instanceof AppError && err.code !== 'CMK_VERIFICATION_FAILED') throw err;
+      const reason = isKmsError(err) ? `${err.code}: ${err.message}` : (err as Error).message;
+      await this.d.audit.record(actor, {
+        tenantId,
+        action: 'cmk.register',
+        outcome: 'failure',
+        resource: `tenants/${tenantId}/cmk`,
+        errorCode: 'CMK_VERIFICATION_FAILED',
+        kmsProvider: ref.provider,
+        kmsKeyRef: ref.uri,
+      });
+      throw new AppError(
+        'CMK_VERIFICATION_FAILED',
+        `could not prove wrap and unwrap with ${ref.uri}: ${reason}`,
+        { cause: err },
+      );
+    }
+
+    failpoint('cmk-change:after-wrap');
+    // Audited before the switch commits: a registration can be over-reported, never hidden.
+    await this.d.audit.record(actor, {
+      tenantId,
+      action: live.length === 0 ? 'cmk.register' : 'cmk.change',
+      outcome: 'success',
+      resource: `tenants/${tenantId}/cmk`,
+      kmsProvider: ref.provider,
+      kmsKeyRef: ref.uri,
+      details: { itemCount: plan.length },
+    });
+    await this.d.withTransaction(async (tx) => {
+      for (const p of plan) {
+        const row = {
+          tenantId,
+          version: p.version,
+          wrapped: p.wrapped,
+          cmkProvider: ref.provider,
+          cmkKeyRef: ref.uri,
+          cmkKeyVersion: p.keyVersion,
+        };
+        if (live.length === 0) await tenantKeyRepository.insert(tx, row);
+        else await tenantKeyRepository.rewrap(tx, row);
+      }
+      // Purpose-bound copies switch with the rest: none may stay under the old CMK.
+      if (live.length > 0) await tenantKeyRepository.replacePurposeWraps(tx, tenantId, purposeWraps);
+      await tenantRepository.upsertCmk(tx, { tenantId, provider: ref.provider, keyRef: ref.uri });
+      failpoint('cmk-change:before-commit');
+    });
+    failpoint('cmk-change:after-commit');
+    this.d.tenantKeys.purge(tenantId);
+  }
+
+  /**
+   * Creates tenant key version n+1 under the tenant's current CMK (wrap proven by an unwrap first);
+   * new writes use it from then on. Returns the new version.
+   */
+  async createVersion(tenantId: string, actor: AuditActor): Promise<number> {
+    const view = await this.d.directory.get(tenantId);
+    if (!view?.cmk) throw new AppError('CMK_NOT_CONFIGURED', `tenant ${tenantId} has no customer key`);
+    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const kms = this.d.registry.forRef(ref);
+    const versions = await tenantKeyRepository.list(this.d.db, tenantId);
+    const version = (versions.at(-1)?.version ?? 0) + 1;
+    const tk = generateTenantKey();
+    let wrapped: { wrapped: Uint8Array; keyVersion?: string | undefined };
+    let copies: PurposeWrap[];
+    try {
+      wrapped = await this.wrapVerified(kms, ref, tenantId, version, tk);
+      copies = await this.purposeCopies(kms, ref, tenantId, version, tk, boundPurposes(view.tenant.policy));
+    } finally {
+      zeroize(tk);
+    }
+    await this.d.audit.record(actor, {
+      tenantId,
+      action: 'tenant-key.rotate',
+      outcome: 'success',
+      resource: `tenants/${tenantId}/tenant-keys/${version}`,
+      kmsProvider: ref.provider,
+      kmsKeyRef: ref.uri,
+      details: { keyVersion: version },
+    });
+    await tenantKeyRepository.insert(this.d.db, {
+      tenantId,
+      version,
+      wrapped: wrapped.wrapped,
+      cmkProvider: ref.provider,
+      cmkKeyRef: ref.uri,
+      cmkKeyVersion: wrapped.keyVersion,
+    });
+    await tenantKeyRepository.addPurposeWraps(this.d.db, tenantId, copies);
+    this.d.directory.invalidate(tenantId);
+    return version;
+  }
+
+  private async wrapVerified(
+    kms: ReturnType<KmsRegistry['forRef']>,
+    ref: KeyRef,
+    tenantId: string,
+    version: number,
+    tk: Buffer,
+    ctx: EncryptionContext = tenantKeyContext(tenantId, version),
+  ): Promise<{ wrapped: Uint8Array; keyVersion?: string | undefined }> {
+    const wrapped = await kms.wrap(ref, tk, ctx);
+    const back = await kms.unwrap(ref, wrapped.wrapped, ctx);
+    try {
+      const same = back.plaintext.length === tk.length && timingSafeEqual(Buffer.from(back.plaintext), tk);
+      if (!same)
+        throw new AppError('CMK_VERIFICATION_FAILED', `${ref.uri} returned a different key on unwrap`);
+    } finally {
+      zeroize(back.plaintext);
+    }
+    return { wrapped: wrapped.wrapped, keyVersion: wrapped.keyVersion };
+  }
+
+  /** Wraps `tk` once per purpose under its purpose-bound context (each proven by an unwrap). */
+  private async purposeCopies(
+    kms: ReturnType<KmsRegistry['forRef']>,
+    ref: KeyRef,
+    tenantId: string,
+    version: number,
+    tk: Buffer,
+    purposes: readonly string[],
+  ): Promise<PurposeWrap[]> {
+    const out: PurposeWrap[] = [];
+    for (const purpose of purposes) {
+      const ctx = accessPurposeContext(tenantId, version, purpose);
+      const { wrapped } = await this.wrapVerified(kms, ref, tenantId, version, tk, ctx);
+      out.push({ version, purpose, wrapped, cmkKeyRef: ref.uri });
+    }
+    return out;
+  }
+
+  /**
+   * Prepares strict-mode purpose binding: every live tenant-key version gets one copy per purpose,
+   * wrapped by the CMK under `{tenant, purpose, version, accessPurpose}`. Replaces the old set.
+   */
+  async preparePurposeWraps(
+    tenantId: string,
+    purposes: readonly string[],
+    actor: AuditActor,
+  ): Promise<number> {
+    if (purposes.length === 0) {
+      await tenantKeyRepository.replacePurposeWraps(this.d.db, tenantId, []);
+      return 0;
+    }
+    const view = await this.d.directory.get(tenantId);
+    if (!view?.cmk) throw new AppError('CMK_NOT_CONFIGURED', `tenant ${tenantId} has no customer key`);
+    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const kms = this.d.registry.forRef(ref);
+    const wraps: PurposeWrap[] = [];
+    for (const k of await tenantKeyRepository.list(this.d.db, tenantId)) {
+      if (k.state !== 'active') continue;
+      const tk = await this.d.tenantKeys.unwrap(tenantId, k.version, actor, true);
+      try {
+        wraps.push(...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes)));
+      } finally {
+        zeroize(tk);
+      }
+    }
+    await this.d.withTransaction((tx) => tenantKeyRepository.replacePurposeWraps(tx, tenantId, wraps));
+    return wraps.length;
+  }
+}
