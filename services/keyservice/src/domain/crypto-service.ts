@@ -1,7 +1,7 @@
 import { open, readHeader, seal, zeroize, type Context } from '@byok/envelope';
 import { AppError } from '../errors.js';
 import { toAppError } from '../http/problem.js';
-import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import type { AuditActor, AuditEntry, AuditRecorder } from './audit-recorder.js';
 import { purposeAllowed } from './purpose-policy.js';
 import type { TenantKeyService } from './tenant-key-service.js';
 import type { TenantView } from './tenant-directory.js';
@@ -96,36 +96,44 @@ export class CryptoService {
     const tenantId = view.tenant.id;
     const resource = `tenants/${tenantId}/ciphertexts`;
     await this.checkPurpose(view, actor, 'decrypt', resource, purpose);
+    return this.auditedOpen(
+      view,
+      actor,
+      { action: 'decrypt', resource, purpose },
+      () => readHeader(ciphertext).tkVersion,
+      (key) => open(key, ciphertext, { tenantId, ...(context ? { context } : {}) }),
+    );
+  }
+
+  /**
+   * The one path from a stored or presented ciphertext to plaintext: unwrap (or reuse) the tenant
+   * key of the version `version()` names, open, and audit the outcome. A failure is audited and
+   * rethrown; a success is audited and committed before the plaintext is returned (zeroed if the
+   * audit write fails). `details` go on the success event.
+   */
+  async auditedOpen(
+    view: TenantView,
+    actor: AuditActor,
+    event: { action: string; resource: string; purpose: string | undefined; details?: AuditEntry['details'] },
+    version: () => number,
+    openWith: (key: Buffer) => Buffer,
+  ): Promise<Buffer> {
+    const { action, resource, purpose } = event;
+    const base = { tenantId: view.tenant.id, action, resource, ...(purpose ? { purpose } : {}) };
     let plaintext: Buffer;
     try {
-      const { tkVersion } = readHeader(ciphertext);
-      plaintext = await this.keys.use(
-        view,
-        tkVersion,
-        actor,
-        (key) => open(key, ciphertext, { tenantId, ...(context ? { context } : {}) }),
-        { purpose },
-      );
+      plaintext = await this.keys.use(view, version(), actor, openWith, { purpose });
     } catch (err) {
       const appErr = toAppError(err);
       if (appErr.code === 'AUDIT_UNAVAILABLE') throw appErr;
-      await this.audit.record(actor, {
-        tenantId,
-        action: 'decrypt',
-        outcome: 'failure',
-        resource,
-        errorCode: appErr.code,
-        ...(purpose ? { purpose } : {}),
-      });
+      await this.audit.record(actor, { ...base, outcome: 'failure', errorCode: appErr.code });
       throw appErr;
     }
     try {
       await this.audit.record(actor, {
-        tenantId,
-        action: 'decrypt',
+        ...base,
         outcome: 'success',
-        resource,
-        ...(purpose ? { purpose } : {}),
+        ...(event.details ? { details: event.details } : {}),
       });
     } catch (err) {
       zeroize(plaintext);

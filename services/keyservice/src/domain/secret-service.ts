@@ -3,7 +3,6 @@ import { open, seal, zeroize } from '@byok/envelope';
 import { SECRET_FORMATS, type SecretKind } from '@byok/contract';
 import { secretRepository, type Db, type SecretRow } from '@byok/store';
 import { AppError } from '../errors.js';
-import { toAppError } from '../http/problem.js';
 import type { AuditActor, AuditRecorder } from './audit-recorder.js';
 import type { CryptoService } from './crypto-service.js';
 import type { TenantKeyService } from './tenant-key-service.js';
@@ -124,37 +123,14 @@ export class SecretService {
       });
       throw new AppError('NOT_FOUND', `secret ${name}${version ? ` version ${version}` : ''} not found`);
     }
-    let plaintext: Buffer;
+    const plaintext = await this.crypto.auditedOpen(
+      view,
+      actor,
+      { action: 'secret.reveal', resource, purpose, details: { secretVersion: row.version } },
+      () => row.tkVersion,
+      (key) => open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
+    );
     try {
-      plaintext = await this.keys.use(
-        view,
-        row.tkVersion,
-        actor,
-        (key) => open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
-        { purpose },
-      );
-    } catch (err) {
-      const appErr = toAppError(err);
-      if (appErr.code === 'AUDIT_UNAVAILABLE') throw appErr;
-      await this.audit.record(actor, {
-        tenantId,
-        action: 'secret.reveal',
-        outcome: 'failure',
-        resource,
-        errorCode: appErr.code,
-        ...(purpose ? { purpose } : {}),
-      });
-      throw appErr;
-    }
-    try {
-      await this.audit.record(actor, {
-        tenantId,
-        action: 'secret.reveal',
-        outcome: 'success',
-        resource,
-        ...(purpose ? { purpose } : {}),
-        details: { secretVersion: row.version },
-      });
       return { value: plaintext.toString('utf8'), version: row.version };
     } finally {
       zeroize(plaintext);
