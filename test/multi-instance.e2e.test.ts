@@ -157,7 +157,7 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     }
   }, 60_000);
 
-  it('a KMS outage: cached keys keep serving until their expiry, then KMS_UNAVAILABLE; the breaker recovers after the KMS returns', async () => {
+  it('a 30 s KMS outage: cached keys keep serving until their expiry, then KMS_UNAVAILABLE; the breaker recovers after the KMS returns', async () => {
     const window = 3;
     expect(
       (
@@ -168,7 +168,9 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     ).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     for (const i of cluster.instances) expect((await decryptOn(i.url)).status).toBe(200);
+    const OUTAGE_MS = 30_000;
     emu.admin.setHang(true);
+    const outageStart = Date.now();
     try {
       // Within the window: served from cache, although the KMS answers nothing.
       for (const i of cluster.instances) expect((await decryptOn(i.url)).status).toBe(200);
@@ -188,9 +190,15 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
           expect(await unwrapAttempts(i.url)).toBe(calls);
         }),
       );
+      // Every request during the rest of the 30 s outage is refused as unavailable, never served.
+      while (Date.now() - outageStart < OUTAGE_MS) {
+        for (const i of cluster.instances) expect((await decryptOn(i.url)).body.code).toBe('KMS_UNAVAILABLE');
+        await new Promise((r) => setTimeout(r, 500));
+      }
     } finally {
       emu.admin.setHang(false);
     }
+    const back = Date.now();
     for (const i of cluster.instances) {
       const { value } = await until('recovery', PROBE_SECONDS * 1000 + 5000, async () => {
         const r = await decryptOn(i.url);
@@ -198,5 +206,8 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
       });
       expect(value.body.plaintext).toBe(plaintext);
     }
+    process.stderr.write(
+      `[outage] all 3 instances served again ${Date.now() - back} ms after the KMS returned (breaker half-open every ${PROBE_SECONDS} s)\n`,
+    );
   }, 120_000);
 });
