@@ -1,36 +1,10 @@
-/** Filters of an audit query (tenant scoping is decided by the route, not the caller). */
-export interface AuditFilters {
-  tenantId?: string;
-  action?: string;
-  outcome?: 'success' | 'failure' | 'denied';
-  actorTokenId?: string;
-  purpose?: string;
-  resource?: string;
-  since?: Date;
-  until?: Date;
-}
+import type { AuditEvent, AuditQueryFilters } from '@byok/audit';
 
-/** One event as the API shows it. */
-export interface AuditEventView {
-  chain: string;
-  seq: number;
-  at: string;
-  tenantId: string | null;
-  actorTokenId: string | null;
-  actorRole: string | null;
-  action: string;
-  resource: string | null;
-  outcome: string;
-  errorCode: string | null;
-  purpose: string | null;
-  kmsProvider: string | null;
-  kmsKeyRef: string | null;
-  kmsRequestId: string | null;
-  requestId: string | null;
-  details: Record<string, unknown> | null;
-  hash: string;
-  prevHash: string;
-}
+/** Filters of an audit query (tenant scoping is decided by the route, not the caller). */
+export type AuditFilters = Omit<AuditQueryFilters, 'chain'>;
+
+/** One event as the API shows it: the stored event, its time as ISO text, hashes as hex. */
+export type AuditEventView = Omit<AuditEvent, 'at'> & { at: string; hash: string; prevHash: string };
 
 /** Read side of the audit log used by the API. */
 export interface AuditQueries {
