@@ -71,9 +71,9 @@ function runOne(name: string): Promise<Outcome> {
     if (line.startsWith('{')) {
       try {
         const parsed = JSON.parse(line) as Record<string, unknown> | null;
-        // Some benchmarks name themselves with `bench` instead of `name`.
-        if (parsed && typeof parsed === 'object' && ('name' in parsed || 'bench' in parsed)) {
-          report = { ...parsed, name: String(parsed.name ?? parsed.bench) } as unknown as BenchReport;
+        // Some benchmarks name themselves with `bench`, or not at all: then the file name counts.
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+          report = { ...parsed, name: String(parsed.name ?? parsed.bench ?? name) } as unknown as BenchReport;
           return;
         }
       } catch {
