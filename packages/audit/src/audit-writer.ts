@@ -19,7 +19,13 @@ export interface AuditWriterOptions {
   /** Keys `details` may use (default {@link DEFAULT_DETAIL_KEYS}). */
   allowedDetailKeys?: readonly string[];
   /** Called after every batch, e.g. to feed metrics. */
-  onBatch?: (info: { events: number; durationMs: number; ok: boolean }) => void;
+  onBatch?: (info: {
+    events: number;
+    durationMs: number;
+    ok: boolean;
+    /** `checked`: the one-round-trip append from this writer's own heads; `locked`: the locking transaction. */
+    path?: 'checked' | 'locked';
+  }) => void;
 }
 
 /** A fail-closed, group-committing audit writer. */
@@ -60,6 +66,33 @@ FROM unnest($19::text[], $20::bigint[], $21::bytea[]) AS v(chain, seq, hash)
 WHERE h.chain = v.chain`;
 
 /**
+ * The one-round-trip append used when this writer knows every chain head from its own last commit
+ * (the common case: one instance writes a chain). One autocommit statement locks the heads, checks
+ * they are still where this writer left them, and only then inserts the rows and advances the
+ * heads. Under READ COMMITTED the FOR UPDATE waits for a concurrent writer and then sees its
+ * committed head, so a head moved by another instance makes the check fail and nothing is written;
+ * the caller then takes the locking path. $22 holds the expected (current) seq per head chain.
+ */
+const CHECKED_INSERT_AND_ADVANCE = `
+WITH expected AS (
+  SELECT * FROM unnest($19::text[], $22::bigint[]) AS e(chain, seq)
+), locked AS (
+  SELECT h.chain, h.seq FROM audit_chain_heads h WHERE h.chain = ANY($19::text[]) ORDER BY h.chain FOR UPDATE
+), ok AS (
+  SELECT count(*) = cardinality($19::text[]) AS ok FROM locked l JOIN expected e ON e.chain = l.chain AND e.seq = l.seq
+), ins AS (
+  INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
+    error_code, purpose, kms_provider, kms_key_ref, kms_request_id, request_id, details, prev_hash, hash)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+    $15::text[], $16::jsonb[], $17::bytea[], $18::bytea[])
+  WHERE (SELECT ok FROM ok)
+)
+UPDATE audit_chain_heads h SET seq = v.seq, hash = v.hash, updated_at = now()
+FROM unnest($19::text[], $20::bigint[], $21::bytea[]) AS v(chain, seq, hash)
+WHERE h.chain = v.chain AND (SELECT ok FROM ok)`;
+
+/**
  * Creates the audit writer. Group commit: while one batch transaction is in flight, new events
  * queue; the next transaction takes the whole queue (up to `maxBatch`), locks the involved chain
  * heads in chain order (so writers on other instances serialise per chain without deadlocks),
@@ -72,6 +105,8 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   const queue: Pending[] = [];
   // Chains whose head row is known to exist; head rows are never deleted (trigger).
   const knownChains = new Set<string>();
+  // Heads as this writer's last commit left them: the optimistic one-round-trip path starts here.
+  const lastHeads = new Map<string, Head>();
   let inFlight: Promise<void> | undefined;
   let closed = false;
 
@@ -105,17 +140,25 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   const writeBatch = async (batch: Pending[], count: number): Promise<void> => {
     const started = performance.now();
     try {
-      const { records, chains } = await withTransaction(opts.pool, (client) =>
-        appendBatch(client, batch, knownChains),
+      const chains = chainsOf(batch);
+      let written = chains.every((c) => lastHeads.has(c))
+        ? await appendChecked(opts.pool, batch, chains, lastHeads)
+        : undefined;
+      const path = written ? 'checked' : 'locked';
+      written ??= await withTransaction(opts.pool, (client) =>
+        appendBatch(client, batch, chains, knownChains),
       );
       for (const c of chains) knownChains.add(c);
+      for (const [c, h] of written.heads) lastHeads.set(c, h);
+      const { records } = written;
       batch.forEach((p, i) => p.resolve(records[i] as AuditRecord[]));
-      opts.onBatch?.({ events: count, durationMs: performance.now() - started, ok: true });
+      opts.onBatch?.({ events: count, durationMs: performance.now() - started, ok: true, path });
     } catch (err) {
       opts.logger?.error(
         { events: count, err: err instanceof Error ? err.message : String(err) },
         'audit batch failed; failing its requests',
       );
+      lastHeads.clear();
       const failure = new AuditUnavailableError('audit log unavailable', { cause: err });
       for (const p of batch) p.reject(failure);
       opts.onBatch?.({ events: count, durationMs: performance.now() - started, ok: false });
@@ -193,13 +236,23 @@ async function lockHeads(
   return heads;
 }
 
-async function appendBatch(
-  client: PoolClient,
-  batch: Pending[],
-  known: ReadonlySet<string>,
-): Promise<{ records: AuditRecord[][]; chains: string[] }> {
-  const chains = [...new Set(batch.flatMap((p) => p.events.map((e) => e.chain)))].sort();
-  const heads = await lockHeads(client, chains, known);
+/** The sorted distinct chains of a batch (the lock order). */
+function chainsOf(batch: Pending[]): string[] {
+  return [...new Set(batch.flatMap((p) => p.events.map((e) => e.chain)))].sort();
+}
+
+interface Written {
+  records: AuditRecord[][];
+  /** Each chain's head after this batch. */
+  heads: Map<string, Head>;
+}
+
+/**
+ * Assigns seq and hashes from `start` heads (not modified) and builds the column arrays of the
+ * insert statements: $1..$18 the events, $19..$21 the new heads.
+ */
+function buildRows(batch: Pending[], start: ReadonlyMap<string, Head>): Written & { params: unknown[] } {
+  const heads = new Map(start);
   const cols: unknown[][] = Array.from({ length: 18 }, () => []);
   const records = batch.map((p) =>
     p.events.map((ev) => {
@@ -232,11 +285,43 @@ async function appendBatch(
     }),
   );
   const headChains = [...heads.keys()];
-  await client.query(INSERT_AND_ADVANCE, [
+  const params = [
     ...cols,
     headChains,
     headChains.map((c) => (heads.get(c) as Head).seq),
     headChains.map((c) => Buffer.from((heads.get(c) as Head).hash)),
+  ];
+  return { records, heads, params };
+}
+
+/**
+ * One round trip: append from the heads this writer last committed, if they are still current.
+ * Returns undefined (nothing written) when another writer moved a head meanwhile.
+ */
+async function appendChecked(
+  pool: Pool,
+  batch: Pending[],
+  chains: string[],
+  last: ReadonlyMap<string, Head>,
+): Promise<Written | undefined> {
+  const start = new Map(chains.map((c) => [c, last.get(c) as Head]));
+  const { records, heads, params } = buildRows(batch, start);
+  const headChains = params[18] as string[];
+  const { rowCount } = await pool.query(CHECKED_INSERT_AND_ADVANCE, [
+    ...params,
+    headChains.map((c) => (start.get(c) as Head).seq),
   ]);
-  return { records, chains };
+  return rowCount === chains.length ? { records, heads } : undefined;
+}
+
+async function appendBatch(
+  client: PoolClient,
+  batch: Pending[],
+  chains: string[],
+  known: ReadonlySet<string>,
+): Promise<Written> {
+  const locked = await lockHeads(client, chains, known);
+  const { records, heads, params } = buildRows(batch, locked);
+  await client.query(INSERT_AND_ADVANCE, params);
+  return { records, heads };
 }

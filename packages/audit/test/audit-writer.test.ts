@@ -140,6 +140,31 @@ describe('createAuditWriter', () => {
     }
   });
 
+  it('appends in one round trip from its own heads, and falls back to locking when another writer moved them', async () => {
+    const other = await createPool({ databaseUrl: t.db.databaseUrl, max: 2 });
+    const paths: string[] = [];
+    const w1 = createAuditWriter({ pool: t.store.pool, onBatch: (b) => paths.push(`w1:${b.path}`) });
+    const w2 = createAuditWriter({ pool: other.pool, onBatch: (b) => paths.push(`w2:${b.path}`) });
+    try {
+      await w1.record(ev('optimistic', 1));
+      await w1.record(ev('optimistic', 2));
+      await w2.record(ev('optimistic', 3));
+      const r = await w1.record(ev('optimistic', 4));
+      await w1.record(ev('optimistic', 5));
+      expect(paths).toEqual(['w1:locked', 'w1:checked', 'w2:locked', 'w1:locked', 'w1:checked']);
+      expect(r.seq).toBe(4);
+      expect(await verifyChain(t.store.pool, 'optimistic')).toMatchObject({
+        ok: true,
+        checked: 5,
+        headSeq: 5,
+      });
+    } finally {
+      await w1.close();
+      await w2.close();
+      await other.close();
+    }
+  });
+
   it('writes recordMany atomically in one chain order', async () => {
     const w = createAuditWriter({ pool: t.store.pool, maxBatch: 4 });
     const rs = await w.recordMany(Array.from({ length: 10 }, (_, i) => ev('many', i)));

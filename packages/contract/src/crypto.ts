@@ -24,8 +24,17 @@ export const EncryptBatchRequest = z.strictObject({
 });
 /** `POST .../decrypt/batch` (one purpose for the whole batch) */
 export const DecryptBatchRequest = z.strictObject({
+  // Items are checked one by one: a malformed ciphertext fails its own item, not the batch.
   items: z
-    .array(z.strictObject({ ciphertext: Base64Url.max(2 * 1024 * 1024), context: Context.optional() }))
+    .array(
+      z.strictObject({
+        ciphertext: z
+          .string()
+          .min(1)
+          .max(2 * 1024 * 1024),
+        context: Context.optional(),
+      }),
+    )
     .min(1)
     .max(MAX_BATCH_ITEMS),
   purpose: Purpose.optional(),

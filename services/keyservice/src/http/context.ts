@@ -53,13 +53,18 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Assigns a request id (a well-formed incoming X-Request-Id is kept), logs and times the request. */
+/**
+ * Assigns a request id (a well-formed incoming X-Request-Id is kept), sets the security headers
+ * every answer carries (nosniff, no-store), logs and times the request.
+ */
 export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

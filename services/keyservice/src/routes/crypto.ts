@@ -1,13 +1,17 @@
-import { DecryptBatchRequest, DecryptRequest, EncryptBatchRequest, EncryptRequest } from '@byok/contract';
+import {
+  Base64Url,
+  DecryptBatchRequest,
+  DecryptRequest,
+  EncryptBatchRequest,
+  EncryptRequest,
+} from '@byok/contract';
 import { Router } from 'express';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
 import type { ItemResult } from '../domain/crypto-service.js';
 
-const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
-
-/** Decodes a base64url ciphertext, or undefined when it is not base64url. */
+/** Decodes a batch item's ciphertext, or undefined when it is not canonical base64url. */
 function decodeCiphertext(s: string): Buffer | undefined {
-  return BASE64URL.test(s) ? Buffer.from(s, 'base64url') : undefined;
+  return Base64Url.safeParse(s).success ? Buffer.from(s, 'base64url') : undefined;
 }
 
 const itemBody = <T>(r: ItemResult<Buffer>, ok: (b: Buffer) => T) =>
