@@ -72,7 +72,10 @@ function newPool(url: string, max: number, opts: CreatePoolOptions): pg.Pool {
   pool.on('error', (err) =>
     logger?.warn({ err: toStoreError(err).message }, 'idle database connection lost'),
   );
-  if (logger) pool.on('connect', (client) => instrumentClient(client, logger));
+  // Statement timing costs a wrapper per query; skip it unless debug logs would show it.
+  if (logger && (logger.isLevelEnabled?.('debug') ?? true)) {
+    pool.on('connect', (client) => instrumentClient(client, logger));
+  }
   return pool;
 }
 

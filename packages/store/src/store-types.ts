@@ -14,6 +14,8 @@ export interface StoreLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** When present and false for 'debug', per-statement SQL logging is not even set up. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Re-exported so dependants need no direct `pg` dependency for types. */
