@@ -307,10 +307,12 @@ async function appendChecked(
   const start = new Map(chains.map((c) => [c, last.get(c) as Head]));
   const { records, heads, params } = buildRows(batch, start);
   const headChains = params[18] as string[];
-  const { rowCount } = await pool.query(CHECKED_INSERT_AND_ADVANCE, [
-    ...params,
-    headChains.map((c) => (start.get(c) as Head).seq),
-  ]);
+  // Named: each connection parses and plans this statement once, not once per batch.
+  const { rowCount } = await pool.query({
+    name: 'byok_audit_checked_append',
+    text: CHECKED_INSERT_AND_ADVANCE,
+    values: [...params, headChains.map((c) => (start.get(c) as Head).seq)],
+  });
   return rowCount === chains.length ? { records, heads } : undefined;
 }
 
@@ -322,6 +324,6 @@ async function appendBatch(
 ): Promise<Written> {
   const locked = await lockHeads(client, chains, known);
   const { records, heads, params } = buildRows(batch, locked);
-  await client.query(INSERT_AND_ADVANCE, params);
+  await client.query({ name: 'byok_audit_append', text: INSERT_AND_ADVANCE, values: params });
   return { records, heads };
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
@@ -17,9 +17,7 @@ function sinksOf(deps: AppDeps): AuditSinkService {
 }
 
 /** SIEM sinks of a tenant: register (secret shown once), list, delivery state, disable. */
-export function auditSinkRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function auditSinkRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.post('/v1/tenants/:tenantId/audit/sinks', async (req, res) => {
     const view = await tenantAccess(deps, req, res, 'policy.write', { allowLocked: true });
     const body = CreateSink.parse(req.body);

@@ -7,7 +7,7 @@ import {
   verifyChain,
 } from '@byok/audit';
 import { AuditQuery, TenantId } from '@byok/contract';
-import { Router, type Response } from 'express';
+import { Router, type IRouter, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { actorOf, principalOf, type AppDeps } from '../http/context.js';
@@ -90,9 +90,7 @@ const CheckpointList = z.strictObject({
 });
 
 /** Query, export, verification, checkpoints, KMS reconciliation and SIEM sinks of the audit log. */
-export function auditRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function auditRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.get('/v1/audit', async (req, res) => {
     const principal = principalOf(res);
     const q = AuditQuery.parse(req.query);
@@ -223,6 +221,6 @@ export function auditRoutes(deps: AppDeps): Router {
     });
   });
 
-  r.use(auditSinkRoutes(deps));
+  auditSinkRoutes(deps, r);
   return r;
 }

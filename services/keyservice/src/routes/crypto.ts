@@ -5,7 +5,7 @@ import {
   EncryptBatchRequest,
   EncryptRequest,
 } from '@byok/contract';
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
 import type { ItemResult } from '../domain/crypto-service.js';
 
@@ -20,9 +20,7 @@ const itemBody = <T>(r: ItemResult<Buffer>, ok: (b: Buffer) => T) =>
     : { ok: false as const, error: { code: r.error.code, detail: r.error.detail ?? r.error.code } };
 
 /** Encrypt and decrypt, single and batch. */
-export function cryptoRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function cryptoRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.post('/v1/tenants/:tenantId/encrypt', async (req, res) => {
     const view = await tenantAccess(deps, req, res, 'encrypt');
     const body = EncryptRequest.parse(req.body);

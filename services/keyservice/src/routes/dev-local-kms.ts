@@ -1,5 +1,5 @@
 import { CreateLocalKeyRequest } from '@byok/contract';
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { AppError } from '../errors.js';
 import { actorOf, platformAccess, type AppDeps } from '../http/context.js';
 
@@ -7,8 +7,7 @@ import { actorOf, platformAccess, type AppDeps } from '../http/context.js';
  * Development only: manage `local:` keys over HTTP so revocation can be shown without a cloud.
  * main.ts mounts these routes only outside production.
  */
-export function devLocalKmsRoutes(deps: AppDeps): Router {
-  const r = Router();
+export function devLocalKmsRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   const store = () => {
     if (!deps.localKms) throw new AppError('NOT_FOUND', 'the local development KMS is not enabled');
     return deps.localKms;

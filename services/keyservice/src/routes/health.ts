@@ -1,9 +1,8 @@
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import type { AppDeps } from '../http/context.js';
 
 /** Liveness, readiness and Prometheus metrics (unauthenticated, no tenant data). */
-export function healthRoutes(deps: AppDeps): Router {
-  const r = Router();
+export function healthRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -1,6 +1,6 @@
 import { PutSecretRequest, RevealRequest, SecretName } from '@byok/contract';
 import { secretRepository, type SecretRow } from '@byok/store';
-import { Router, type Request } from 'express';
+import { Router, type IRouter, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
@@ -29,9 +29,7 @@ function secretName(req: Request): string {
 }
 
 /** Tenant secrets (AI provider API keys first): put, list, get, reveal, delete. */
-export function secretRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function secretRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.put('/v1/tenants/:tenantId/secrets/:name', async (req, res) => {
     const view = await tenantAccess(deps, req, res, 'secret.write');
     const name = secretName(req);

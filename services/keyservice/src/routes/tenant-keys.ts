@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
@@ -7,9 +7,7 @@ const RetireRequest = z.object({ minVersion: z.number().int().min(1).max(1_000_0
 const JOB_ID = /^job_[0-9a-f]{24}$/;
 
 /** Tenant-key rotation, its re-encryption jobs, and retirement of old key versions. */
-export function tenantKeyRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function tenantKeyRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.post('/v1/tenants/:tenantId/tenant-key/rotate', async (req, res) => {
     const view = await tenantAccess(deps, req, res, 'cmk.write');
     const { version, jobId } = await deps.rotation.rotate(view.tenant.id, actorOf(res));

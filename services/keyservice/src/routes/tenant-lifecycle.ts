@@ -1,11 +1,9 @@
 import { secretRepository, tenantKeyRepository, tenantRepository, tokenRepository } from '@byok/store';
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
 
 /** Kill switch (revoke/restore) and offboarding (crypto-shredding). */
-export function tenantLifecycleRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function tenantLifecycleRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.post('/v1/tenants/:tenantId/revoke', async (req, res) => {
     const view = await tenantAccess(deps, req, res, 'tenant.lock', { allowLocked: true });
     const tenantId = view.tenant.id;

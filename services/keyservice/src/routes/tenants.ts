@@ -1,6 +1,6 @@
 import { CreateTenantRequest, PutCmkRequest, PutPolicyRequest } from '@byok/contract';
 import { tenantKeyRepository, tenantRepository, type TenantPolicy, type TenantRow } from '@byok/store';
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { boundPurposes } from '../domain/cmk-manager.js';
 import { AppError } from '../errors.js';
 import { actorOf, platformAccess, tenantAccess, type AppDeps } from '../http/context.js';
@@ -22,9 +22,7 @@ const policyBody = (t: TenantRow) => ({
 });
 
 /** Tenants, their customer key, policy and kill switch. */
-export function tenantRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function tenantRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.post('/v1/tenants', async (req, res) => {
     await platformAccess(deps, res, 'tenant.create');
     const body = CreateTenantRequest.parse(req.body);

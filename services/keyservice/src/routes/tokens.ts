@@ -1,6 +1,6 @@
 import { CreateTokenRequest } from '@byok/contract';
 import { tenantRepository, tokenRepository, type TokenRow } from '@byok/store';
-import { Router } from 'express';
+import { Router, type IRouter } from 'express';
 import { AppError } from '../errors.js';
 import { actorOf, principalOf, tenantAccess, type AppDeps } from '../http/context.js';
 
@@ -14,9 +14,7 @@ const tokenBody = (t: TokenRow) => ({
 });
 
 /** Issuing, listing and revoking bearer tokens. */
-export function tokenRoutes(deps: AppDeps): Router {
-  const r = Router();
-
+export function tokenRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.post('/v1/tokens', async (req, res) => {
     const principal = principalOf(res);
     const body = CreateTokenRequest.parse(req.body);
