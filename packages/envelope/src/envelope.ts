@@ -33,6 +33,7 @@ export interface OpenParams {
 }
 
 const invalidKey = (rule: string) => new InvalidKeyError(rule);
+const invalidArgument = (rule: string) => new InvalidArgumentError(rule);
 
 /** Best-effort zeroing of key material; `undefined` is ignored. */
 export function zeroize(buf: Uint8Array | undefined): void {
@@ -56,7 +57,7 @@ export function seal(tenantKey: Uint8Array, plaintext: Uint8Array, params: SealP
   needs(
     Number.isInteger(tkVersion) && tkVersion >= 0 && tkVersion <= 0xffffffff,
     'Tenant key version must be an unsigned 32-bit integer',
-    (r) => new InvalidArgumentError(r),
+    invalidArgument,
   );
   const contextJson = canonicalContext(params.context);
 

@@ -31,6 +31,8 @@ export const HEADER_BYTES = V1.body;
 export const MIN_CIPHERTEXT_BYTES = HEADER_BYTES + GCM_TAG_BYTES;
 
 const invalidCiphertext = () => new InvalidCiphertextError();
+// Module-level, not per call: the hot path should not allocate a closure per seal/open.
+const invalid = (r: string) => new InvalidArgumentError(r);
 
 /** The public fields of a ciphertext header. */
 export interface Header {
@@ -58,7 +60,6 @@ export function readHeader(ciphertext: Uint8Array): Header {
 
 /** Checks a tenant id: a non-empty, well-formed string of at most {@link MAX_TENANT_ID_BYTES} UTF-8 bytes. */
 export function checkTenantId(tenantId: string): void {
-  const invalid = (r: string) => new InvalidArgumentError(r);
   needs(typeof tenantId === 'string' && tenantId.length > 0, 'Tenant id must be a non-empty string', invalid);
   needs(isWellFormed(tenantId), 'Tenant id must be well-formed Unicode', invalid);
   needs(
