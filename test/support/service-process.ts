@@ -4,45 +4,49 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const MAIN = join(ROOT, 'services/keyservice/src/main.ts');
 
-/** A key service running as its own process, as an operator would start it. */
+/** A TypeScript program serving HTTP in its own process (run with tsx, as an operator would). */
 export interface ServiceProcess {
   url: string;
   port: number;
   child: ChildProcess;
+  /** The last 64 KiB of its stdout and stderr. */
   output: () => string;
-  /** SIGTERM and wait for exit. */
+  /** SIGTERM (SIGKILL after 10 s) and wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL (crash) and wait for exit. */
   kill(): Promise<void>;
 }
 
-/** Starts `services/keyservice/src/main.ts` with `env` on a free port and waits until it listens. */
-export async function startServiceProcess(
+/**
+ * Starts `script` with tsx and `env` (plus PATH and HOME) on a free port, and waits for its
+ * `listening on http://...` line. Shared by the end-to-end tests and the benchmarks.
+ */
+export async function startTsxServer(
+  script: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ServiceProcess> {
-  const child = spawn(TSX, [MAIN], {
+  const child = spawn(TSX, [script], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  // Keep only the tail: a long run must not hold every log line in memory.
+  const append = (d: Buffer) => {
+    out = (out + d.toString()).slice(-64 * 1024);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`service did not start in ${timeoutMs} ms:\n${out}`)),
+      () => reject(new Error(`${script} did not start in ${timeoutMs} ms:\n${out}`)),
       timeoutMs,
     );
     const check = () => {
@@ -55,23 +59,37 @@ export async function startServiceProcess(
     child.stdout?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`service exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${script} exited with ${code} before listening:\n${out}`));
     });
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     url,
     port: Number(new URL(url).port),
     child,
     output: () => out,
     async stop() {
-      child.kill('SIGTERM');
+      if (running()) {
+        child.kill('SIGTERM');
+        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(force);
+      }
       return exited;
     },
     async kill() {
-      child.kill('SIGKILL');
+      if (running()) child.kill('SIGKILL');
       await exited;
     },
   };
+}
+
+/** Starts the key service (`services/keyservice/src/main.ts`) with `env` and waits until it listens. */
+export function startServiceProcess(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ServiceProcess> {
+  return startTsxServer(MAIN, { LOG_LEVEL: 'warn', ...env }, timeoutMs);
 }
 
 /** A temporary data directory, removed by the returned cleanup. */
