@@ -9,7 +9,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type autocannon from 'autocannon';
 import { startAwsKmsEmulator } from '@byok/kms-emulators';
 import { machineInfo } from './lib/harness.js';
-import { api, encryptFor, provisionTenant, type BenchTenant } from './support/api.js';
+import { api, encryptFor, provisionTenant, type BenchTenant, awsEmulatorEnv } from './support/api.js';
 import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
 import { runLoad, type LoadResult, type LoadRun } from './support/http-load.js';
 import { startService, type ChildServer } from './support/processes.js';
@@ -34,12 +34,7 @@ process.stderr.write(`[kms-economy] database: ${db.description}\n`);
 const serviceEnv = {
   ...db.env,
   BOOTSTRAP_ADMIN_TOKEN: ADMIN,
-  KMS_PROVIDERS: 'aws-kms',
-  AWS_ENDPOINT_URL_KMS: emulator.endpoint,
-  AWS_REGION: emulator.region,
-  AWS_ACCESS_KEY_ID: credential.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
-  AWS_EC2_METADATA_DISABLED: 'true',
+  ...awsEmulatorEnv(emulator),
 };
 let service: ChildServer = await startService(serviceEnv);
 

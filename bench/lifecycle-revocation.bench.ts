@@ -11,7 +11,7 @@ import { DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-
 import { startAwsKmsEmulator } from '@byok/kms-emulators';
 import { machineInfo } from './lib/harness.js';
 import { summarize } from './lib/stats.js';
-import { api, encryptFor, provisionTenant } from './support/api.js';
+import { api, encryptFor, provisionTenant, awsEmulatorEnv } from './support/api.js';
 import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
 import { startService, type ChildServer } from './support/processes.js';
 
@@ -29,12 +29,7 @@ const db = await benchDatabase();
 const env = {
   ...db.env,
   BOOTSTRAP_ADMIN_TOKEN: ADMIN,
-  KMS_PROVIDERS: 'aws-kms',
-  AWS_ENDPOINT_URL_KMS: emulator.endpoint,
-  AWS_REGION: emulator.region,
-  AWS_ACCESS_KEY_ID: credential.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
-  AWS_EC2_METADATA_DISABLED: 'true',
+  ...awsEmulatorEnv(emulator),
   HEALTH_PROBE_INTERVAL_SECONDS: String(PROBE_SECONDS),
 };
 const instances: ChildServer[] = [await startService({ ...env, INSTANCE_ID: 'ks-1' })];

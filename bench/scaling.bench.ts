@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { startAwsKmsEmulator } from '@byok/kms-emulators';
 import { machineInfo, type CaseResult } from './lib/harness.js';
 import { pairedRatio, summarize } from './lib/stats.js';
-import { encryptFor, provisionTenant } from './support/api.js';
+import { encryptFor, provisionTenant, awsEmulatorEnv } from './support/api.js';
 import { writeChain } from './support/audit-chain.js';
 import { benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
 import { measureLoad, type LoadCase } from './support/http-load.js';
@@ -45,12 +45,7 @@ const env = {
   ...(db.kind === 'pglite' ? { DATABASE_POOL_MAX: '1' } : {}),
   DATA_DIR: dir.path,
   BOOTSTRAP_ADMIN_TOKEN: ADMIN,
-  KMS_PROVIDERS: 'aws-kms',
-  AWS_ENDPOINT_URL_KMS: emulator.endpoint,
-  AWS_REGION: emulator.region,
-  AWS_ACCESS_KEY_ID: credential.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
-  AWS_EC2_METADATA_DISABLED: 'true',
+  ...awsEmulatorEnv(emulator),
 };
 const instances: ChildServer[] = [];
 

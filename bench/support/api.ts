@@ -72,3 +72,21 @@ export async function encryptFor(
   );
   return r.ciphertext;
 }
+
+/** What the service needs in its environment to use the AWS KMS emulator `emulator` as its KMS. */
+export function awsEmulatorEnv(emulator: {
+  endpoint: string;
+  region: string;
+  credentials: readonly { accessKeyId: string; secretAccessKey: string }[];
+}): Record<string, string> {
+  const credential = emulator.credentials[0];
+  if (!credential) throw new BenchSetupError('the AWS KMS emulator has no credentials');
+  return {
+    KMS_PROVIDERS: 'aws-kms',
+    AWS_ENDPOINT_URL_KMS: emulator.endpoint,
+    AWS_REGION: emulator.region,
+    AWS_ACCESS_KEY_ID: credential.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
