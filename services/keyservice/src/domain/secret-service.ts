@@ -110,7 +110,8 @@ export class SecretService {
   ): Promise<{ value: string; version: number }> {
     const tenantId = view.tenant.id;
     const resource = `tenants/${tenantId}/secrets/${name}`;
-    await this.crypto.checkPurpose(view, actor, 'secret.reveal', resource, purpose);
+    const refused = this.crypto.checkPurpose(view, actor, 'secret.reveal', resource, purpose);
+    if (refused) await refused;
     const row = await secretRepository.getVersion(this.db, tenantId, name, version);
     if (!row) {
       await this.audit.record(actor, {

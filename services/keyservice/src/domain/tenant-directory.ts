@@ -39,6 +39,12 @@ export class TenantDirectory {
     return view;
   }
 
+  /** The cached view if it is still fresh, without touching the database (the hot path's shortcut). */
+  peek(tenantId: string): TenantView | undefined {
+    const hit = this.cache.get(tenantId);
+    return hit && hit.expiresAt > this.now() ? hit.view : undefined;
+  }
+
   /** Forgets one tenant (after a change made here or announced by another instance). */
   invalidate(tenantId: string): void {
     this.cache.delete(tenantId);

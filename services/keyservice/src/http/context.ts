@@ -152,7 +152,7 @@ export async function tenantAccess(
     });
     throw new AppError('FORBIDDEN', `this token may not ${action} for tenant ${tenantId}`);
   }
-  const view = await deps.directory.get(tenantId);
+  const view = deps.directory.peek(tenantId) ?? (await deps.directory.get(tenantId));
   if (!view || view.tenant.state === 'deleted')
     throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
   if (view.tenant.state === 'locked' && !opts.allowLocked) {
@@ -189,4 +189,15 @@ export async function platformAccess(
     throw new AppError('FORBIDDEN', `only a platform admin may ${action}`);
   }
   return principal;
+}
+
+/**
+ * Sends an already serialized JSON body with status 200. For the hot paths (encrypt, decrypt),
+ * where express's res.json would serialize, re-check freshness and convert the body again.
+ */
+export function sendJson(res: Response, json: string): void {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }

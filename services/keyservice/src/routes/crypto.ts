@@ -6,7 +6,7 @@ import {
   EncryptRequest,
 } from '@byok/contract';
 import { Router, type IRouter } from 'express';
-import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
+import { actorOf, sendJson, tenantAccess, type AppDeps } from '../http/context.js';
 import type { ItemResult } from '../domain/crypto-service.js';
 
 /** Decodes a batch item's ciphertext, or undefined when it is not canonical base64url. */
@@ -30,7 +30,8 @@ export function cryptoRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
       Buffer.from(body.plaintext, 'base64'),
       body.context,
     );
-    res.json({ ciphertext: ciphertext.toString('base64url'), keyVersion });
+    // base64url and an integer need no JSON escaping.
+    sendJson(res, `{"ciphertext":"${ciphertext.toString('base64url')}","keyVersion":${keyVersion}}`);
   });
 
   r.post('/v1/tenants/:tenantId/decrypt', async (req, res) => {
@@ -43,7 +44,7 @@ export function cryptoRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
       body.context,
       body.purpose,
     );
-    res.json({ plaintext: plaintext.toString('base64') });
+    sendJson(res, `{"plaintext":"${plaintext.toString('base64')}"}`);
     plaintext.fill(0);
   });
 
