@@ -97,6 +97,16 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     expect(results.filter((r) => r.status !== 200).map((r) => r.text)).toEqual([]);
     expect(results.every((r) => r.body.plaintext === plaintext)).toBe(true);
     expect(emu.admin.callCount('Decrypt') - before).toBe(3);
+    // Three writers appended to one audit chain at once (each optimistically, falling back to the
+    // locking path on conflict): the chain must have no fork and no gap.
+    const verify = await api(
+      cluster.instances[2]!.url,
+      'GET',
+      '/v1/audit/verify?tenantId=globex',
+      cluster.adminToken,
+    );
+    expect(verify.body).toMatchObject({ ok: true });
+    expect(verify.body.checked).toBeGreaterThan(1000);
   }, 120_000);
 
   it('disabling the customer key makes every instance refuse within R + probe interval, and re-enabling restores all', async () => {
