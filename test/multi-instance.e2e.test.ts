@@ -49,6 +49,8 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
       KMS_TIMEOUT_MS: '4000',
       KMS_MAX_ATTEMPTS: '1',
       BREAKER_OPEN_MS: String(PROBE_SECONDS * 1000),
+      // Long on purpose: a revoked token must stop working everywhere long before this.
+      TOKEN_CACHE_SECONDS: '30',
     });
     const [u] = cluster.instances.map((i) => i.url);
     const admin = cluster.adminToken;
@@ -166,6 +168,36 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
       expect(value.body.plaintext).toBe(plaintext);
     }
   }, 60_000);
+
+  it('a token revoked on instance 1 stops working on instances 2 and 3 within 2 s, despite their 30 s token cache', async () => {
+    const [one, two, three] = cluster.instances;
+    const issued = await api(one!.url, 'POST', '/v1/tokens', cluster.adminToken, {
+      name: 'short-lived',
+      role: 'service',
+      tenantId: 'globex',
+    });
+    const token = issued.body.token as string;
+    const decryptWith = (url: string) =>
+      api(url, 'POST', '/v1/tenants/globex/decrypt', token, { ciphertext });
+    for (const i of [two!, three!]) expect((await decryptWith(i.url)).status).toBe(200);
+    expect(
+      (
+        await api(
+          one!.url,
+          'DELETE',
+          `/v1/tenants/globex/tokens/${issued.body.id as string}`,
+          cluster.adminToken,
+        )
+      ).status,
+    ).toBe(204);
+    for (const i of [two!, three!]) {
+      const { value } = await until('UNAUTHENTICATED', 2000, async () => {
+        const r = await decryptWith(i.url);
+        return r.status === 200 ? undefined : r;
+      });
+      expect(value.body.code).toBe('UNAUTHENTICATED');
+    }
+  }, 30_000);
 
   it('a 30 s KMS outage: cached keys keep serving until their expiry, then KMS_UNAVAILABLE; the breaker recovers after the KMS returns', async () => {
     const window = 3;

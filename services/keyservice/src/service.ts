@@ -126,7 +126,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       logger,
       onTenant: (e) => {
         tenantKeys.purge(e.tenantId);
-        if (e.reason === 'deleted') tokens.forgetAll();
+        if (e.reason === 'deleted' || e.reason === 'tokens') tokens.forgetAll();
       },
       onResync: () => {
         cache.purgeAll();

@@ -6,7 +6,16 @@ import type { Logger } from '../logger.js';
 export const TENANT_EVENTS_CHANNEL = 'byok_tenant_events';
 
 /** Why a tenant's cached keys must go. */
-export type TenantEventReason = 'revoked' | 'locked' | 'restored' | 'policy' | 'cmk' | 'deleted' | 'rotated';
+export type TenantEventReason =
+  | 'revoked'
+  | 'locked'
+  | 'restored'
+  | 'policy'
+  | 'cmk'
+  | 'deleted'
+  | 'rotated'
+  /** A token of the tenant was revoked: forget verified tokens everywhere. */
+  | 'tokens';
 
 /** A notification as sent on the channel. */
 export interface TenantEvent {

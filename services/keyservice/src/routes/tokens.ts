@@ -74,7 +74,8 @@ export function tokenRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
       resource: `tenants/${view.tenant.id}/tokens/${row.id}`,
     });
     await tokenRepository.revoke(deps.db, row.id);
-    deps.tokens.forgetAll();
+    // Every instance forgets its verified tokens now, not after TOKEN_CACHE_SECONDS.
+    await deps.publishTenantEvent(view.tenant.id, 'tokens');
     res.status(204).end();
   });
 
