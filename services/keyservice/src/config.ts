@@ -62,7 +62,9 @@ const EnvSchema = z.object({
     .min(0)
     .max(300)
     .default(5)
-    .describe('how long a verified token is remembered; bounds how long a revoked token keeps working'),
+    .describe(
+      'how long a verified token is remembered; revocations are broadcast, so this bounds them only if a notification is lost',
+    ),
   TENANT_CACHE_MS: z.coerce
     .number()
     .int()
