@@ -1,10 +1,12 @@
+import { api as call } from '../../test/support/service-process.js';
+
 /** A call that did not answer as expected: the bench cannot go on with a broken setup. */
 export class BenchSetupError extends Error {
   override readonly name = 'BenchSetupError';
   readonly code = 'BENCH_SETUP_FAILED';
 }
 
-/** JSON over HTTP with a bearer token; throws {@link BenchSetupError} unless the status is 2xx. */
+/** JSON over HTTP with a bearer token (the e2e helper); throws {@link BenchSetupError} unless the status is 2xx. */
 export async function api<T = Record<string, unknown>>(
   url: string,
   method: string,
@@ -12,17 +14,11 @@ export async function api<T = Record<string, unknown>>(
   token?: string,
   body?: unknown,
 ): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new BenchSetupError(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
-  return (text ? JSON.parse(text) : {}) as T;
+  const r = await call(url, method, path, token, body);
+  if (r.status < 200 || r.status >= 300) {
+    throw new BenchSetupError(`${method} ${path} answered ${r.status}: ${r.text.slice(0, 300)}`);
+  }
+  return (r.body ?? {}) as T;
 }
 
 /** A tenant made ready for load: its CMK registered and a service token issued. */

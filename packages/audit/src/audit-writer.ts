@@ -236,6 +236,35 @@ async function lockHeads(
   return heads;
 }
 
+/**
+ * One event as the 18 values of an `audit_events` row, in column order (chain, seq, tenant_id, at,
+ * actor_token_id, actor_role, action, resource, outcome, error_code, purpose, kms_provider,
+ * kms_key_ref, kms_request_id, request_id, details, prev_hash, hash). Also used by tests and
+ * benchmarks that seed chains, so the column order lives in one place.
+ */
+export function eventRowValues(event: AuditEvent, prevHash: Uint8Array, hash: Uint8Array): unknown[] {
+  return [
+    event.chain,
+    event.seq,
+    event.tenantId,
+    event.at.toISOString(),
+    event.actorTokenId,
+    event.actorRole,
+    event.action,
+    event.resource,
+    event.outcome,
+    event.errorCode,
+    event.purpose,
+    event.kmsProvider,
+    event.kmsKeyRef,
+    event.kmsRequestId,
+    event.requestId,
+    event.details === null ? null : JSON.stringify(event.details),
+    Buffer.from(prevHash),
+    hash,
+  ];
+}
+
 /** The sorted distinct chains of a batch (the lock order). */
 function chainsOf(batch: Pending[]): string[] {
   return [...new Set(batch.flatMap((p) => p.events.map((e) => e.chain)))].sort();
@@ -259,26 +288,7 @@ function buildRows(batch: Pending[], start: ReadonlyMap<string, Head>): Written 
       const head = heads.get(ev.chain) as Head;
       const event: AuditEvent = { ...ev, seq: head.seq + 1 };
       const hash = computeHash(head.hash, canonicalEvent(event));
-      const values = [
-        event.chain,
-        event.seq,
-        event.tenantId,
-        event.at.toISOString(),
-        event.actorTokenId,
-        event.actorRole,
-        event.action,
-        event.resource,
-        event.outcome,
-        event.errorCode,
-        event.purpose,
-        event.kmsProvider,
-        event.kmsKeyRef,
-        event.kmsRequestId,
-        event.requestId,
-        event.details === null ? null : JSON.stringify(event.details),
-        Buffer.from(head.hash),
-        hash,
-      ];
+      const values = eventRowValues(event, head.hash, hash);
       values.forEach((v, i) => (cols[i] as unknown[]).push(v));
       heads.set(ev.chain, { seq: event.seq, hash });
       return { chain: event.chain, seq: event.seq, hash: hash.toString('hex'), at: event.at };

@@ -1,5 +1,5 @@
 import { AuditQueryError } from './audit-errors.js';
-import type { AuditDetailValue, AuditOutcome, ChainedAuditEvent } from './audit-event.js';
+import type { AuditDetailValue, AuditEvent, AuditOutcome, ChainedAuditEvent } from './audit-event.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 
 /**
@@ -13,27 +13,13 @@ import type { SignedCheckpoint } from './checkpoint.js';
 export const EXPORT_FORMAT = 'byok-audit-export';
 
 /** One exported event as JSON. */
-export interface ExportedEvent {
+export type ExportedEvent = Omit<AuditEvent, 'at'> & {
   type: 'event';
-  chain: string;
-  seq: number;
+  /** ISO 8601 with milliseconds. */
   at: string;
-  tenantId: string | null;
-  actorTokenId: string | null;
-  actorRole: string | null;
-  action: string;
-  resource: string | null;
-  outcome: AuditOutcome;
-  errorCode: string | null;
-  purpose: string | null;
-  kmsProvider: string | null;
-  kmsKeyRef: string | null;
-  kmsRequestId: string | null;
-  requestId: string | null;
-  details: Record<string, AuditDetailValue> | null;
   prevHash: string;
   hash: string;
-}
+};
 
 /** A parsed export line. */
 export type ExportLine =

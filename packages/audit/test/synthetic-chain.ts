@@ -1,5 +1,5 @@
 import type { Pool } from '@byok/store';
-import { GENESIS_HASH, canonicalEvent, computeHash, type AuditEvent } from '../src/index.js';
+import { GENESIS_HASH, canonicalEvent, computeHash, eventRowValues, type AuditEvent } from '../src/index.js';
 
 /**
  * Appends `count` valid events to a NEW chain fast (tests and benchmarks only): hashes computed
@@ -35,26 +35,7 @@ export async function seedSyntheticChain(
         details: { itemCount: seq % 7 },
       };
       const hash = computeHash(prev, canonicalEvent(e));
-      const row = [
-        e.chain,
-        e.seq,
-        e.tenantId,
-        e.at.toISOString(),
-        e.actorTokenId,
-        e.actorRole,
-        e.action,
-        e.resource,
-        e.outcome,
-        e.errorCode,
-        e.purpose,
-        e.kmsProvider,
-        e.kmsKeyRef,
-        e.kmsRequestId,
-        e.requestId,
-        JSON.stringify(e.details),
-        Buffer.from(prev),
-        hash,
-      ];
+      const row = eventRowValues(e, prev, hash);
       row.forEach((v, i) => (cols[i] as unknown[]).push(v));
       prev = hash;
     }

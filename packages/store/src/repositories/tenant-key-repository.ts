@@ -34,20 +34,20 @@ const toRow = (r: Row): TenantKeyRow => ({
   createdAt: r.created_at,
 });
 
+/** A tenant-key version in its wrapped form, as insert and rewrap store it. */
+export interface WrappedTenantKey {
+  tenantId: string;
+  version: number;
+  wrapped: Uint8Array;
+  cmkProvider: string;
+  cmkKeyRef: string;
+  cmkKeyVersion?: string | undefined;
+}
+
 /** Wrapped tenant keys (TK_v). Plaintext keys never reach this module. */
 export const tenantKeyRepository = {
   /** Stores a new wrapped version. */
-  async insert(
-    db: Db,
-    k: {
-      tenantId: string;
-      version: number;
-      wrapped: Uint8Array;
-      cmkProvider: string;
-      cmkKeyRef: string;
-      cmkKeyVersion?: string | undefined;
-    },
-  ): Promise<void> {
+  async insert(db: Db, k: WrappedTenantKey): Promise<void> {
     await db.query(
       `INSERT INTO tenant_keys (tenant_id, version, wrapped, cmk_provider, cmk_key_ref, cmk_key_version)
        VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -82,17 +82,7 @@ export const tenantKeyRepository = {
   },
 
   /** Replaces the wrapped form of a version after a CMK change (same TK, new CMK). */
-  async rewrap(
-    db: Db,
-    k: {
-      tenantId: string;
-      version: number;
-      wrapped: Uint8Array;
-      cmkProvider: string;
-      cmkKeyRef: string;
-      cmkKeyVersion?: string | undefined;
-    },
-  ): Promise<void> {
+  async rewrap(db: Db, k: WrappedTenantKey): Promise<void> {
     await db.query(
       `UPDATE tenant_keys SET wrapped = $3, cmk_provider = $4, cmk_key_ref = $5, cmk_key_version = $6
        WHERE tenant_id = $1 AND version = $2 AND state <> 'destroyed'`,

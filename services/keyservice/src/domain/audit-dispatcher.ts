@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { readEventsAfter, toExportedEvent } from '@byok/audit';
+import { readEventsAfter, toExportedEvent, type ExportedEvent } from '@byok/audit';
 import { withTransaction, type Pool, type PoolClient } from '@byok/store';
 import type { Logger } from '../logger.js';
 import type { AuditSinkRow, AuditSinkService } from './audit-sinks.js';
@@ -96,8 +96,8 @@ export class AuditDispatcher {
     const rows = await readEventsAfter(c, sink.tenant_id, Number(sink.last_delivered_seq), sink.batch_size);
     if (rows.length === 0) return { id: sink.id, ok: true, more: false, batches: 0 };
     const events = rows.map(toExportedEvent);
-    const first = (events[0] as { seq: number }).seq;
-    const last = (events[events.length - 1] as { seq: number }).seq;
+    const first = (events[0] as ExportedEvent).seq;
+    const last = (events[events.length - 1] as ExportedEvent).seq;
     const body = JSON.stringify({ sinkId: sink.id, tenantId: sink.tenant_id, chain: sink.tenant_id, events });
     let error: string | undefined;
     try {

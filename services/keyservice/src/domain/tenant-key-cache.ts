@@ -1,7 +1,6 @@
-/** One unwrapped tenant key held in memory. `alive` turns false the moment it is zeroed. */
+/** One unwrapped tenant key held in memory. */
 export interface CachedKey {
   key: Buffer;
-  alive: boolean;
   expiresAt: number;
 }
 
@@ -49,7 +48,7 @@ export class TenantKeyCache {
     const id = TenantKeyCache.id(tenantId, version);
     const old = this.entries.get(id);
     if (old) this.evict(id, old);
-    this.entries.set(id, { key, alive: true, expiresAt: this.now() + ttlMs });
+    this.entries.set(id, { key, expiresAt: this.now() + ttlMs });
     return true;
   }
 
@@ -96,7 +95,6 @@ export class TenantKeyCache {
 
   private evict(id: string, e: CachedKey): void {
     this.entries.delete(id);
-    e.alive = false;
     e.key.fill(0);
   }
 }
