@@ -20,6 +20,7 @@ export default tseslint.config(
       '**/cli/**/*.ts',
       '**/bin/**/*.ts',
       '**/scripts/**/*.ts',
+      '**/scripts/**/*.mjs',
     ],
     rules: { 'no-console': 'off' },
   },

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { defaultBackend, type EnvelopeBackend } from './backend.js';
 import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
 
 /** AES-256 key length in bytes. */
@@ -8,7 +8,6 @@ export const GCM_IV_BYTES = 12;
 /** GCM tag length in bytes; pinned so that truncated tags can never authenticate. */
 export const GCM_TAG_BYTES = 16;
 
-const ALGORITHM = 'aes-256-gcm';
 const invalidKey = (rule: string) => new InvalidKeyError(rule);
 const invalidCiphertext = () => new InvalidCiphertextError();
 
@@ -18,56 +17,44 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 /**
- * Our AES-256-GCM wrapper: 32-byte key, 12-byte IV and 16-byte tag enforced. Node accepts shorter
- * tags on decrypt unless `authTagLength` is set, so it is set on every decipher.
+ * Our AES-256-GCM wrapper on one backend: 32-byte key, 12-byte IV and 16-byte tag enforced (Node
+ * accepts shorter tags on decrypt unless `authTagLength` is set; both backends pin it to 16).
  */
-export const aesGcm = {
-  /** Encrypts `plaintext`; returns the ciphertext (same length) and the 16-byte tag. */
-  seal(
-    key: Uint8Array,
-    iv: Uint8Array,
-    plaintext: Uint8Array,
-    aad: Uint8Array,
-  ): { ciphertext: Buffer; tag: Buffer } {
-    needs(key.byteLength === AES_KEY_BYTES, 'AES-256-GCM key must be 32 bytes', invalidKey);
-    needs(iv.byteLength === GCM_IV_BYTES, 'AES-GCM IV must be 12 bytes', (r) => new InvalidArgumentError(r));
-    const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: GCM_TAG_BYTES });
-    cipher.setAAD(aad);
-    const head = cipher.update(plaintext);
-    const tail = cipher.final();
-    const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
-    return { ciphertext, tag: cipher.getAuthTag() };
-  },
+export function aesGcmWith(backend: EnvelopeBackend) {
+  return {
+    /** Encrypts `plaintext`; returns the ciphertext (same length) and the 16-byte tag. */
+    seal(
+      key: Uint8Array,
+      iv: Uint8Array,
+      plaintext: Uint8Array,
+      aad: Uint8Array,
+    ): { ciphertext: Buffer; tag: Buffer } {
+      needs(key.byteLength === AES_KEY_BYTES, 'AES-256-GCM key must be 32 bytes', invalidKey);
+      needs(
+        iv.byteLength === GCM_IV_BYTES,
+        'AES-GCM IV must be 12 bytes',
+        (r) => new InvalidArgumentError(r),
+      );
+      const ciphertext = Buffer.allocUnsafe(plaintext.byteLength);
+      const tag = Buffer.allocUnsafe(GCM_TAG_BYTES);
+      backend.gcmSeal(key, iv, aad, plaintext, ciphertext, tag);
+      return { ciphertext, tag };
+    },
 
-  /**
-   * Decrypts and authenticates; throws {@link InvalidCiphertextError} on any failure and returns
-   * plaintext only after the tag has been verified.
-   */
-  open(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad: Uint8Array): Buffer {
-    needs(key.byteLength === AES_KEY_BYTES, 'AES-256-GCM key must be 32 bytes', invalidKey);
-    needs(iv.byteLength === GCM_IV_BYTES, 'AES-GCM IV must be 12 bytes', invalidCiphertext);
-    needs(tag.byteLength === GCM_TAG_BYTES, 'AES-GCM tag must be 16 bytes', invalidCiphertext);
-    return decryptVerified(key, iv, ciphertext, tag, aad);
-  },
-};
-
-/** One-shot GCM decrypt with lengths already checked; any failure becomes InvalidCiphertextError. */
-export function decryptVerified(
-  key: Uint8Array,
-  iv: Uint8Array,
-  ciphertext: Uint8Array,
-  tag: Uint8Array,
-  aad: Uint8Array,
-): Buffer {
-  try {
-    const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: GCM_TAG_BYTES });
-    decipher.setAAD(aad);
-    decipher.setAuthTag(tag);
-    const head = decipher.update(ciphertext);
-    // final() throws when the tag does not verify; `head` is then discarded, never returned.
-    const tail = decipher.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
-  } catch {
-    throw new InvalidCiphertextError();
-  }
+    /**
+     * Decrypts and authenticates; throws {@link InvalidCiphertextError} on any failure and returns
+     * plaintext only after the tag has been verified.
+     */
+    open(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad: Uint8Array): Buffer {
+      needs(key.byteLength === AES_KEY_BYTES, 'AES-256-GCM key must be 32 bytes', invalidKey);
+      needs(iv.byteLength === GCM_IV_BYTES, 'AES-GCM IV must be 12 bytes', invalidCiphertext);
+      needs(tag.byteLength === GCM_TAG_BYTES, 'AES-GCM tag must be 16 bytes', invalidCiphertext);
+      const plaintext = backend.gcmOpen(key, iv, aad, ciphertext, tag);
+      if (plaintext === undefined) throw new InvalidCiphertextError();
+      return plaintext;
+    },
+  };
 }
+
+/** {@link aesGcmWith} on the default backend. */
+export const aesGcm = aesGcmWith(defaultBackend);

@@ -1,5 +1,6 @@
-import { createCipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
-import { asBuffer, decryptVerified, GCM_TAG_BYTES } from './aes-gcm.js';
+import { randomBytes } from 'node:crypto';
+import { asBuffer, GCM_TAG_BYTES } from './aes-gcm.js';
+import { defaultBackend, type EnvelopeBackend } from './backend.js';
 import { canonicalContext, type Context } from './canonical-context.js';
 import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
 import {
@@ -12,7 +13,6 @@ import {
   readHeader,
   V1,
 } from './format-v1.js';
-import { hkdfSha256x64 } from './hkdf.js';
 import { drawSaltAndIv } from './random-pool.js';
 
 /** Tenant key length in bytes (256 bits). */
@@ -45,75 +45,73 @@ export function generateTenantKey(): Buffer {
   return randomBytes(TENANT_KEY_BYTES);
 }
 
-/**
- * Encrypts `plaintext` under a record key derived from `tenantKey`, bound to the tenant, key
- * version and context. Returns a v1 ciphertext.
- */
-export function seal(tenantKey: Uint8Array, plaintext: Uint8Array, params: SealParams): Buffer {
-  needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
-  needs(plaintext instanceof Uint8Array, 'Plaintext must be bytes');
-  checkTenantId(params.tenantId);
-  const { tkVersion } = params;
-  needs(
-    Number.isInteger(tkVersion) && tkVersion >= 0 && tkVersion <= 0xffffffff,
-    'Tenant key version must be an unsigned 32-bit integer',
-    invalidArgument,
-  );
-  const contextJson = canonicalContext(params.context);
+/** `seal` and `open` bound to one backend; the package exports them bound to {@link defaultBackend}. */
+export function envelopeWith(backend: EnvelopeBackend) {
+  /**
+   * Encrypts `plaintext` under a record key derived from `tenantKey`, bound to the tenant, key
+   * version and context. Returns a v1 ciphertext.
+   */
+  function seal(tenantKey: Uint8Array, plaintext: Uint8Array, params: SealParams): Buffer {
+    needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
+    needs(plaintext instanceof Uint8Array, 'Plaintext must be bytes');
+    checkTenantId(params.tenantId);
+    const { tkVersion } = params;
+    needs(
+      Number.isInteger(tkVersion) && tkVersion >= 0 && tkVersion <= 0xffffffff,
+      'Tenant key version must be an unsigned 32-bit integer',
+      invalidArgument,
+    );
+    const contextJson = canonicalContext(params.context);
 
-  const size = plaintext.byteLength;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + size + GCM_TAG_BYTES);
-  out[V1.version] = FORMAT_V1;
-  out[V1.alg] = ALG_HKDF_SHA256_AES256_GCM_COMMIT;
-  out.writeUInt32BE(tkVersion, V1.tkVersion);
-  drawSaltAndIv(out, V1.salt);
-  const aad = canonicalAad(out.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
-  const { key, commitment } = hkdfSha256x64(tenantKey, out.subarray(V1.salt, V1.iv), aad);
-  commitment.copy(out, V1.commitment);
-  commitment.fill(0);
-  let cipher;
-  try {
-    cipher = createCipheriv('aes-256-gcm', key, out.subarray(V1.iv, V1.commitment), {
-      authTagLength: GCM_TAG_BYTES,
-    });
-  } finally {
-    key.fill(0);
+    const size = plaintext.byteLength;
+    const out = Buffer.allocUnsafe(HEADER_BYTES + size + GCM_TAG_BYTES);
+    out[V1.version] = FORMAT_V1;
+    out[V1.alg] = ALG_HKDF_SHA256_AES256_GCM_COMMIT;
+    out.writeUInt32BE(tkVersion, V1.tkVersion);
+    drawSaltAndIv(out, V1.salt);
+    const aad = canonicalAad(out.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
+    const tagAt = HEADER_BYTES + size;
+    backend.sealRecord(
+      tenantKey,
+      out.subarray(V1.salt, V1.iv),
+      aad,
+      out.subarray(V1.iv, V1.commitment),
+      plaintext,
+      out.subarray(V1.commitment, V1.body),
+      out.subarray(V1.body, tagAt),
+      out.subarray(tagAt),
+    );
+    return out;
   }
-  cipher.setAAD(aad);
-  // One update and one copy: Node cannot encrypt into `out`; slicing measured slower.
-  let at = HEADER_BYTES + cipher.update(plaintext).copy(out, HEADER_BYTES);
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out;
-}
 
-/**
- * Checks the key commitment, then decrypts and authenticates a v1 ciphertext. Anything wrong with
- * the ciphertext (or a mismatched tenant, context or key) throws {@link InvalidCiphertextError};
- * a tenant key that is not 32 bytes throws InvalidKeyError, an invalid context InvalidContextError.
- */
-export function open(tenantKey: Uint8Array, ciphertext: Uint8Array, params: OpenParams): Buffer {
-  needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
-  checkTenantId(params.tenantId);
-  const contextJson = canonicalContext(params.context);
-  readHeader(ciphertext);
+  /**
+   * Checks the key commitment, then decrypts and authenticates a v1 ciphertext. Anything wrong with
+   * the ciphertext (or a mismatched tenant, context or key) throws {@link InvalidCiphertextError};
+   * a tenant key that is not 32 bytes throws InvalidKeyError, an invalid context InvalidContextError.
+   */
+  function open(tenantKey: Uint8Array, ciphertext: Uint8Array, params: OpenParams): Buffer {
+    needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
+    checkTenantId(params.tenantId);
+    const contextJson = canonicalContext(params.context);
+    readHeader(ciphertext);
 
-  const ct = asBuffer(ciphertext);
-  const aad = canonicalAad(ct.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
-  const { key, commitment } = hkdfSha256x64(tenantKey, ct.subarray(V1.salt, V1.iv), aad);
-  try {
-    // Checked before decrypting: a ciphertext valid under two keys cannot pass for both.
-    if (!timingSafeEqual(commitment, ct.subarray(V1.commitment, V1.body))) throw new InvalidCiphertextError();
+    const ct = asBuffer(ciphertext);
+    const aad = canonicalAad(ct.subarray(0, AAD_HEADER_BYTES), params.tenantId, contextJson);
     const tagAt = ct.byteLength - GCM_TAG_BYTES;
-    return decryptVerified(
-      key,
+    const plaintext = backend.openRecord(
+      tenantKey,
+      ct.subarray(V1.salt, V1.iv),
+      aad,
       ct.subarray(V1.iv, V1.commitment),
+      ct.subarray(V1.commitment, V1.body),
       ct.subarray(V1.body, tagAt),
       ct.subarray(tagAt),
-      aad,
     );
-  } finally {
-    key.fill(0);
-    commitment.fill(0);
+    if (plaintext === undefined) throw new InvalidCiphertextError();
+    return plaintext;
   }
+
+  return { seal, open };
 }
+
+export const { seal, open } = envelopeWith(defaultBackend);

@@ -11,3 +11,4 @@ export {
   type EnvelopeErrorCode,
 } from './errors.js';
 export { FORMAT_V1, MAX_TENANT_ID_BYTES, readHeader, type Header } from './format-v1.js';
+export { envelopeBackend, type EnvelopeBackendInfo } from './backend.js';

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { aesGcm, InvalidArgumentError, InvalidCiphertextError, InvalidKeyError } from '../src/index.js';
+import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError } from '../src/index.js';
+import { backends } from './backends.js';
 
 const key = randomBytes(32);
 const iv = randomBytes(12);
 const aad = Buffer.from('aad');
 const plaintext = Buffer.from('attack at dawn');
 
-describe('aesGcm', () => {
+describe.each(backends)('aesGcm, $name backend', ({ aesGcm }) => {
   it('round-trips and returns a 16-byte tag', () => {
     const { ciphertext, tag } = aesGcm.seal(key, iv, plaintext, aad);
     expect(tag).toHaveLength(16);

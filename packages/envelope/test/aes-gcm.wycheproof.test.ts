@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { aesGcm, EnvelopeError, InvalidCiphertextError } from '../src/index.js';
+import { EnvelopeError, InvalidCiphertextError } from '../src/index.js';
+import { backends } from './backends.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const VECTORS = path.resolve(repoRoot, '../shared/testdata/wycheproof/aes_gcm_test.json');
@@ -46,7 +47,7 @@ if (!existsSync(VECTORS)) {
   const policy = groups.filter(inPolicy).flatMap((g) => g.tests);
   const outside = groups.filter((g) => !inPolicy(g)).flatMap((g) => g.tests);
 
-  describe('aesGcm against Wycheproof aes_gcm_test.json', () => {
+  describe.each(backends)('aesGcm against Wycheproof aes_gcm_test.json, $name backend', ({ aesGcm }) => {
     it('runs more than 60 AES-256 / 96-bit IV / 128-bit tag vectors', () => {
       console.log(`Wycheproof: ${policy.length} policy vectors, ${outside.length} outside our policy`);
       expect(policy.length).toBeGreaterThan(60);

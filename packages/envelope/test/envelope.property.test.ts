@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { generateTenantKey, InvalidCiphertextError, open, readHeader, seal } from '../src/index.js';
+import { generateTenantKey, InvalidCiphertextError, readHeader } from '../src/index.js';
+import { backends } from './backends.js';
 
 const tenantKey = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const plaintext = fc.uint8Array({ minLength: 0, maxLength: 4096 });
@@ -26,7 +27,7 @@ function rejects(fn: () => unknown): boolean {
 const fixedKey = generateTenantKey();
 const fixed = { tenantId: 'tenant-prop', tkVersion: 3, context: { record: 'r' } };
 
-describe('envelope properties', () => {
+describe.each(backends)('envelope properties, $name backend', ({ seal, open }) => {
   it('round-trips any plaintext, tenant, context and key version', () => {
     fc.assert(
       fc.property(tenantKey, plaintext, tenantId, context, tkVersion, (key, pt, tenant, ctx, version) => {

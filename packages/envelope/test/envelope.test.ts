@@ -6,12 +6,11 @@ import {
   InvalidCiphertextError,
   InvalidContextError,
   InvalidKeyError,
-  open,
   readHeader,
-  seal,
   TENANT_KEY_BYTES,
   zeroize,
 } from '../src/index.js';
+import { backends } from './backends.js';
 import { hkdfSha256x64 } from '../src/hkdf.js';
 import { canonicalAad } from '../src/format-v1.js';
 
@@ -19,7 +18,7 @@ const tk = generateTenantKey();
 const params = { tenantId: 'tenant-a', tkVersion: 7, context: { record: 'r1', purpose: 'billing' } };
 const plaintext = Buffer.from('hello, tenant');
 
-describe('seal / open', () => {
+describe.each(backends)('seal / open, $name backend', ({ seal, open }) => {
   it('round-trips and lays out the v1 format', () => {
     const ct = seal(tk, plaintext, params);
     expect(ct).toHaveLength(1 + 1 + 4 + 32 + 12 + 32 + plaintext.length + 16);
@@ -146,7 +145,7 @@ describe('seal / open', () => {
   });
 });
 
-describe('readHeader', () => {
+describe.each(backends)('readHeader, $name backend', ({ seal }) => {
   it('returns version, algorithm and tenant key version', () => {
     expect(readHeader(seal(tk, plaintext, { ...params, tkVersion: 42 }))).toEqual({
       version: 1,
@@ -168,8 +167,25 @@ describe('key derivation', () => {
       const ikm = randomBytes(32);
       const salt = randomBytes(32);
       const info = randomBytes(infoLen);
+      const want = Buffer.from(hkdfSync('sha256', ikm, salt, info, 64));
       const { key, commitment } = hkdfSha256x64(ikm, salt, info);
-      expect(Buffer.concat([key, commitment])).toEqual(Buffer.from(hkdfSync('sha256', ikm, salt, info, 64)));
+      expect(Buffer.concat([key, commitment])).toEqual(want);
+      for (const { backend } of backends) {
+        const derived = backend.hkdf64(ikm, salt, info);
+        expect({ backend: backend.name, okm: Buffer.concat([derived.key, derived.commitment]) }).toEqual({
+          backend: backend.name,
+          okm: want,
+        });
+      }
+    }
+  });
+
+  it('gives the same 64 bytes on every backend for info past the 1024-byte cap of hkdfSync', () => {
+    const [ikm, salt, info] = [randomBytes(32), randomBytes(32), randomBytes(4500)];
+    const { key, commitment } = hkdfSha256x64(ikm, salt, info);
+    for (const { backend } of backends) {
+      const derived = backend.hkdf64(ikm, salt, info);
+      expect(Buffer.concat([derived.key, derived.commitment])).toEqual(Buffer.concat([key, commitment]));
     }
   });
 

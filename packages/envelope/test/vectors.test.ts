@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { InvalidCiphertextError, open, readHeader, type Context } from '../src/index.js';
+import { InvalidCiphertextError, readHeader, type Context } from '../src/index.js';
+import { backends } from './backends.js';
 
 interface PinnedVector {
   name: string;
@@ -15,7 +16,7 @@ interface PinnedVector {
 const file = new URL('./vectors/v1.json', import.meta.url);
 const { vectors } = JSON.parse(readFileSync(file, 'utf8')) as { vectors: PinnedVector[] };
 
-describe('pinned v1 vectors (must keep decrypting forever)', () => {
+describe.each(backends)('pinned v1 vectors (must keep decrypting forever), $name backend', ({ open }) => {
   it('has vectors to check', () => {
     expect(vectors.length).toBeGreaterThanOrEqual(4);
   });

@@ -1,0 +1,28 @@
+/* global process, console */
+// Builds the envelope's optional N-API addon (native/envelope_native.c) at install time.
+// It never fails the install: without the addon the envelope runs on node:crypto, slower, and
+// envelopeBackend() says why. CI requires the addon (test/backend.test.ts).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
+const nodeGyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+const args = [nodeGyp, 'rebuild', '--release'];
+// Offline machines: build against the headers installed beside this node (as Debian's and
+// the official tarballs ship them) instead of downloading them.
+const prefix = dirname(dirname(process.execPath));
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) {
+  args.push(`--nodedir=${prefix}`);
+}
+const result = spawnSync(process.execPath, args, { cwd: packageDir, stdio: ['ignore', 'ignore', 'inherit'] });
+if (result.status === 0) {
+  console.log('@byok/envelope: native addon built (OpenSSL through N-API)');
+} else {
+  console.warn(
+    '@byok/envelope: native addon NOT built; the envelope will use node:crypto (correct, slower). ' +
+      'Needs python3, make, a C compiler and Node headers; rebuild with `pnpm --filter @byok/envelope build:native`.',
+  );
+}

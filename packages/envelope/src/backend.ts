@@ -1,0 +1,259 @@
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { hkdfSha256x64 } from './hkdf.js';
+
+/**
+ * The primitives `seal`/`open` run on. Two implementations give the same bytes (the tests run
+ * every vector through both, and cross-open one's output with the other):
+ * - `native`: one N-API call per seal/open on the OpenSSL Node links (native/envelope_native.c),
+ *   algorithms fetched once, output written in place. Built at install; used when it loads and
+ *   passes its known-answer self-test.
+ * - `node`: node:crypto only (three createHmac + a Cipheriv). The reference, and the fallback.
+ * Lengths are checked by the callers; `open*` never returns unauthenticated bytes.
+ */
+export interface EnvelopeBackend {
+  readonly name: 'native' | 'node';
+  /** HKDF-SHA-256(ikm, salt, info) with L = 64, as key (T1) and commitment (T2). */
+  hkdf64(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array): { key: Buffer; commitment: Buffer };
+  /** AES-256-GCM (12-byte IV, 16-byte tag) into caller buffers. */
+  gcmSeal(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    pt: Uint8Array,
+    ctOut: Buffer,
+    tagOut: Buffer,
+  ): void;
+  /** The plaintext, or undefined when the tag does not verify. */
+  gcmOpen(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    ct: Uint8Array,
+    tag: Uint8Array,
+  ): Buffer | undefined;
+  /** HKDF from the tenant key, then GCM under T1 with `info` as AAD; writes T2 as the commitment. */
+  sealRecord(
+    tk: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    iv: Uint8Array,
+    pt: Uint8Array,
+    commitmentOut: Buffer,
+    ctOut: Buffer,
+    tagOut: Buffer,
+  ): void;
+  /** Checks the commitment in constant time, then decrypts; undefined on any mismatch. */
+  openRecord(
+    tk: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    iv: Uint8Array,
+    commitment: Uint8Array,
+    ct: Uint8Array,
+    tag: Uint8Array,
+  ): Buffer | undefined;
+}
+
+const GCM = 'aes-256-gcm';
+const TAG_BYTES = 16;
+
+function nodeGcmSeal(
+  key: Uint8Array,
+  iv: Uint8Array,
+  aad: Uint8Array,
+  pt: Uint8Array,
+  ctOut: Buffer,
+  tagOut: Buffer,
+): void {
+  const cipher = createCipheriv(GCM, key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  // Node cannot encrypt into a caller buffer: one update and one copy (slicing measured slower).
+  const wrote = cipher.update(pt).copy(ctOut);
+  cipher.final().copy(ctOut, wrote);
+  cipher.getAuthTag().copy(tagOut);
+}
+
+function nodeGcmOpen(
+  key: Uint8Array,
+  iv: Uint8Array,
+  aad: Uint8Array,
+  ct: Uint8Array,
+  tag: Uint8Array,
+): Buffer | undefined {
+  try {
+    const decipher = createDecipheriv(GCM, key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    const head = decipher.update(ct);
+    // final() throws when the tag does not verify; `head` is then zeroed, never returned.
+    try {
+      const tail = decipher.final();
+      return tail.length === 0 ? head : Buffer.concat([head, tail]);
+    } catch {
+      head.fill(0);
+      return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export const nodeBackend: EnvelopeBackend = {
+  name: 'node',
+  hkdf64: hkdfSha256x64,
+  gcmSeal: nodeGcmSeal,
+  gcmOpen: nodeGcmOpen,
+  sealRecord(tk, salt, info, iv, pt, commitmentOut, ctOut, tagOut) {
+    const { key, commitment } = hkdfSha256x64(tk, salt, info);
+    try {
+      commitment.copy(commitmentOut);
+      nodeGcmSeal(key, iv, info, pt, ctOut, tagOut);
+    } finally {
+      key.fill(0);
+      commitment.fill(0);
+    }
+  },
+  openRecord(tk, salt, info, iv, commitment, ct, tag) {
+    const derived = hkdfSha256x64(tk, salt, info);
+    try {
+      // Checked before decrypting: a ciphertext valid under two keys cannot pass for both.
+      if (!timingSafeEqual(derived.commitment, commitment)) return undefined;
+      return nodeGcmOpen(derived.key, iv, info, ct, tag);
+    } finally {
+      derived.key.fill(0);
+      derived.commitment.fill(0);
+    }
+  },
+};
+
+/** What the addon exports (native/envelope_native.c). */
+interface NativeAddon {
+  readonly openssl: string;
+  hkdf64(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, out64: Uint8Array): void;
+  gcmSeal(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    pt: Uint8Array,
+    ctOut: Uint8Array,
+    tagOut: Uint8Array,
+  ): void;
+  gcmOpen(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    ct: Uint8Array,
+    tag: Uint8Array,
+    ptOut: Uint8Array,
+  ): boolean;
+  sealRecord(
+    tk: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    iv: Uint8Array,
+    pt: Uint8Array,
+    commitmentOut: Uint8Array,
+    ctOut: Uint8Array,
+    tagOut: Uint8Array,
+  ): void;
+  openRecord(
+    tk: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    iv: Uint8Array,
+    commitment: Uint8Array,
+    ct: Uint8Array,
+    tag: Uint8Array,
+    ptOut: Uint8Array,
+  ): boolean;
+}
+
+function wrapAddon(addon: NativeAddon): EnvelopeBackend {
+  return {
+    name: 'native',
+    hkdf64(ikm, salt, info) {
+      const okm = Buffer.allocUnsafe(64);
+      addon.hkdf64(ikm, salt, info, okm);
+      return { key: okm.subarray(0, 32), commitment: okm.subarray(32) };
+    },
+    gcmSeal: addon.gcmSeal,
+    gcmOpen(key, iv, aad, ct, tag) {
+      const pt = Buffer.allocUnsafe(ct.byteLength);
+      return addon.gcmOpen(key, iv, aad, ct, tag, pt) ? pt : undefined;
+    },
+    sealRecord: addon.sealRecord,
+    openRecord(tk, salt, info, iv, commitment, ct, tag) {
+      const pt = Buffer.allocUnsafe(ct.byteLength);
+      return addon.openRecord(tk, salt, info, iv, commitment, ct, tag, pt) ? pt : undefined;
+    },
+  };
+}
+
+/**
+ * Known-answer self-test: the addon must seal exactly as node:crypto does, open its own output,
+ * and refuse a flipped bit. A mismatch (an odd OpenSSL, a bad build) means: do not use it.
+ */
+function selfTest(native: EnvelopeBackend): string | undefined {
+  const bytes = (n: number, seed: number) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+  const [tk, salt, info, iv, pt] = [bytes(32, 1), bytes(32, 2), bytes(77, 3), bytes(12, 4), bytes(100, 5)];
+  const sealed = (b: EnvelopeBackend) => {
+    const out = Buffer.alloc(32 + pt.length + TAG_BYTES);
+    b.sealRecord(
+      tk,
+      salt,
+      info,
+      iv,
+      pt,
+      out.subarray(0, 32),
+      out.subarray(32, 32 + pt.length),
+      out.subarray(-16),
+    );
+    return out;
+  };
+  const want = sealed(nodeBackend);
+  const got = sealed(native);
+  if (!got.equals(want)) return 'self-test: native output differs from node:crypto';
+  const open = (c: Buffer) =>
+    native.openRecord(tk, salt, info, iv, c.subarray(0, 32), c.subarray(32, 32 + pt.length), c.subarray(-16));
+  if (!open(got)?.equals(pt)) return 'self-test: native cannot open its own output';
+  got[40] = (got[40] as number) ^ 1;
+  if (open(got) !== undefined) return 'self-test: native opened a tampered ciphertext';
+  return undefined;
+}
+
+function loadNative(): { backend?: EnvelopeBackend; openssl?: string; reason?: string } {
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)('../build/Release/envelope_native.node') as NativeAddon;
+  } catch (err) {
+    return { reason: `addon not loadable (${(err as Error).message.split('\n')[0]})` };
+  }
+  const backend = wrapAddon(addon);
+  const reason = selfTest(backend);
+  return reason === undefined ? { backend, openssl: addon.openssl } : { reason };
+}
+
+const native = loadNative();
+
+/** The native backend when it is built and passed its self-test (tests run both). */
+export const nativeBackend: EnvelopeBackend | undefined = native.backend;
+
+/** The backend `seal`, `open` and `aesGcm` use. */
+export const defaultBackend: EnvelopeBackend = native.backend ?? nodeBackend;
+
+/** Which backend the envelope runs on, and why not the native one when it does not. */
+export interface EnvelopeBackendInfo {
+  name: 'native' | 'node';
+  /** The OpenSSL the native backend calls, e.g. "OpenSSL 3.0.19 ...". */
+  openssl?: string;
+  /** Why the native backend is not in use. */
+  fallbackReason?: string;
+}
+
+export function envelopeBackend(): EnvelopeBackendInfo {
+  return native.backend
+    ? { name: 'native', openssl: native.openssl }
+    : { name: 'node', fallbackReason: native.reason };
+}
