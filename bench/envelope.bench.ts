@@ -13,7 +13,9 @@ import {
   RawAesKeyringNode,
   RawAesWrappingSuiteIdentifier,
 } from '@aws-crypto/client-node';
-import { generateTenantKey, open, seal } from '@byok/envelope';
+import { envelopeBackend, generateTenantKey, open, seal } from '@byok/envelope';
+import { nodeBackend } from '../packages/envelope/src/backend.js';
+import { envelopeWith } from '../packages/envelope/src/envelope.js';
 import type { BenchCase, CaseResult } from './lib/harness.js';
 import { runBench } from './lib/report.js';
 import { pairedRatio } from './lib/stats.js';
@@ -25,8 +27,10 @@ const PAYLOADS = [
   ['1MiB', 1024 * 1024],
 ] as const;
 const OPS = ['encrypt', 'decrypt'] as const;
-const IMPLS = ['raw', 'ours', 'esdk', 'esdk-cached'] as const;
+// `ours` runs on the default backend (native when built); `ours-node` forces the node:crypto one.
+const IMPLS = ['raw', 'ours', 'ours-node', 'esdk', 'esdk-cached'] as const;
 
+const viaNode = envelopeWith(nodeBackend);
 const rawKey = randomBytes(32);
 const tenantKey = generateTenantKey();
 const sealParams = { tenantId: 'tenant-bench', tkVersion: 1, context: { record: 'r-1', purpose: 'bench' } };
@@ -76,13 +80,20 @@ async function buildCases(): Promise<BenchCase[]> {
     const ours = seal(tenantKey, pt, sealParams);
     const esdk = (await esdkEncrypt(keyring, pt, { encryptionContext, suiteId })).result;
     const esdkCached = (await esdkEncrypt(cachingCmm, pt, { encryptionContext, suiteId })).result;
-    // ESDK ops at 64 KiB / 1 MiB take milliseconds: longer rounds give each several ops.
+    // ESDK ops at 64 KiB / 1 MiB take milliseconds: longer rounds give each several ops. At 1 MiB
+    // every op allocates 1 MiB, and GC / malloc-trim pauses land in whichever round they fall in:
+    // longer rounds average them out for every implementation alike.
     const esdkRoundMs = bytes >= 64 * 1024 ? 300 : undefined;
+    const largeRoundMs = bytes >= 1024 * 1024 ? 500 : undefined;
     const fns: Record<(typeof IMPLS)[number], Record<(typeof OPS)[number], () => unknown>> = {
       raw: { encrypt: () => rawEncrypt(pt), decrypt: () => rawDecrypt(iv, rawCt, rawTag) },
       ours: {
         encrypt: () => seal(tenantKey, pt, sealParams),
         decrypt: () => open(tenantKey, ours, openParams),
+      },
+      'ours-node': {
+        encrypt: () => viaNode.seal(tenantKey, pt, sealParams),
+        decrypt: () => viaNode.open(tenantKey, ours, openParams),
       },
       esdk: {
         encrypt: () => esdkEncrypt(keyring, pt, { encryptionContext, suiteId }),
@@ -103,7 +114,7 @@ async function buildCases(): Promise<BenchCase[]> {
           group: `${esdkImpl ? 'esdk ' : ''}${op} ${payload}`,
           labels: { impl, op, payload },
           bytes,
-          roundMs: esdkImpl ? esdkRoundMs : undefined,
+          roundMs: esdkImpl ? esdkRoundMs : largeRoundMs,
           fn: fns[impl][op],
         });
       }
@@ -117,7 +128,9 @@ function ratios(byId: (id: string) => CaseResult): Record<string, number> {
   for (const [payload] of PAYLOADS) {
     for (const op of OPS) {
       const ours = byId(`ours ${op} ${payload}`);
-      out[`ours/raw ${op} ${payload}`] = pairedRatio(ours.rounds, byId(`raw ${op} ${payload}`).rounds);
+      const raw = byId(`raw ${op} ${payload}`).rounds;
+      out[`ours/raw ${op} ${payload}`] = pairedRatio(ours.rounds, raw);
+      out[`ours-node/raw ${op} ${payload}`] = pairedRatio(byId(`ours-node ${op} ${payload}`).rounds, raw);
       for (const other of ['esdk', 'esdk-cached']) {
         out[`ours/${other} ${op} ${payload}`] = ours.median / byId(`${other} ${op} ${payload}`).median;
       }
@@ -128,6 +141,7 @@ function ratios(byId: (id: string) => CaseResult): Record<string, number> {
 
 await runBench({
   name: 'envelope',
+  setup: { envelopeBackend: envelopeBackend() },
   cases: await buildCases(),
   ratios,
   rounds: 11,

@@ -112,7 +112,10 @@ export async function measureCases(
       group.map((c) => [c, { rates: [], ops: 0 }]),
     );
     for (let r = 0; r < rounds; r++) {
-      for (const c of group) {
+      // Rotate the order each round: whatever one case leaves behind (GC debt, a trimmed malloc heap,
+      // cold caches) lands on every other case equally often, not always on the same neighbour.
+      for (let i = 0; i < group.length; i++) {
+        const c = group[(r + i) % group.length] as BenchCase;
         const { ops, seconds } = await timeBox(c.fn, kinds.get(c) as boolean, c.roundMs ?? roundMs);
         const acc = perCase.get(c) as { rates: number[]; ops: number };
         acc.rates.push(ops / seconds);

@@ -16,6 +16,8 @@ export interface BenchReport {
   machine: MachineInfo;
   results: CaseResult[];
   ratios: Record<string, number>;
+  /** What else the figures depend on (e.g. which envelope backend ran). */
+  setup?: Record<string, unknown>;
 }
 
 /** A benchmark: cases, timing, and the ratios worth reporting (computed from the results). */
@@ -23,6 +25,7 @@ export interface BenchDefinition extends BenchOptions {
   name: string;
   cases: BenchCase[];
   ratios?: (byId: (id: string) => CaseResult) => Record<string, number>;
+  setup?: Record<string, unknown>;
 }
 
 const RESULTS_FILE = fileURLToPath(new URL('../results/latest.md', import.meta.url));
@@ -39,6 +42,7 @@ export function toMarkdown(report: BenchReport): string {
     `## ${report.name}`,
     '',
     `${new Date().toISOString()} · ${m.cpus} x ${m.cpuModel} · Node ${m.node}`,
+    ...(report.setup ? ['', `setup: \`${JSON.stringify(report.setup)}\``] : []),
     '',
     '| case | median ops/s | MB/s | min | max | IQR/median | rounds | ops |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -101,6 +105,7 @@ export async function runBench(
     machine: machineInfo(),
     results,
     ratios: def.ratios?.(byId) ?? {},
+    ...(def.setup ? { setup: def.setup } : {}),
   };
   const markdown = toMarkdown(report);
   console.log(markdown);

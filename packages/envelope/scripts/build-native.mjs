@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const nodeGyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
-const args = [nodeGyp, 'rebuild', '--release'];
+const args = [nodeGyp, 'rebuild', '--release', '--loglevel=warn'];
 // Offline machines: build against the headers installed beside this node (as Debian's and
 // the official tarballs ship them) instead of downloading them.
 const prefix = dirname(dirname(process.execPath));

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { envelopeBackend } from '@byok/envelope';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { buildService } from './service.js';
@@ -28,7 +29,11 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
-  logger.info({ url, database: service.store.kind, env: config.env }, 'byok keyservice listening');
+  const envelope = envelopeBackend();
+  logger.info({ url, database: service.store.kind, env: config.env, envelope }, 'byok keyservice listening');
+  if (envelope.name !== 'native') {
+    logger.warn({ envelope }, 'envelope runs on node:crypto (correct, about 2.5x slower per small record)');
+  }
   process.stdout.write(
     `BYOK key service listening on ${url} (database: ${service.store.kind}${service.store.kind === 'pglite' ? `, data in ${config.dataDir}` : ''})\n`,
   );
