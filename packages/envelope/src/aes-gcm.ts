@@ -1,12 +1,13 @@
-import { defaultBackend, type EnvelopeBackend } from './backend.js';
+import {
+  AES_KEY_BYTES,
+  defaultBackend,
+  GCM_IV_BYTES,
+  GCM_TAG_BYTES,
+  type EnvelopeBackend,
+} from './backend.js';
 import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
 
-/** AES-256 key length in bytes. */
-export const AES_KEY_BYTES = 32;
-/** GCM IV length in bytes (96 bits: the only length GCM handles without an extra GHASH). */
-export const GCM_IV_BYTES = 12;
-/** GCM tag length in bytes; pinned so that truncated tags can never authenticate. */
-export const GCM_TAG_BYTES = 16;
+export { AES_KEY_BYTES, GCM_IV_BYTES, GCM_TAG_BYTES } from './backend.js';
 
 const invalidKey = (rule: string) => new InvalidKeyError(rule);
 const invalidCiphertext = () => new InvalidCiphertextError();

@@ -2,6 +2,13 @@ import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { hkdfSha256x64 } from './hkdf.js';
 
+/** AES-256 key length in bytes. */
+export const AES_KEY_BYTES = 32;
+/** GCM IV length in bytes (96 bits: the only length GCM handles without an extra GHASH). */
+export const GCM_IV_BYTES = 12;
+/** GCM tag length in bytes; pinned so that truncated tags can never authenticate. */
+export const GCM_TAG_BYTES = 16;
+
 /**
  * The primitives `seal`/`open` run on. Two implementations give the same bytes (the tests run
  * every vector through both, and cross-open one's output with the other):
@@ -56,7 +63,6 @@ export interface EnvelopeBackend {
 }
 
 const GCM = 'aes-256-gcm';
-const TAG_BYTES = 16;
 
 function nodeGcmSeal(
   key: Uint8Array,
@@ -66,7 +72,7 @@ function nodeGcmSeal(
   ctOut: Buffer,
   tagOut: Buffer,
 ): void {
-  const cipher = createCipheriv(GCM, key, iv, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv(GCM, key, iv, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(aad);
   // Node cannot encrypt into a caller buffer: one update and one copy (slicing measured slower).
   const wrote = cipher.update(pt).copy(ctOut);
@@ -82,7 +88,7 @@ function nodeGcmOpen(
   tag: Uint8Array,
 ): Buffer | undefined {
   try {
-    const decipher = createDecipheriv(GCM, key, iv, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv(GCM, key, iv, { authTagLength: GCM_TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const head = decipher.update(ct);
@@ -127,47 +133,16 @@ export const nodeBackend: EnvelopeBackend = {
   },
 };
 
-/** What the addon exports (native/envelope_native.c). */
-interface NativeAddon {
+/**
+ * What the addon exports (native/envelope_native.c): the backend's seal functions as they are;
+ * its open functions fill a caller-allocated `ptOut` and say whether the tag verified.
+ */
+type NativeAddon = Pick<EnvelopeBackend, 'gcmSeal' | 'sealRecord'> & {
   readonly openssl: string;
-  hkdf64(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, out64: Uint8Array): void;
-  gcmSeal(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    pt: Uint8Array,
-    ctOut: Uint8Array,
-    tagOut: Uint8Array,
-  ): void;
-  gcmOpen(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    ct: Uint8Array,
-    tag: Uint8Array,
-    ptOut: Uint8Array,
-  ): boolean;
-  sealRecord(
-    tk: Uint8Array,
-    salt: Uint8Array,
-    info: Uint8Array,
-    iv: Uint8Array,
-    pt: Uint8Array,
-    commitmentOut: Uint8Array,
-    ctOut: Uint8Array,
-    tagOut: Uint8Array,
-  ): void;
-  openRecord(
-    tk: Uint8Array,
-    salt: Uint8Array,
-    info: Uint8Array,
-    iv: Uint8Array,
-    commitment: Uint8Array,
-    ct: Uint8Array,
-    tag: Uint8Array,
-    ptOut: Uint8Array,
-  ): boolean;
-}
+  hkdf64(...args: [...Parameters<EnvelopeBackend['hkdf64']>, out64: Uint8Array]): void;
+  gcmOpen(...args: [...Parameters<EnvelopeBackend['gcmOpen']>, ptOut: Uint8Array]): boolean;
+  openRecord(...args: [...Parameters<EnvelopeBackend['openRecord']>, ptOut: Uint8Array]): boolean;
+};
 
 function wrapAddon(addon: NativeAddon): EnvelopeBackend {
   return {
@@ -199,7 +174,7 @@ function selfTest(native: EnvelopeBackend): string | undefined {
     Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
   const [tk, salt, info, iv, pt] = [bytes(32, 1), bytes(32, 2), bytes(77, 3), bytes(12, 4), bytes(100, 5)];
   const sealed = (b: EnvelopeBackend) => {
-    const out = Buffer.alloc(32 + pt.length + TAG_BYTES);
+    const out = Buffer.alloc(32 + pt.length + GCM_TAG_BYTES);
     b.sealRecord(
       tk,
       salt,

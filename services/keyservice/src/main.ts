@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const envelope = envelopeBackend();
   logger.info({ url, database: service.store.kind, env: config.env, envelope }, 'byok keyservice listening');
   if (envelope.name !== 'native') {
-    logger.warn({ envelope }, 'envelope runs on node:crypto (correct, about 2.5x slower per small record)');
+    logger.warn({ envelope }, 'envelope runs on node:crypto (correct, about 3x slower per small record)');
   }
   process.stdout.write(
     `BYOK key service listening on ${url} (database: ${service.store.kind}${service.store.kind === 'pglite' ? `, data in ${config.dataDir}` : ''})\n`,
