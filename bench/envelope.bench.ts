@@ -1,7 +1,8 @@
 /**
  * Envelope throughput: raw node:crypto AES-256-GCM (the limit), our seal/open, and the AWS
  * Encryption SDK (committing suite without signing, raw AES keyring; with and without its caching
- * materials manager), 64 B to 1 MiB, encrypt and decrypt, in one process. `pnpm bench:envelope [--json]`.
+ * materials manager), 64 B to 1 MiB, encrypt and decrypt, in one process, under the service image's
+ * malloc settings. `pnpm bench:envelope [--json] [--malloc=default]`.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import {
@@ -17,8 +18,13 @@ import { envelopeBackend, generateTenantKey, open, seal } from '@byok/envelope';
 import { nodeBackend } from '../packages/envelope/src/backend.js';
 import { envelopeWith } from '../packages/envelope/src/envelope.js';
 import type { BenchCase, CaseResult } from './lib/harness.js';
+import { useServiceMalloc } from './lib/malloc.js';
 import { runBench } from './lib/report.js';
 import { pairedRatio } from './lib/stats.js';
+
+// Same allocator settings as the service image: at 1 MiB, glibc's defaults make every
+// implementation page-fault its output buffers in again (see services/keyservice/src/malloc.ts).
+const malloc = useServiceMalloc();
 
 const PAYLOADS = [
   ['64B', 64],
@@ -141,7 +147,7 @@ function ratios(byId: (id: string) => CaseResult): Record<string, number> {
 
 await runBench({
   name: 'envelope',
-  setup: { envelopeBackend: envelopeBackend() },
+  setup: { envelopeBackend: envelopeBackend(), malloc },
   cases: await buildCases(),
   ratios,
   rounds: 11,

@@ -30,6 +30,12 @@ export interface CaseResult extends RateStats {
   ops: number;
   /** Median MB/s (10^6 bytes) when `bytes` is set. */
   mbPerSec: number | undefined;
+  /**
+   * Minor page faults of the whole process per op, over all rounds: memory the kernel had to map
+   * in. At large payloads this (not the crypto) decides the rate, so it is reported beside it.
+   * Set by {@link measureCases}; absent for results measured otherwise (HTTP load).
+   */
+  faultsPerOp?: number;
 }
 
 /** Suite timing. Defaults: 7 rounds of 250 ms after 200 ms of warm-up per case. */
@@ -108,22 +114,24 @@ export async function measureCases(
       kinds.set(c, await probe(c.fn));
       await timeBox(c.fn, kinds.get(c) as boolean, warmupMs);
     }
-    const perCase = new Map<BenchCase, { rates: number[]; ops: number }>(
-      group.map((c) => [c, { rates: [], ops: 0 }]),
+    const perCase = new Map<BenchCase, { rates: number[]; ops: number; faults: number }>(
+      group.map((c) => [c, { rates: [], ops: 0, faults: 0 }]),
     );
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round: whatever one case leaves behind (GC debt, a trimmed malloc heap,
       // cold caches) lands on every other case equally often, not always on the same neighbour.
       for (let i = 0; i < group.length; i++) {
         const c = group[(r + i) % group.length] as BenchCase;
+        const faultsBefore = process.resourceUsage().minorPageFault;
         const { ops, seconds } = await timeBox(c.fn, kinds.get(c) as boolean, c.roundMs ?? roundMs);
-        const acc = perCase.get(c) as { rates: number[]; ops: number };
+        const acc = perCase.get(c) as { rates: number[]; ops: number; faults: number };
+        acc.faults += process.resourceUsage().minorPageFault - faultsBefore;
         acc.rates.push(ops / seconds);
         acc.ops += ops;
       }
     }
     for (const c of group) {
-      const { rates, ops } = perCase.get(c) as { rates: number[]; ops: number };
+      const { rates, ops, faults } = perCase.get(c) as { rates: number[]; ops: number; faults: number };
       const stats = summarize(rates);
       results.set(c.id, {
         id: c.id,
@@ -134,6 +142,7 @@ export async function measureCases(
         ops,
         ...stats,
         mbPerSec: c.bytes === undefined ? undefined : (stats.median * c.bytes) / 1e6,
+        faultsPerOp: faults / ops,
       });
     }
   }

@@ -44,11 +44,11 @@ export function toMarkdown(report: BenchReport): string {
     `${new Date().toISOString()} · ${m.cpus} x ${m.cpuModel} · Node ${m.node}`,
     ...(report.setup ? ['', `setup: \`${JSON.stringify(report.setup)}\``] : []),
     '',
-    '| case | median ops/s | MB/s | min | max | IQR/median | rounds | ops |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| case | median ops/s | MB/s | min | max | IQR/median | rounds | ops | page faults/op |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...report.results.map(
       (r) =>
-        `| ${r.id} | ${fmt(r.median)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.iqrRatio * 100, 1)}% | ${r.rounds.length} | ${r.ops} |`,
+        `| ${r.id} | ${fmt(r.median)} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.iqrRatio * 100, 1)}% | ${r.rounds.length} | ${r.ops} | ${fmt(r.faultsPerOp, 1)} |`,
     ),
   ];
   const ratioEntries = Object.entries(report.ratios);

@@ -56,6 +56,12 @@ const EnvSchema = z.object({
     .max(64 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe('largest JSON body accepted'),
+  GLIBC_TUNABLES: z
+    .string()
+    .optional()
+    .describe(
+      'read by glibc at process start; the service only reports whether its malloc settings are in it',
+    ),
   TOKEN_CACHE_SECONDS: z.coerce
     .number()
     .int()
@@ -265,6 +271,8 @@ export interface Config {
   bootstrapAdminToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
+  /** `GLIBC_TUNABLES` as the process started with it (see malloc.ts). */
+  glibcTunables: string | undefined;
   tokenCacheSeconds: number;
   tenantCacheMs: number;
   kms: {
@@ -349,6 +357,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    glibcTunables: e.GLIBC_TUNABLES,
     tokenCacheSeconds: e.TOKEN_CACHE_SECONDS,
     tenantCacheMs: e.TENANT_CACHE_MS,
     kms: {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { envelopeBackend } from '@byok/envelope';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { glibcTunables, mallocMode } from './malloc.js';
 import { buildService } from './service.js';
 
 /**
@@ -30,9 +31,19 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
   const envelope = envelopeBackend();
-  logger.info({ url, database: service.store.kind, env: config.env, envelope }, 'byok keyservice listening');
+  const malloc = mallocMode(config.glibcTunables);
+  logger.info(
+    { url, database: service.store.kind, env: config.env, envelope, malloc },
+    'byok keyservice listening',
+  );
   if (envelope.name !== 'native') {
     logger.warn({ envelope }, 'envelope runs on node:crypto (correct, about 3x slower per small record)');
+  }
+  if (malloc === 'glibc-default' && config.env === 'production') {
+    logger.warn(
+      { malloc, GLIBC_TUNABLES: glibcTunables() },
+      'glibc malloc defaults: large records page-fault their buffers in again; the image sets GLIBC_TUNABLES',
+    );
   }
   process.stdout.write(
     `BYOK key service listening on ${url} (database: ${service.store.kind}${service.store.kind === 'pglite' ? `, data in ${config.dataDir}` : ''})\n`,

@@ -301,6 +301,22 @@ describe('bad input gets a 4xx problem+json with a stable code, and changes noth
       code: VF,
     },
     {
+      what: 'plaintext base64 with non-zero trailing bits (not canonical)',
+      method: 'POST',
+      path: `${T}/encrypt`,
+      body: { plaintext: 'QR==' },
+      status: 400,
+      code: VF,
+    },
+    {
+      what: 'ciphertext of length 4n+1 (a dangling character)',
+      method: 'POST',
+      path: `${T}/decrypt`,
+      body: { ciphertext: 'QUJDR' },
+      status: 400,
+      code: VF,
+    },
+    {
       what: 'ciphertext with + and /',
       method: 'POST',
       path: `${T}/decrypt`,
