@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { Base64, Base64Url, DecryptRequest, EncryptRequest, isCanonicalBase64 } from '../src/index.js';
+import {
+  Base64,
+  Base64Url,
+  decodeCanonicalBase64,
+  DecryptRequest,
+  EncryptRequest,
+  isCanonicalBase64,
+} from '../src/index.js';
 
 describe('Base64 (standard, padded, canonical)', () => {
   it('accepts what Node encodes, for every length', () => {
@@ -75,5 +82,15 @@ describe('request limits still apply with the canonical check', () => {
     const ct = randomBytes(200).toString('base64url');
     expect(DecryptRequest.safeParse({ ciphertext: ct }).success).toBe(true);
     expect(DecryptRequest.safeParse({ ciphertext: `${ct}=` }).success).toBe(false);
+  });
+});
+
+describe('decodeCanonicalBase64', () => {
+  it('returns the bytes of a canonical encoding, undefined otherwise', () => {
+    const bytes = randomBytes(37);
+    expect(decodeCanonicalBase64(bytes.toString('base64url'), 'base64url')?.equals(bytes)).toBe(true);
+    expect(decodeCanonicalBase64(bytes.toString('base64'), 'base64')?.equals(bytes)).toBe(true);
+    expect(decodeCanonicalBase64(`${bytes.toString('base64url')}=`, 'base64url')).toBeUndefined();
+    expect(decodeCanonicalBase64('QR==', 'base64')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import {
-  Base64Url,
+  decodeCanonicalBase64,
   DecryptBatchRequest,
   DecryptRequest,
   EncryptBatchRequest,
@@ -9,9 +9,9 @@ import { Router, type IRouter } from 'express';
 import { actorOf, sendJson, tenantAccess, type AppDeps } from '../http/context.js';
 import type { ItemResult } from '../domain/crypto-service.js';
 
-/** Decodes a batch item's ciphertext, or undefined when it is not canonical base64url. */
+/** Decodes a batch item's ciphertext (one decode), or undefined when it is not canonical base64url. */
 function decodeCiphertext(s: string): Buffer | undefined {
-  return Base64Url.safeParse(s).success ? Buffer.from(s, 'base64url') : undefined;
+  return decodeCanonicalBase64(s, 'base64url');
 }
 
 const itemBody = <T>(r: ItemResult<Buffer>, ok: (b: Buffer) => T) =>
