@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { identityProblem, type ServiceIdentity } from './domain/cmk-policy.js';
+import { identityProblem, type ServiceIdentity } from './domain/keys/cmk-policy.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0'])

@@ -13,7 +13,7 @@ import {
   GCP_USE_ROLE,
   type AwsPolicyStatement,
   type ServiceIdentity,
-} from '../src/domain/cmk-policy.js';
+} from '../src/domain/keys/cmk-policy.js';
 import { startTestService, type TestService } from './harness.js';
 
 const ROLE = 'arn:aws:iam::444455556666:role/byok-keyservice';

@@ -6,19 +6,19 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { AuditActor, AuditRecorder } from '../domain/audit-recorder.js';
-import { isAllowed, type Action } from '../domain/authorization.js';
-import type { ServiceIdentity } from '../domain/cmk-policy.js';
-import type { CryptoService } from '../domain/crypto-service.js';
-import type { RotationJobs } from '../domain/rotation-job.js';
-import type { SecretService } from '../domain/secret-service.js';
-import type { TenantDirectory, TenantView } from '../domain/tenant-directory.js';
-import type { TenantEventReason } from '../domain/tenant-events.js';
-import type { CmkManager } from '../domain/cmk-manager.js';
-import type { TenantKeyService } from '../domain/tenant-key-service.js';
-import type { Principal, TokenService } from '../domain/token-service.js';
-import type { AuditQueries } from '../domain/audit-queries.js';
-import type { AuditSecurity } from '../domain/audit-security.js';
+import type { AuditActor, AuditRecorder } from '../domain/audit/audit-recorder.js';
+import { isAllowed, type Action } from '../domain/tokens/authorization.js';
+import type { ServiceIdentity } from '../domain/keys/cmk-policy.js';
+import type { CryptoService } from '../domain/crypto/crypto-service.js';
+import type { RotationJobs } from '../domain/keys/rotation-job.js';
+import type { SecretService } from '../domain/secrets/secret-service.js';
+import type { TenantDirectory, TenantView } from '../domain/tenants/tenant-directory.js';
+import type { TenantEventReason } from '../domain/tenants/tenant-events.js';
+import type { CmkManager } from '../domain/keys/cmk-manager.js';
+import type { TenantKeyService } from '../domain/keys/tenant-key-service.js';
+import type { Principal, TokenService } from '../domain/tokens/token-service.js';
+import type { AuditQueries } from '../domain/audit/audit-queries.js';
+import type { AuditSecurity } from '../domain/audit/audit-security.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {

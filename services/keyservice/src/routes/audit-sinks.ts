@@ -2,7 +2,7 @@ import { Router, type IRouter } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { actorOf, tenantAccess, type AppDeps } from '../http/context.js';
-import type { AuditSinkService } from '../domain/audit-sinks.js';
+import type { AuditSinkService } from '../domain/audit/audit-sinks.js';
 
 const CreateSink = z.strictObject({
   url: z.string().min(8).max(2048),

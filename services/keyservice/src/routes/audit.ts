@@ -11,9 +11,9 @@ import { Router, type IRouter, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { actorOf, principalOf, type AppDeps } from '../http/context.js';
-import type { AuditFilters } from '../domain/audit-queries.js';
-import type { AuditSecurity } from '../domain/audit-security.js';
-import type { Principal } from '../domain/token-service.js';
+import type { AuditFilters } from '../domain/audit/audit-queries.js';
+import type { AuditSecurity } from '../domain/audit/audit-security.js';
+import type { Principal } from '../domain/tokens/token-service.js';
 import { auditSinkRoutes } from './audit-sinks.js';
 
 /** Which chain a principal may read: its own tenant, or any for platform admins and global auditors. */

@@ -1,6 +1,6 @@
 import { Router, type IRouter } from 'express';
 import { z } from 'zod';
-import { cmkPolicyGuide, ONBOARDING_PROVIDERS, type ServiceIdentity } from '../domain/cmk-policy.js';
+import { cmkPolicyGuide, ONBOARDING_PROVIDERS, type ServiceIdentity } from '../domain/keys/cmk-policy.js';
 import { tenantAccess, type AppDeps } from '../http/context.js';
 
 const PolicyQuery = z

@@ -7,7 +7,7 @@ import {
 } from '@byok/contract';
 import { Router, type IRouter } from 'express';
 import { actorOf, sendJson, tenantAccess, type AppDeps } from '../http/context.js';
-import type { ItemResult } from '../domain/crypto-service.js';
+import type { ItemResult } from '../domain/crypto/crypto-service.js';
 
 /** Decodes a batch item's ciphertext (one decode), or undefined when it is not canonical base64url. */
 function decodeCiphertext(s: string): Buffer | undefined {

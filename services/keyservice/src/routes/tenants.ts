@@ -1,7 +1,7 @@
 import { CreateTenantRequest, PutCmkRequest, PutPolicyRequest } from '@byok/contract';
 import { tenantKeyRepository, tenantRepository, type TenantPolicy, type TenantRow } from '@byok/store';
 import { Router, type IRouter } from 'express';
-import { boundPurposes } from '../domain/cmk-manager.js';
+import { boundPurposes } from '../domain/keys/cmk-manager.js';
 import { AppError } from '../errors.js';
 import { actorOf, platformAccess, tenantAccess, type AppDeps } from '../http/context.js';
 

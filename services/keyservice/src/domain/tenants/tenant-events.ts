@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 /** PostgreSQL channel that carries tenant purges between instances. */
 export const TENANT_EVENTS_CHANNEL = 'byok_tenant_events';

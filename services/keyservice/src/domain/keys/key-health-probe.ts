@@ -1,7 +1,7 @@
 import { hasKeyHealth, isKmsError, parseKeyRef, type KmsRegistry, type ProviderName } from '@byok/kms';
-import type { Logger } from '../logger.js';
-import type { AuditRecorder } from './audit-recorder.js';
-import type { TenantDirectory } from './tenant-directory.js';
+import type { Logger } from '../../logger.js';
+import type { AuditRecorder } from '../audit/audit-recorder.js';
+import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import type { TenantKeyCache } from './tenant-key-cache.js';
 import type { TenantKeyService } from './tenant-key-service.js';
 

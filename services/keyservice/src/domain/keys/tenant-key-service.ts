@@ -8,13 +8,13 @@ import {
   type ProviderName,
 } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db } from '@byok/store';
-import { AppError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
-import type { AuditActor, AuditRecorder } from './audit-recorder.js';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import type { KmsBreaker } from './kms-breaker.js';
 import type { TenantKeyCache } from './tenant-key-cache.js';
-import type { TenantDirectory, TenantView } from './tenant-directory.js';
+import type { TenantDirectory, TenantView } from '../tenants/tenant-directory.js';
 
 /** The KMS encryption context of a tenant key: shows up in the customer's own KMS log. */
 export function tenantKeyContext(tenantId: string, version: number): EncryptionContext {

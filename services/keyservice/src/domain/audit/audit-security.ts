@@ -1,6 +1,6 @@
 import type { Pool } from '@byok/store';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
 import { AuditCheckpointer } from './audit-checkpointer.js';
 import { AuditDispatcher } from './audit-dispatcher.js';
 import { loadAuditSigningKey, type AuditSigningKey } from './audit-signing-key.js';

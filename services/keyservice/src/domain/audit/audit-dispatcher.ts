@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readEventsAfter, toExportedEvent, type ExportedEvent } from '@byok/audit';
 import { withTransaction, type Pool, type PoolClient } from '@byok/store';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 import type { AuditSinkRow, AuditSinkService } from './audit-sinks.js';
 
 /** Options for {@link AuditDispatcher}. */

@@ -1,6 +1,6 @@
 import { chainsNeedingCheckpoint, createCheckpoint, type CheckpointSigner } from '@byok/audit';
 import type { Queryable } from '@byok/store';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 /**
  * Signs the head of every chain that moved since its last checkpoint, every `intervalSeconds`

@@ -1,5 +1,5 @@
 import type { TenantPolicy } from '@byok/store';
-import type { Principal } from './token-service.js';
+import type { Principal } from '../tokens/token-service.js';
 
 /**
  * Decides whether `purpose` may be declared by `principal` under the tenant's policy. Without an

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { open, seal } from '@byok/envelope';
 import type { Db } from '@byok/store';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 
 /** A sink row as stored. */
 export interface AuditSinkRow {

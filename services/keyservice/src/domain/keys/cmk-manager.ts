@@ -9,10 +9,10 @@ import {
   type ProviderName,
 } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db, type TenantPolicy } from '@byok/store';
-import { AppError } from '../errors.js';
-import { failpoint } from '../failpoints.js';
-import type { AuditActor, AuditRecorder } from './audit-recorder.js';
-import type { TenantDirectory } from './tenant-directory.js';
+import { AppError } from '../../errors.js';
+import { failpoint } from '../../failpoints.js';
+import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
+import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import { accessPurposeContext, tenantKeyContext, type TenantKeyService } from './tenant-key-service.js';
 
 /** Purposes that get KMS-bound copies: every allowed purpose, when the tenant asked for it. */

@@ -9,13 +9,13 @@ import {
   type ReencryptedRow,
   type ReencryptRow,
 } from '@byok/store';
-import { AppError } from '../errors.js';
-import { failpoint } from '../failpoints.js';
-import { toAppError } from '../http/problem.js';
-import type { Logger } from '../logger.js';
-import type { AuditActor, AuditRecorder } from './audit-recorder.js';
-import { fingerprintSecret } from './secret-service.js';
-import type { TenantDirectory, TenantView } from './tenant-directory.js';
+import { AppError } from '../../errors.js';
+import { failpoint } from '../../failpoints.js';
+import { toAppError } from '../../http/problem.js';
+import type { Logger } from '../../logger.js';
+import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
+import { fingerprintSecret } from '../secrets/secret-service.js';
+import type { TenantDirectory, TenantView } from '../tenants/tenant-directory.js';
 import type { CmkManager } from './cmk-manager.js';
 import type { TenantKeyService } from './tenant-key-service.js';
 

@@ -8,8 +8,8 @@ import {
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createCheckpointSigner, type CheckpointSigner } from '@byok/audit';
-import { AppError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 
 /** The audit signing key as the service uses it. */
 export interface AuditSigningKey {

@@ -2,11 +2,11 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { open, seal, zeroize } from '@byok/envelope';
 import { SECRET_FORMATS, type SecretKind } from '@byok/contract';
 import { secretRepository, type Db, type SecretRow } from '@byok/store';
-import { AppError } from '../errors.js';
-import type { AuditActor, AuditRecorder } from './audit-recorder.js';
-import type { CryptoService } from './crypto-service.js';
-import type { TenantKeyService } from './tenant-key-service.js';
-import type { TenantView } from './tenant-directory.js';
+import { AppError } from '../../errors.js';
+import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
+import type { CryptoService } from '../crypto/crypto-service.js';
+import type { TenantKeyService } from '../keys/tenant-key-service.js';
+import type { TenantView } from '../tenants/tenant-directory.js';
 
 /** A masked hint: the kind's known prefix and the last four characters, e.g. `sk-ant-...x7Qa`. */
 export function maskSecret(kind: SecretKind, value: string): string {

@@ -1,10 +1,10 @@
 import { open, readHeader, seal, zeroize, type Context } from '@byok/envelope';
-import { AppError } from '../errors.js';
-import { toAppError } from '../http/problem.js';
-import type { AuditActor, AuditEntry, AuditRecorder } from './audit-recorder.js';
+import { AppError } from '../../errors.js';
+import { toAppError } from '../../http/problem.js';
+import type { AuditActor, AuditEntry, AuditRecorder } from '../audit/audit-recorder.js';
 import { purposeAllowed } from './purpose-policy.js';
-import type { TenantKeyService } from './tenant-key-service.js';
-import type { TenantView } from './tenant-directory.js';
+import type { TenantKeyService } from '../keys/tenant-key-service.js';
+import type { TenantView } from '../tenants/tenant-directory.js';
 
 /** Outcome of one batch item. */
 export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: AppError };

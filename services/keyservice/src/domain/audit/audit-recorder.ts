@@ -1,5 +1,5 @@
-import type { Metrics } from '../metrics.js';
-import type { Principal } from './token-service.js';
+import type { Metrics } from '../../metrics.js';
+import type { Principal } from '../tokens/token-service.js';
 
 /** The fields of one audit event the service writes (never plaintext, secrets or key material). */
 export interface AuditEntry {

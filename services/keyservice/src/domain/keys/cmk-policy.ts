@@ -1,5 +1,5 @@
 import { parseKeyRef, type AwsKeyRef, type AzureKeyRef, type GcpKeyRef } from '@byok/kms';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 
 /** Who the service is in each cloud: the principal a customer grants use of its key to. */
 export interface ServiceIdentity {
