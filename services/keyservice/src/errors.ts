@@ -1,4 +1,5 @@
-import type { ErrorCode } from '@byok/contract';
+import { ERROR_CODES, type ErrorCode } from '@byok/contract';
+import { ZodError } from 'zod';
 
 /** HTTP status for each stable code. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -75,4 +76,63 @@ export class AppError extends Error {
   get status(): number {
     return STATUS_BY_CODE[this.code];
   }
+}
+
+const KNOWN = new Set<string>(ERROR_CODES);
+
+/** Maps any thrown value onto our taxonomy. Unknown errors become INTERNAL with no detail. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof ZodError) {
+    return new AppError('VALIDATION_FAILED', 'request failed validation', {
+      errors: err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+    });
+  }
+  if (err && typeof err === 'object') {
+    const e = err as {
+      code?: unknown;
+      type?: unknown;
+      status?: unknown;
+      expose?: unknown;
+      message?: unknown;
+      retryAfterSeconds?: unknown;
+    };
+    // body-parser (express.json) errors
+    if (e.type === 'entity.too.large')
+      return new AppError('PAYLOAD_TOO_LARGE', 'request body exceeds the size limit');
+    if (e.type === 'entity.parse.failed')
+      return new AppError('MALFORMED_REQUEST', 'request body is not valid JSON');
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
+    // Any other client error while reading the body (e.g. a gzip body that is not gzip, a length
+    // mismatch) is the caller's fault, not an internal error.
+    if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body exceeds the size limit');
+      if (e.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
+      return new AppError('MALFORMED_REQUEST', 'request body could not be read');
+    }
+    if (typeof e.code === 'string') {
+      if (e.code === '23505') return new AppError('CONFLICT', 'the resource already exists', { cause: err });
+      if (e.code === 'UNAVAILABLE' || e.code === 'ECONNREFUSED' || e.code === '57P01') {
+        return new AppError('STORE_UNAVAILABLE', 'the database is unavailable', { cause: err });
+      }
+      if (e.code === 'AUDIT_UNAVAILABLE') {
+        return new AppError(
+          'AUDIT_UNAVAILABLE',
+          'the audit event could not be committed, so the request was refused',
+          { cause: err },
+        );
+      }
+      if (KNOWN.has(e.code) && e.code !== 'INTERNAL') {
+        const extra: { cause: unknown; retryAfterSeconds?: number } = { cause: err };
+        if (typeof e.retryAfterSeconds === 'number') extra.retryAfterSeconds = e.retryAfterSeconds;
+        return new AppError(
+          e.code as ErrorCode,
+          typeof e.message === 'string' ? e.message : undefined,
+          extra,
+        );
+      }
+    }
+  }
+  return new AppError('INTERNAL', undefined, { cause: err });
 }

@@ -1,6 +1,6 @@
 import { open, readHeader, seal, zeroize, type Context } from '@byok/envelope';
 import { AppError } from '../../errors.js';
-import { toAppError } from '../../http/problem.js';
+import { toAppError } from '../../errors.js';
 import type { AuditActor, AuditEntry, AuditRecorder } from '../audit/audit-recorder.js';
 import { purposeAllowed } from './purpose-policy.js';
 import type { TenantKeyService } from '../keys/tenant-key-service.js';

@@ -11,7 +11,7 @@ import {
 } from '@byok/store';
 import { AppError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';
-import { toAppError } from '../../http/problem.js';
+import { toAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import { fingerprintSecret } from '../secrets/secret-service.js';
