@@ -28,8 +28,8 @@ export interface OnboardingGrant {
   grant: { kind: string } & Record<string, unknown>;
   /** Shell command(s) the customer runs; placeholders in <ANGLE_BRACKETS> where the key was not given. */
   cli: string;
-  /** The same grant as Terraform (HCL), with the same placeholders. */
-  terraform: string;
+  /** The same grant as Terraform (HCL), with the same placeholders; absent where no Terraform provider manages it (HSMs). */
+  terraform?: string;
   /** Sentences the customer should read before applying it. */
   notes: string[];
 }
