@@ -1,6 +1,9 @@
 // Test-database selection for every Jest project: DATABASE_URL if set; else a PostgreSQL answering
 // on 127.0.0.1:5432 (as on these machines); else the harness falls back to embedded PGlite.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function reachable(host, port, ms) {
   return new Promise((resolve) => {
@@ -15,7 +18,24 @@ function reachable(host, port, ms) {
   });
 }
 
+// SoftHSMv2 reads SOFTHSM2_CONF from the real environment when it initializes; a Jest worker's
+// process.env is a copy that native code never sees, so the run sets it here: a fresh token
+// directory per run, never the system token store, removed when the run ends.
+function softHsmConf() {
+  if (process.env.SOFTHSM2_CONF) return;
+  const dir = mkdtempSync(join(tmpdir(), 'byok-softhsm-'));
+  mkdirSync(join(dir, 'tokens'));
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(
+    conf,
+    `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`,
+  );
+  process.env.SOFTHSM2_CONF = conf;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
+
 export default async function globalSetup() {
+  softHsmConf();
   if (process.env.DATABASE_URL) {
     process.stderr.write(`\n[tests] database: DATABASE_URL (${new URL(process.env.DATABASE_URL).host})\n`);
     return;
