@@ -13,6 +13,7 @@ import {
   type UnwrapResult,
   type WrapResult,
 } from '@byok/kms';
+import { bool, findAesKey, gcm } from './pkcs11-key-lookup.js';
 import { mapPkcs11Error, sessionLost, type Pkcs11Step } from './pkcs11-error-mapper.js';
 import { PKCS11_PROVIDER, parsePkcs11KeyRef, type Pkcs11KeyRef } from './pkcs11-key-ref.js';
 import {
@@ -48,12 +49,14 @@ export interface Pkcs11KmsProviderOptions {
 /** The PKCS#11 provider: wrap/unwrap, key health, and close (sessions, logout, C_Finalize). */
 export type Pkcs11KmsProvider = KmsProvider & KeyHealthCapability & { close(): Promise<void> };
 
-/** The AES key length this provider accepts: AES-256 only. */
-const AES_256_BYTES = 32;
-
-const bool = (v: Buffer | undefined): boolean => v !== undefined && v.length > 0 && v[0] !== 0;
-const ulong = (v: Buffer | undefined): number =>
-  v === undefined ? -1 : v.length >= 8 ? Number(v.readBigUInt64LE(0)) : v.readUInt32LE(0);
+/** Login results that mean the PIN itself is wrong or unusable. */
+const PIN_REFUSED = new Set([
+  'CKR_PIN_INCORRECT',
+  'CKR_PIN_INVALID',
+  'CKR_PIN_LEN_RANGE',
+  'CKR_PIN_EXPIRED',
+  'CKR_PIN_LOCKED',
+]);
 
 function misconfigured(message: string, keyRef?: string, operation?: string, cause?: unknown): KmsError {
   return new KmsError('KMS_MISCONFIGURED', message, { provider: PKCS11_PROVIDER, keyRef, operation, cause });
@@ -67,13 +70,6 @@ function pkcs11Ref(ref: KeyRef | KeyRefBase, operation: string): Pkcs11KeyRef {
     throw misconfigured(`pkcs11 cannot use a ${base.provider} key reference`, base.uri, operation);
   }
   return parsePkcs11KeyRef(base.uri);
-}
-
-function gcm(iv: Buffer, aad: Buffer) {
-  return {
-    mechanism: ck.CKM_AES_GCM,
-    parameter: { type: ck.CK_PARAMS_AES_GCM, iv, aad, ivBits: IV_BYTES * 8, tagBits: TAG_BYTES * 8 },
-  };
 }
 
 /**
@@ -102,6 +98,8 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
   }
   const pools = new Map<string, TokenSessionPool>();
   const inflight = new Set<Promise<void>>();
+  /** Tokens that refused our PIN, with the CKR name: the same PIN is never tried again (see below). */
+  const refusedPin = new Map<string, string>();
   let closed = false;
 
   function poolFor(r: Pkcs11KeyRef, operation: string): TokenSessionPool {
@@ -136,46 +134,6 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
   function dropPool(tokenLabel: string): void {
     pools.get(tokenLabel)?.close();
     pools.delete(tokenLabel);
-  }
-
-  /** The one AES-256 secret key labelled `r.objectLabel`, checked to be one that never leaves the HSM. */
-  function findKey(session: Handle, r: Pkcs11KeyRef, operation: string): Handle {
-    lib.C_FindObjectsInit(session, [
-      { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
-      { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
-      { type: ck.CKA_LABEL, value: Buffer.from(r.objectLabel, 'utf8') },
-    ]);
-    let found: Handle[];
-    try {
-      found = lib.C_FindObjects(session, 2);
-    } finally {
-      lib.C_FindObjectsFinal(session);
-    }
-    const details = { provider: PKCS11_PROVIDER, keyRef: r.uri, operation };
-    if (found.length === 0) {
-      throw new KmsError('KEY_NOT_FOUND', `pkcs11 ${operation}: no AES key ${r.uri}`, details);
-    }
-    if (found.length > 1)
-      throw misconfigured(`pkcs11 ${operation}: more than one AES key ${r.uri}`, r.uri, operation);
-    const key = found[0] as Handle;
-    const [sensitive, extractable, length] = lib
-      .C_GetAttributeValue(session, key, [
-        { type: ck.CKA_SENSITIVE },
-        { type: ck.CKA_EXTRACTABLE },
-        { type: ck.CKA_VALUE_LEN },
-      ])
-      .map((a) => a.value);
-    if (!bool(sensitive) || bool(extractable)) {
-      throw misconfigured(
-        `pkcs11 ${operation}: key ${r.uri} can leave the HSM; create it with CKA_SENSITIVE=true and CKA_EXTRACTABLE=false`,
-        r.uri,
-        operation,
-      );
-    }
-    if (ulong(length) !== AES_256_BYTES) {
-      throw misconfigured(`pkcs11 ${operation}: key ${r.uri} is not AES-256`, r.uri, operation);
-    }
-    return key;
   }
 
   function aadOf(ctx: EncryptionContext, r: Pkcs11KeyRef, operation: string): Buffer {
@@ -214,6 +172,14 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
         `pkcs11 ${operation} with ${r.uri} gave no answer within ${ms} ms`,
         details,
       );
+    const refusal = refusedPin.get(r.tokenLabel);
+    if (refusal) {
+      throw new KmsError(
+        'KMS_ACCESS_DENIED',
+        `pkcs11 ${operation}: token "${r.tokenLabel}" refused the PIN earlier (${refusal}); not tried again so the HSM does not lock the user: fix PKCS11_PIN_FILE and restart`,
+        details,
+      );
+    }
     const at: { step: Pkcs11Step } = { step: 'token' };
     let pool: TokenSessionPool;
     let session: Handle;
@@ -223,6 +189,10 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
       session = await pool.acquire(signal);
     } catch (err) {
       if (sessionLost(err)) dropPool(r.tokenLabel);
+      // The PIN is read once at start, so a refused PIN stays wrong; HSMs lock the user (Luna:
+      // the partition) after a few bad logins, so one refusal stops all further attempts.
+      const name = ckrName(err);
+      if (at.step === 'login' && name && PIN_REFUSED.has(name)) refusedPin.set(r.tokenLabel, name);
       if (err instanceof SessionWaitAborted) throw timedOut();
       if (err instanceof SessionPoolClosed)
         throw new KmsError('KMS_UNAVAILABLE', `pkcs11 ${operation}: pool closed`, details);
@@ -275,7 +245,7 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
         throw misconfigured(`pkcs11 wrap: data key must be 1-${MAX_DATA_KEY_BYTES} bytes`, ref.uri, 'wrap');
       }
       return withSession(ref, 'wrap', opts, async (session, r, at) => {
-        const key = findKey(session, r, 'wrap');
+        const key = findAesKey(lib, session, r, 'wrap');
         const iv = randomBytes(IV_BYTES);
         at.step = 'init';
         lib.C_EncryptInit(session, gcm(iv, aadOf(ctx, r, 'wrap')), key);
@@ -313,7 +283,7 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
         'unwrap',
         opts,
         async (session, r, at) => {
-          const key = findKey(session, r, 'unwrap');
+          const key = findAesKey(lib, session, r, 'unwrap');
           at.step = 'init';
           lib.C_DecryptInit(session, gcm(blob.iv, aadOf(ctx, r, 'unwrap')), key);
           at.step = 'decrypt';
@@ -334,7 +304,7 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
 
     async describe(ref: KeyRef, opts?: CallOptions): Promise<KeyHealth> {
       return withSession(ref, 'describe', opts, async (session, r, at) => {
-        const key = findKey(session, r, 'describe');
+        const key = findAesKey(lib, session, r, 'describe');
         at.step = 'attributes';
         const [encrypt, decrypt] = lib
           .C_GetAttributeValue(session, key, [{ type: ck.CKA_ENCRYPT }, { type: ck.CKA_DECRYPT }])

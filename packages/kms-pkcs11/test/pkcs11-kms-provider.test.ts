@@ -167,7 +167,7 @@ describeWithSoftHsm('pkcs11 provider login and lifecycle on SoftHSMv2', () => {
     await token?.destroy();
   });
 
-  it('reports a wrong PIN as KMS_ACCESS_DENIED without either PIN in the error', async () => {
+  it('reports a wrong PIN as KMS_ACCESS_DENIED without the PIN in the error, and does not try it again', async () => {
     const wrongPin = `${pin}9`;
     const bad = createPkcs11KmsProvider({ modulePath: token.modulePath, pin: wrongPin });
     try {
@@ -176,6 +176,9 @@ describeWithSoftHsm('pkcs11 provider login and lifecycle on SoftHSMv2', () => {
       expect(err.message).toMatch(/CKR_PIN_INCORRECT/);
       const text = `${err.message} ${JSON.stringify(err)} ${String(err.stack)} ${String(err.cause)}`;
       expect(text).not.toContain(pin);
+      const again = await failure(bad.unwrap(key, Buffer.alloc(61, 1), ctx));
+      expect(again.code).toBe('KMS_ACCESS_DENIED');
+      expect(again.message).toMatch(/refused the PIN earlier \(CKR_PIN_INCORRECT\); not tried again/);
     } finally {
       await bad.close();
     }
