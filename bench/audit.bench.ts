@@ -54,7 +54,7 @@ async function start(audit: boolean): Promise<Running> {
   });
   const service = await buildService(config, {
     logger: createLogger('silent'),
-    ...(audit ? {} : { auditSink: { record: async () => undefined } }),
+    ...(audit ? {} : { auditAppender: { record: async () => undefined } }),
   });
   const server = service.app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', r));

@@ -1,5 +1,6 @@
 export * from './audit-errors.js';
 export * from './audit-event.js';
+export * from './audit-actions.js';
 export * from './hash-chain.js';
 export * from './audit-writer.js';
 export * from './verify-chain.js';
