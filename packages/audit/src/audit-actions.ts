@@ -61,8 +61,11 @@ export const AUDIT_ACTIONS = {
   },
   'tenant.restore': { summary: 'kill switch released', details: ['newState'] },
   'tenant.delete': { summary: 'tenant offboarded and its keys crypto-shredded', details: ['newState'] },
-  'policy.read': { summary: 'read the tenant policy or sinks (recorded when refused)', details: [] },
-  'policy.write': { summary: 'change the tenant policy or sinks (recorded when refused)', details: [] },
+  'policy.read': { summary: 'read the tenant policy (recorded when refused)', details: [] },
+  'policy.write': {
+    summary: 'change the tenant policy, register or disable SIEM sinks (recorded when refused)',
+    details: [],
+  },
   'policy.update': { summary: 'tenant policy changed', details: ['cacheTtlSeconds'] },
   // Tokens
   'token.bootstrap': { summary: 'the first platform-admin token created at start-up', details: [] },
@@ -70,7 +73,10 @@ export const AUDIT_ACTIONS = {
   'token.read': { summary: 'list tokens (recorded when refused)', details: [] },
   'token.revoke': { summary: 'a token revoked', details: [] },
   // Audit log
-  'audit.read': { summary: 'read the audit log (recorded when refused)', details: [] },
+  'audit.read': {
+    summary: 'read the audit log, its exports, checkpoints or sinks (recorded when refused)',
+    details: [],
+  },
   'audit.export': { summary: 'an audit export streamed', details: ['reason'] },
   'audit.sink.create': { summary: 'a SIEM sink registered', details: [] },
   'audit.sink.disable': { summary: 'a SIEM sink disabled', details: [] },

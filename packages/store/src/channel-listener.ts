@@ -33,7 +33,8 @@ export interface ChannelListener {
 const CHANNEL_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function checkChannel(channel: string): void {
-  if (!CHANNEL_RE.test(channel)) throw new StoreError('INTERNAL', `invalid channel name ${JSON.stringify(channel)}`);
+  if (!CHANNEL_RE.test(channel))
+    throw new StoreError('INTERNAL', `invalid channel name ${JSON.stringify(channel)}`);
 }
 
 /** Sends `payload` on `channel` (delivered to listeners when the caller's transaction, if any, commits). */
@@ -51,14 +52,14 @@ export async function listenChannel(o: ChannelListenerOptions): Promise<ChannelL
   checkChannel(o.channel);
   const retryMs = o.retryMs ?? 100;
   const maxRetryMs = o.maxRetryMs ?? 5000;
-  let stopped = false;
+  const stopping = new AbortController();
   let client: pg.Client | undefined;
   let ready: (() => void) | undefined;
   const firstListen = new Promise<void>((resolve) => (ready = resolve));
 
   const run = async (): Promise<void> => {
     let delay = retryMs;
-    while (!stopped) {
+    while (!stopping.signal.aborted) {
       const c = new pg.Client({ connectionString: o.databaseUrl, keepAlive: true });
       client = c;
       const lost = new Promise<void>((resolve) => {
@@ -74,9 +75,10 @@ export async function listenChannel(o: ChannelListenerOptions): Promise<ChannelL
         ready?.();
         delay = retryMs;
         await lost;
-        if (!stopped) o.logger?.warn({ channel: o.channel }, 'listener lost its connection; reconnecting');
+        if (!stopping.signal.aborted)
+          o.logger?.warn({ channel: o.channel }, 'listener lost its connection; reconnecting');
       } catch (err) {
-        if (!stopped)
+        if (!stopping.signal.aborted)
           o.logger?.warn(
             { channel: o.channel, err: toStoreError(err).message },
             'listener cannot connect; retrying',
@@ -84,19 +86,26 @@ export async function listenChannel(o: ChannelListenerOptions): Promise<ChannelL
       } finally {
         await c.end().catch(() => undefined);
       }
-      if (stopped) return;
+      if (stopping.signal.aborted) return;
       // Purge now, not only at reconnect: while disconnected nothing sent on the channel is heard.
       o.onResync();
-      await sleep(delay + Math.random() * delay);
+      await sleep(delay + Math.random() * delay, undefined, { signal: stopping.signal }).catch(
+        () => undefined,
+      );
       delay = Math.min(delay * 2, maxRetryMs);
     }
   };
 
   const loop = run();
-  await Promise.race([firstListen, sleep(o.readyTimeoutMs ?? 10_000)]);
+  const waited = new AbortController();
+  await Promise.race([
+    firstListen,
+    sleep(o.readyTimeoutMs ?? 10_000, undefined, { signal: waited.signal }).catch(() => undefined),
+  ]);
+  waited.abort();
   return {
     async stop() {
-      stopped = true;
+      stopping.abort();
       await client?.end().catch(() => undefined);
       await loop.catch(() => undefined);
     },

@@ -8,7 +8,15 @@ import {
   type KmsProvider,
   type LocalKeyStore,
 } from '@byok/kms';
-import { createPool, migrate, ping, tokenRepository, withTransaction, type Db, type Store } from '@byok/store';
+import {
+  createPool,
+  migrate,
+  ping,
+  tokenRepository,
+  withTransaction,
+  type Db,
+  type Store,
+} from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';

@@ -30,9 +30,9 @@ export function signatureOf(secret: Uint8Array, body: string): string {
  * Delivers each tenant's audit chain to its SIEM sinks. The outbox is the chain itself: a sink's
  * `last_delivered_seq` advances only after the receiver answered 2xx, so events committed while a
  * sink is down wait in audit_events and go out, in seq order, when it is back (at least once;
- * receivers de-duplicate on chain + seq). Requests never wait for this loop. A sink is claimed with
- * `FOR UPDATE SKIP LOCKED` for the duration of one POST, so several instances never deliver the
- * same sink at once.
+ * receivers de-duplicate on chain + seq). Requests never wait for this loop. A sink is claimed
+ * (row-locked, skipping sinks locked elsewhere) for the duration of one POST, so several instances
+ * never deliver the same sink at once.
  */
 export class AuditDispatcher {
   constructor(private readonly o: AuditDispatcherOptions) {}

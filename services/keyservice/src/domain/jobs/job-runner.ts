@@ -146,7 +146,7 @@ class ScheduledJob implements JobHandle {
     if (this.failures > 0) {
       const cap = this.task.maxBackoffMs ?? Math.max(30_000, period);
       // The floor keeps a zero-delay poll from spinning on a persistent failure.
-      return Math.min(cap, Math.max(period, 50) * 2 ** Math.min(this.failures, 20));
+      return Math.min(cap, Math.max(period, 10) * 2 ** Math.min(this.failures, 20));
     }
     if (s.kind === 'poll') {
       if (!this.woken) return s.pollMs;

@@ -328,7 +328,10 @@ export class RotationJobs {
           await this.d.tenantKeys.use(view, v, actor, (key) => {
             for (const r of group) {
               try {
-                plain.set(r, open(key, r.ciphertext, { tenantId, context: secretContext(r.name, r.version, r.kind) }));
+                plain.set(
+                  r,
+                  open(key, r.ciphertext, { tenantId, context: secretContext(r.name, r.version, r.kind) }),
+                );
               } catch {
                 // A row that does not open stays as it is; it is counted, never overwritten.
               }
