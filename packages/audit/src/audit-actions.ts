@@ -118,7 +118,7 @@ export function assertCataloguedEvent(action: string, details?: Readonly<Record<
   const allowed = ALLOWED.get(action);
   if (!allowed) throw new AuditInputError(`audit action "${action}" is not in AUDIT_ACTIONS`);
   if (!details) return;
-  for (const key of Object.keys(details)) {
+  for (const key in details) {
     if (!allowed.has(key)) throw new AuditInputError(`audit action "${action}" may not carry details.${key}`);
   }
 }
