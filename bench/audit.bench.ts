@@ -2,7 +2,7 @@
  * Cost of the audit log and export throughput (issue 6). `pnpm bench:audit [--json] [--quick]
  * [--export-rows N]` with DATABASE_URL set (PostgreSQL).
  * 1. Audited decrypts/s (hash chain + group commit, one SIEM sink registered so the outbox
- *    dispatcher runs) beside the same decrypts with a no-op audit sink, interleaved rounds of
+ *    dispatcher runs) beside the same decrypts with a no-op audit appender, interleaved rounds of
  *    autocannon (50 connections), as a ratio. Target >= 0.7.
  * 2. Export of N synthetic events (default 1,000,000) streamed over HTTP and verified offline
  *    on the fly: rate, bytes, peak RSS.
@@ -54,7 +54,7 @@ async function start(audit: boolean): Promise<Running> {
   });
   const service = await buildService(config, {
     logger: createLogger('silent'),
-    ...(audit ? {} : { auditSink: { record: async () => undefined } }),
+    ...(audit ? {} : { auditAppender: { record: async () => undefined } }),
   });
   const server = service.app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', r));

@@ -8,6 +8,7 @@ import {
   type AuditEventInput,
   type AuditRecord,
 } from './audit-event.js';
+import { EVENT_COLUMN_SPECS, INSERT_EVENT_ROWS, eventRowValues } from './event-rows.js';
 import { GENESIS_HASH, canonicalEvent, computeHash } from './hash-chain.js';
 
 /** Options for {@link createAuditWriter}. */
@@ -55,11 +56,7 @@ interface Head {
 
 const INSERT_AND_ADVANCE = `
 WITH ins AS (
-  INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
-    error_code, purpose, kms_provider, kms_key_ref, kms_request_id, request_id, details, prev_hash, hash)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-    $15::text[], $16::jsonb[], $17::bytea[], $18::bytea[])
+  ${INSERT_EVENT_ROWS}
 )
 UPDATE audit_chain_heads h SET seq = v.seq, hash = v.hash, updated_at = now()
 FROM unnest($19::text[], $20::bigint[], $21::bytea[]) AS v(chain, seq, hash)
@@ -81,11 +78,7 @@ WITH expected AS (
 ), ok AS (
   SELECT count(*) = cardinality($19::text[]) AS ok FROM locked l JOIN expected e ON e.chain = l.chain AND e.seq = l.seq
 ), ins AS (
-  INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
-    error_code, purpose, kms_provider, kms_key_ref, kms_request_id, request_id, details, prev_hash, hash)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-    $15::text[], $16::jsonb[], $17::bytea[], $18::bytea[])
+  ${INSERT_EVENT_ROWS}
   WHERE (SELECT ok FROM ok)
 )
 UPDATE audit_chain_heads h SET seq = v.seq, hash = v.hash, updated_at = now()
@@ -236,35 +229,6 @@ async function lockHeads(
   return heads;
 }
 
-/**
- * One event as the 18 values of an `audit_events` row, in column order (chain, seq, tenant_id, at,
- * actor_token_id, actor_role, action, resource, outcome, error_code, purpose, kms_provider,
- * kms_key_ref, kms_request_id, request_id, details, prev_hash, hash). Also used by tests and
- * benchmarks that seed chains, so the column order lives in one place.
- */
-export function eventRowValues(event: AuditEvent, prevHash: Uint8Array, hash: Uint8Array): unknown[] {
-  return [
-    event.chain,
-    event.seq,
-    event.tenantId,
-    event.at.toISOString(),
-    event.actorTokenId,
-    event.actorRole,
-    event.action,
-    event.resource,
-    event.outcome,
-    event.errorCode,
-    event.purpose,
-    event.kmsProvider,
-    event.kmsKeyRef,
-    event.kmsRequestId,
-    event.requestId,
-    event.details === null ? null : JSON.stringify(event.details),
-    Buffer.from(prevHash),
-    hash,
-  ];
-}
-
 /** The sorted distinct chains of a batch (the lock order). */
 function chainsOf(batch: Pending[]): string[] {
   return [...new Set(batch.flatMap((p) => p.events.map((e) => e.chain)))].sort();
@@ -282,7 +246,7 @@ interface Written {
  */
 function buildRows(batch: Pending[], start: ReadonlyMap<string, Head>): Written & { params: unknown[] } {
   const heads = new Map(start);
-  const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+  const cols: unknown[][] = Array.from({ length: EVENT_COLUMN_SPECS.length }, () => []);
   const records = batch.map((p) =>
     p.events.map((ev) => {
       const head = heads.get(ev.chain) as Head;
@@ -316,7 +280,7 @@ async function appendChecked(
 ): Promise<Written | undefined> {
   const start = new Map(chains.map((c) => [c, last.get(c) as Head]));
   const { records, heads, params } = buildRows(batch, start);
-  const headChains = params[18] as string[];
+  const headChains = params[EVENT_COLUMN_SPECS.length] as string[];
   // Named: each connection parses and plans this statement once, not once per batch.
   const { rowCount } = await pool.query({
     name: 'byok_audit_checked_append',

@@ -1,6 +1,7 @@
 import { AuditQueryError } from './audit-errors.js';
 import type { AuditDetailValue, AuditEvent, AuditOutcome, ChainedAuditEvent } from './audit-event.js';
 import type { SignedCheckpoint } from './checkpoint.js';
+import { EVENT_COLUMN_NAMES, EVENT_COLUMN_SPECS } from './event-rows.js';
 
 /**
  * Export format `byok-audit-export` v1. NDJSON: one JSON object per line, each with a `type`:
@@ -132,30 +133,14 @@ export function parseExportLine(text: string, lineNo: number): ExportLine {
   };
 }
 
-/** CSV columns of the export, in order (header row). Checkpoint rows fill `hash`, `signature`, `key_id`. */
-export const CSV_COLUMNS = [
-  'type',
-  'chain',
-  'seq',
-  'at',
-  'tenant_id',
-  'actor_token_id',
-  'actor_role',
-  'action',
-  'resource',
-  'outcome',
-  'error_code',
-  'purpose',
-  'kms_provider',
-  'kms_key_ref',
-  'kms_request_id',
-  'request_id',
-  'details',
-  'prev_hash',
-  'hash',
-  'signature',
-  'key_id',
-] as const;
+/**
+ * CSV columns of the export, in order (header row): `type`, the audit_events columns in their one
+ * order ({@link EVENT_COLUMN_SPECS}), `signature`, `key_id`. Checkpoint rows fill `hash`,
+ * `signature`, `key_id`.
+ */
+export const CSV_COLUMNS: readonly string[] = ['type', ...EVENT_COLUMN_NAMES, 'signature', 'key_id'];
+
+const CSV_INDEX = (name: string): number => CSV_COLUMNS.indexOf(name);
 
 function csvField(v: string | number | null): string {
   if (v === null) return '';
@@ -165,41 +150,23 @@ function csvField(v: string | number | null): string {
 
 /** One CSV row (with CRLF) for an event. Empty field = null (stored strings are never empty). */
 export function eventCsvRow(e: ExportedEvent): string {
-  const cells = [
-    'event',
-    e.chain,
-    e.seq,
-    e.at,
-    e.tenantId,
-    e.actorTokenId,
-    e.actorRole,
-    e.action,
-    e.resource,
-    e.outcome,
-    e.errorCode,
-    e.purpose,
-    e.kmsProvider,
-    e.kmsKeyRef,
-    e.kmsRequestId,
-    e.requestId,
-    e.details === null ? null : JSON.stringify(e.details),
-    e.prevHash,
-    e.hash,
-    null,
-    null,
-  ];
+  const cells = ['event', ...EVENT_COLUMN_SPECS.map(({ field }) => csvValue(e[field])), null, null];
   return `${cells.map(csvField).join(',')}\r\n`;
+}
+
+function csvValue(v: ExportedEvent[keyof ExportedEvent]): string | number | null {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
 }
 
 /** One CSV row for a checkpoint: `hash` holds the signed head hash. */
 export function checkpointCsvRow(cp: SignedCheckpoint): string {
   const cells: (string | number | null)[] = Array.from({ length: CSV_COLUMNS.length }, () => null);
-  cells[0] = 'checkpoint';
-  cells[1] = cp.chain;
-  cells[2] = cp.seq;
-  cells[3] = cp.at;
-  cells[18] = cp.headHash;
-  cells[19] = cp.signature;
-  cells[20] = cp.keyId;
+  cells[CSV_INDEX('type')] = 'checkpoint';
+  cells[CSV_INDEX('chain')] = cp.chain;
+  cells[CSV_INDEX('seq')] = cp.seq;
+  cells[CSV_INDEX('at')] = cp.at;
+  cells[CSV_INDEX('hash')] = cp.headHash;
+  cells[CSV_INDEX('signature')] = cp.signature;
+  cells[CSV_INDEX('key_id')] = cp.keyId;
   return `${cells.map(csvField).join(',')}\r\n`;
 }

@@ -1,7 +1,15 @@
 export * from './audit-errors.js';
 export * from './audit-event.js';
+export * from './audit-actions.js';
 export * from './hash-chain.js';
 export * from './audit-writer.js';
+export {
+  EVENT_COLUMN_NAMES,
+  EVENT_COLUMN_SPECS,
+  EVENT_COLUMNS,
+  INSERT_EVENT_ROWS,
+  eventRowValues,
+} from './event-rows.js';
 export * from './verify-chain.js';
 export * from './query-events.js';
 export * from './checkpoint.js';

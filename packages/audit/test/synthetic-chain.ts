@@ -1,5 +1,13 @@
 import type { Pool } from '@byok/store';
-import { GENESIS_HASH, canonicalEvent, computeHash, eventRowValues, type AuditEvent } from '../src/index.js';
+import {
+  EVENT_COLUMN_SPECS,
+  GENESIS_HASH,
+  INSERT_EVENT_ROWS,
+  canonicalEvent,
+  computeHash,
+  eventRowValues,
+  type AuditEvent,
+} from '../src/index.js';
 
 /**
  * Appends `count` valid events to a NEW chain fast (tests and benchmarks only): hashes computed
@@ -14,7 +22,7 @@ export async function seedSyntheticChain(
   let prev: Uint8Array = GENESIS_HASH;
   const start = Date.UTC(2026, 0, 1);
   for (let from = 1; from <= count; from += batch) {
-    const cols: unknown[][] = Array.from({ length: 18 }, () => []);
+    const cols: unknown[][] = Array.from({ length: EVENT_COLUMN_SPECS.length }, () => []);
     for (let seq = from; seq < Math.min(from + batch, count + 1); seq++) {
       const e: AuditEvent = {
         chain,
@@ -39,14 +47,7 @@ export async function seedSyntheticChain(
       row.forEach((v, i) => (cols[i] as unknown[]).push(v));
       prev = hash;
     }
-    await pool.query(
-      `INSERT INTO audit_events (chain, seq, tenant_id, at, actor_token_id, actor_role, action, resource, outcome,
-         error_code, purpose, kms_provider, kms_key_ref, kms_request_id, request_id, details, prev_hash, hash)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-         $15::text[], $16::jsonb[], $17::bytea[], $18::bytea[])`,
-      cols,
-    );
+    await pool.query(INSERT_EVENT_ROWS, cols);
   }
   await pool.query('INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ($1, $2, $3)', [
     chain,

@@ -4,3 +4,4 @@ export * from './pool.js';
 export * from './transaction.js';
 export * from './migrate.js';
 export * from './repositories/index.js';
+export * from './channel-listener.js';

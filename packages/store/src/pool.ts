@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { instrumentClient } from './query-logging.js';
 import { StoreError, toStoreError } from './store-errors.js';
-import type { StoreLogger } from './store-types.js';
+import type { Queryable, StoreLogger } from './store-types.js';
 
 /** Options for {@link createPool}. */
 export interface CreatePoolOptions {
@@ -112,9 +112,14 @@ export async function createPool(opts: CreatePoolOptions = {}): Promise<Store> {
   return store;
 }
 
+/** Resolves when the database answers a trivial query (readiness checks). */
+export async function ping(q: Queryable): Promise<void> {
+  await q.query('SELECT 1');
+}
+
 async function checkReachable(store: Store): Promise<void> {
   try {
-    await store.pool.query('SELECT 1');
+    await ping(store.pool);
   } catch (err) {
     await store.close().catch(() => undefined);
     const mapped = toStoreError(err);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 
 // PGlite boots a WASM PostgreSQL (initdb on first use): seconds, more on a busy machine.
 jest.setTimeout(60_000);
-import { createPool, migrate, withTransaction } from '../src/index.js';
+import { createPool, migrate, notifyChannel, withTransaction } from '../src/index.js';
 
 let dataDir: string;
 
@@ -59,6 +59,9 @@ describe('createPool without databaseUrl (embedded PGlite)', () => {
       ).rejects.toMatchObject({ code: 'CONFLICT' });
       const { rows } = await store.pool.query('SELECT id FROM p ORDER BY id');
       expect(rows).toEqual([{ id: 1 }]);
+      // The publishing side of tenant events runs on the embedded database too (nobody listens there).
+      await notifyChannel(store.pool, 'byok_tenant_events', '{}');
+      expect((await store.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     } finally {
       await store.close();
     }

@@ -8,20 +8,28 @@ import {
   type KmsProvider,
   type LocalKeyStore,
 } from '@byok/kms';
-import { createPool, migrate, withTransaction, type Store } from '@byok/store';
-import { tokenRepository, type Db } from '@byok/store';
+import {
+  createPool,
+  migrate,
+  ping,
+  tokenRepository,
+  withTransaction,
+  type Db,
+  type Store,
+} from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { AuditRecorder, type AuditSink } from './domain/audit/audit-recorder.js';
+import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
 import { startAuditSecurity } from './domain/audit/audit-security.js';
 import type { AuditQueries } from './domain/audit/audit-queries.js';
 import { CmkManager } from './domain/keys/cmk-manager.js';
 import { CryptoService } from './domain/crypto/crypto-service.js';
 import { KeyHealthProbe } from './domain/keys/key-health-probe.js';
 import { KmsBreaker } from './domain/keys/kms-breaker.js';
-import { TENANT_EVENTS_CHANNEL, TenantEvents } from './domain/tenants/tenant-events.js';
+import { JobRunner } from './domain/jobs/job-runner.js';
+import { TenantEvents } from './domain/tenants/tenant-events.js';
 import { RotationJobs } from './domain/keys/rotation-job.js';
 import { SecretService } from './domain/secrets/secret-service.js';
 import { TenantDirectory } from './domain/tenants/tenant-directory.js';
@@ -48,8 +56,8 @@ export interface BuildOptions {
   logger: Logger;
   /** Extra or replacement KMS providers (e.g. test doubles of the registry are NOT allowed; emulators are). */
   providers?: KmsProvider[];
-  /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op sink to measure the cost of auditing). */
-  auditSink?: AuditSink;
+  /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op appender to measure the cost of auditing). */
+  auditAppender?: AuditAppender;
 }
 
 /**
@@ -94,7 +102,8 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     for (const p of await cloudProviders(config, registry.names())) registry.register(resilient(p));
 
     const writer = createAuditWriter({ pool, logger, maxBatch: config.auditMaxBatch });
-    const audit = new AuditRecorder(opts.auditSink ?? writer, metrics);
+    const audit = new AuditRecorder(opts.auditAppender ?? writer, metrics);
+    const jobs = new JobRunner(logger);
     const tx = <T>(fn: (db: Db) => Promise<T>) => withTransaction(pool, fn);
     const directory = new TenantDirectory(db, config.tenantCacheMs);
     const cache = new TenantKeyCache();
@@ -117,11 +126,10 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const secrets = new SecretService(db, tx, tenantKeys, crypto, audit);
     const tokens = new TokenService(db, config.tokenCacheSeconds);
     events = new TenantEvents({
-      // The embedded database serves one instance only: nothing to hear from.
-      ...(store.kind === 'postgres' ? { databaseUrl: store.databaseUrl } : {}),
-      notify: async (payload) => {
-        await pool.query('SELECT pg_notify($1, $2)', [TENANT_EVENTS_CHANNEL, payload]);
-      },
+      // The embedded database serves one instance only: nothing to hear from (and PGlite's socket
+      // server does not carry notifications between connections).
+      ...(store.kind === 'postgres' ? { listenUrl: store.databaseUrl } : {}),
+      db,
       instanceId,
       logger,
       onTenant: (e) => {
@@ -144,7 +152,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       audit,
       logger,
     });
-    probe.start();
+    jobs.add(probe.task());
     const cmk = new CmkManager({ db, withTransaction: tx, registry, directory, audit, tenantKeys });
     const rotation = new RotationJobs({
       db,
@@ -154,6 +162,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       directory,
       audit,
       logger,
+      jobs,
       batchSize: config.jobs.batchSize,
       pollMs: config.jobs.pollMs,
       leaseMs: config.jobs.leaseMs,
@@ -190,7 +199,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       verify: (chain) => verifyChain(pool, chain),
     };
 
-    const auditSecurity = await startAuditSecurity({ config, pool, logger });
+    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs });
     const app = createApp({
       db,
       withTransaction: tx,
@@ -204,7 +213,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       secrets,
       audit,
       auditQueries,
-      auditSecurity: auditSecurity.security,
+      auditSecurity,
       rotation,
       registry,
       serviceIdentity: config.serviceIdentity,
@@ -212,9 +221,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       bodyLimitBytes: config.bodyLimitBytes,
       publishTenantEvent: (tenantId, reason) =>
         events ? events.publish(tenantId, reason) : Promise.resolve(),
-      ping: async () => {
-        await pool.query('SELECT 1');
-      },
+      ping: () => ping(pool),
     });
 
     return {
@@ -223,10 +230,8 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       generatedAdminToken,
       async close() {
-        await rotation.stop();
-        await probe.stop();
+        await jobs.stop();
         await events?.stop();
-        await auditSecurity.stop();
         cache.close();
         await writer.close();
         await store.close();

@@ -4,3 +4,4 @@ export * from './tenant-key-repository.js';
 export * from './tenant-repository.js';
 export * from './token-repository.js';
 export * from './job-repository.js';
+export * from './audit-sink-repository.js';

@@ -81,6 +81,14 @@ export const tenantKeyRepository = {
     return rows.map(toRow);
   },
 
+  /**
+   * Locks every key row of the tenant until the transaction ends, so a concurrent rotate or retire
+   * of the same tenant serialises behind the caller. Call inside a transaction.
+   */
+  async lockAll(tx: Db, tenantId: string): Promise<void> {
+    await tx.query('SELECT version FROM tenant_keys WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
+  },
+
   /** Replaces the wrapped form of a version after a CMK change (same TK, new CMK). */
   async rewrap(db: Db, k: WrappedTenantKey): Promise<void> {
     await db.query(

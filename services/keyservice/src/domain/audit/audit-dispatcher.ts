@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { readEventsAfter, toExportedEvent, type ExportedEvent } from '@byok/audit';
-import { withTransaction, type Pool, type PoolClient } from '@byok/store';
+import { auditSinkRepository, withTransaction, type Pool, type PoolClient } from '@byok/store';
 import type { Logger } from '../../logger.js';
-import type { AuditSinkRow, AuditSinkService } from './audit-sinks.js';
+import type { JobTask } from '../jobs/job-runner.js';
+import type { AuditSinkService } from './audit-sinks.js';
 
 /** Options for {@link AuditDispatcher}. */
 export interface AuditDispatcherOptions {
@@ -29,48 +30,29 @@ export function signatureOf(secret: Uint8Array, body: string): string {
  * Delivers each tenant's audit chain to its SIEM sinks. The outbox is the chain itself: a sink's
  * `last_delivered_seq` advances only after the receiver answered 2xx, so events committed while a
  * sink is down wait in audit_events and go out, in seq order, when it is back (at least once;
- * receivers de-duplicate on chain + seq). Requests never wait for this loop. A sink is claimed with
- * `FOR UPDATE SKIP LOCKED` for the duration of one POST, so several instances never deliver the
- * same sink at once.
+ * receivers de-duplicate on chain + seq). Requests never wait for this loop. A sink is claimed
+ * (row-locked, skipping sinks locked elsewhere) for the duration of one POST, so several instances
+ * never deliver the same sink at once.
  */
 export class AuditDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-
   constructor(private readonly o: AuditDispatcherOptions) {}
 
-  /** Starts polling. */
-  start(): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.tick()
-        .then(() => undefined)
-        .catch((err: unknown) =>
-          this.o.logger.error({ err: (err as Error).message }, 'audit sink dispatch failed'),
-        )
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.o.pollMs);
-        });
+  /** The polling job for the runner: a round at start, then `pollMs` after each round. */
+  task(): JobTask {
+    return {
+      name: 'audit-sink-dispatcher',
+      schedule: { kind: 'poll', pollMs: this.o.pollMs },
+      run: (signal) => this.tick(signal),
     };
-    this.timer = setTimeout(loop, 0);
-  }
-
-  /** Stops polling and waits for an in-flight round. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
   }
 
   /** One round: delivers every due sink until it is drained or fails. Returns batches delivered. */
-  async tick(): Promise<number> {
+  async tick(signal?: AbortSignal): Promise<number> {
     const done = new Set<string>();
     let delivered = 0;
     const worker = async () => {
       for (;;) {
-        if (this.stopped) return;
+        if (signal?.aborted) return;
         const r = await withTransaction(this.o.pool, (c) => this.deliverOne(c, [...done]));
         if (r === undefined) return;
         if (r.ok) delivered += r.batches;
@@ -85,13 +67,7 @@ export class AuditDispatcher {
     c: PoolClient,
     skip: string[],
   ): Promise<{ id: string; ok: boolean; more: boolean; batches: number } | undefined> {
-    const sink = (
-      await c.query<AuditSinkRow>(
-        `SELECT * FROM audit_sinks WHERE enabled AND next_attempt_at <= now() AND NOT (id = ANY($1::text[]))
-         ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [skip],
-      )
-    ).rows[0];
+    const sink = await auditSinkRepository.claimDue(c, skip);
     if (!sink) return undefined;
     const rows = await readEventsAfter(c, sink.tenant_id, Number(sink.last_delivered_seq), sink.batch_size);
     if (rows.length === 0) return { id: sink.id, ok: true, more: false, batches: 0 };
@@ -120,21 +96,13 @@ export class AuditDispatcher {
       error = ((err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message).slice(0, 200);
     }
     if (error === undefined) {
-      await c.query(
-        `UPDATE audit_sinks SET last_delivered_seq = $2, attempts = 0, last_error = NULL, last_attempt_at = now(),
-           last_success_at = now(), next_attempt_at = now() WHERE id = $1`,
-        [sink.id, last],
-      );
+      await auditSinkRepository.markDelivered(c, sink.id, last);
       return { id: sink.id, ok: true, more: rows.length === sink.batch_size, batches: 1 };
     }
     const attempts = sink.attempts + 1;
     const base = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** Math.min(attempts - 1, 20));
     const delayMs = Math.round(base / 2 + (Math.random() * base) / 2);
-    await c.query(
-      `UPDATE audit_sinks SET attempts = $2, last_error = $3, last_attempt_at = now(),
-         next_attempt_at = now() + make_interval(secs => $4::double precision / 1000) WHERE id = $1`,
-      [sink.id, attempts, error, delayMs],
-    );
+    await auditSinkRepository.markFailed(c, sink.id, attempts, error, delayMs);
     this.o.logger.warn(
       { sinkId: sink.id, tenantId: sink.tenant_id, attempts, error },
       'audit sink delivery failed; will retry',

@@ -8,10 +8,11 @@ export type AuditEventView = Omit<AuditEvent, 'at'> & { at: string; hash: string
 
 /** Read side of the audit log used by the API. */
 export interface AuditQueries {
-  query(
+  /** One page of events matching `filters`, oldest first. */
+  query: (
     filters: AuditFilters,
     cursor: string | undefined,
     limit: number,
-  ): Promise<{ events: AuditEventView[]; nextCursor: string | null }>;
+  ) => Promise<{ events: AuditEventView[]; nextCursor: string | null }>;
   verify(chain: string): Promise<{ ok: boolean; checked: number; firstBrokenSeq?: number; reason?: string }>;
 }

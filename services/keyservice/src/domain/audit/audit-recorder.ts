@@ -1,10 +1,20 @@
+import {
+  assertCataloguedEvent,
+  type AuditAction,
+  type AuditDetailsFor,
+  type AuditDetailValue,
+} from '@byok/audit';
 import type { Metrics } from '../../metrics.js';
 import type { Principal } from '../tokens/token-service.js';
 
-/** The fields of one audit event the service writes (never plaintext, secrets or key material). */
-export interface AuditEntry {
+/**
+ * The fields of one audit event the service writes (never plaintext, secrets or key material).
+ * `action` is a catalogued action (`AUDIT_ACTIONS` in @byok/audit) and `details` may use only the
+ * keys the catalogue allows for it.
+ */
+export interface AuditEntry<A extends AuditAction = AuditAction> {
   tenantId?: string | null;
-  action: string;
+  action: A;
   outcome: 'success' | 'failure' | 'denied';
   resource?: string;
   errorCode?: string;
@@ -12,7 +22,7 @@ export interface AuditEntry {
   kmsProvider?: string;
   kmsKeyRef?: string;
   kmsRequestId?: string;
-  details?: Record<string, string | number | boolean | null>;
+  details?: AuditDetailsFor<A>;
 }
 
 /** Who and which request an event belongs to. */
@@ -21,43 +31,57 @@ export interface AuditActor {
   requestId?: string | undefined;
 }
 
-/** The writer this service needs: resolves only once the event is committed. */
-export interface AuditSink {
-  record(
-    e: Omit<AuditEntry, 'tenantId'> & {
-      tenantId?: string;
-      actorTokenId?: string;
-      actorRole?: string;
-      requestId?: string;
-    },
-  ): Promise<unknown>;
+/** One event as handed to the appender: the entry plus its actor and request id. */
+export interface AppendedAuditEvent {
+  tenantId?: string;
+  action: AuditAction;
+  outcome: AuditEntry['outcome'];
+  resource?: string;
+  errorCode?: string;
+  purpose?: string;
+  kmsProvider?: string;
+  kmsKeyRef?: string;
+  kmsRequestId?: string;
+  actorTokenId?: string;
+  actorRole?: string;
+  requestId?: string;
+  details?: Record<string, AuditDetailValue>;
 }
 
-/** Adds the actor and request id to events and times each commit. Rejections propagate (fail closed). */
+/**
+ * The audit log writer this service needs (the port the @byok/audit writer fills): resolves only
+ * once the event is committed. Not to be confused with audit sinks, the SIEM webhooks.
+ */
+export interface AuditAppender {
+  record(e: AppendedAuditEvent): Promise<unknown>;
+}
+
+/**
+ * Adds the actor and request id to events, refuses actions and detail keys outside the catalogue,
+ * and times each commit. Rejections propagate (fail closed).
+ */
 export class AuditRecorder {
   constructor(
-    private readonly sink: AuditSink,
+    private readonly appender: AuditAppender,
     private readonly metrics: Metrics,
   ) {}
 
   /** Writes one event and waits for its commit. */
-  async record(actor: AuditActor, e: AuditEntry): Promise<void> {
+  async record<A extends AuditAction>(actor: AuditActor, e: AuditEntry<A>): Promise<void> {
     const end = this.metrics.auditWriteDuration.startTimer();
     try {
-      const { tenantId, ...rest } = e;
-      const event: Omit<AuditEntry, 'tenantId'> & {
-        tenantId?: string;
-        actorTokenId?: string;
-        actorRole?: string;
-        requestId?: string;
-      } = rest;
+      const { tenantId, details, ...rest } = e;
+      // Two map lookups per event: cheap next to the commit it precedes, and it catches casts.
+      assertCataloguedEvent(rest.action, details);
+      const event: AppendedAuditEvent = rest;
+      if (details) event.details = details as Record<string, AuditDetailValue>;
       if (tenantId) event.tenantId = tenantId;
       if (actor.principal) {
         event.actorTokenId = actor.principal.tokenId;
         event.actorRole = actor.principal.role;
       }
       if (actor.requestId) event.requestId = actor.requestId;
-      await this.sink.record(event);
+      await this.appender.record(event);
       end({ outcome: 'ok' });
     } catch (err) {
       end({ outcome: 'error' });

@@ -1,6 +1,7 @@
 import type { Pool } from '@byok/store';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import type { JobRunner } from '../jobs/job-runner.js';
 import { AuditCheckpointer } from './audit-checkpointer.js';
 import { AuditDispatcher } from './audit-dispatcher.js';
 import { loadAuditSigningKey, type AuditSigningKey } from './audit-signing-key.js';
@@ -15,15 +16,16 @@ export interface AuditSecurity {
 }
 
 /**
- * Loads the checkpoint signing key and starts the two background jobs of the audit log: periodic
- * signed checkpoints and SIEM sink delivery. `stop()` belongs in the service's close().
+ * Loads the checkpoint signing key and hands the two background jobs of the audit log to the
+ * runner: periodic signed checkpoints and SIEM sink delivery. Stopping the runner stops them.
  */
 export async function startAuditSecurity(opts: {
   config: Config;
   pool: Pool;
   logger: Logger;
-}): Promise<{ security: AuditSecurity; stop(): Promise<void> }> {
-  const { config, pool, logger } = opts;
+  jobs: JobRunner;
+}): Promise<AuditSecurity> {
+  const { config, pool, logger, jobs } = opts;
   const signingKey = await loadAuditSigningKey({
     file: config.audit.signingKeyFile,
     dataDir: config.dataDir,
@@ -45,13 +47,7 @@ export async function startAuditSecurity(opts: {
     backoffMs: config.audit.sinkBackoffMs,
     maxBackoffMs: config.audit.sinkMaxBackoffMs,
   });
-  checkpointer.start();
-  dispatcher.start();
-  return {
-    security: { signingKey, sinks, checkpointer, dispatcher },
-    async stop() {
-      await dispatcher.stop();
-      await checkpointer.stop();
-    },
-  };
+  jobs.add(checkpointer.task());
+  jobs.add(dispatcher.task());
+  return { signingKey, sinks, checkpointer, dispatcher };
 }

@@ -1,24 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { open, seal } from '@byok/envelope';
-import type { Db } from '@byok/store';
+import { auditSinkRepository, type AuditSinkRow, type Db } from '@byok/store';
 import { AppError } from '../../errors.js';
-
-/** A sink row as stored. */
-export interface AuditSinkRow {
-  id: string;
-  tenant_id: string;
-  url: string;
-  secret_sealed: Buffer;
-  batch_size: number;
-  enabled: boolean;
-  last_delivered_seq: string;
-  attempts: number;
-  last_error: string | null;
-  last_attempt_at: Date | null;
-  last_success_at: Date | null;
-  next_attempt_at: Date;
-  created_at: Date;
-}
 
 /** Delivery state of a sink as the API shows it (never the secret). */
 export interface AuditSinkView {
@@ -100,12 +83,14 @@ export class AuditSinkService {
     const id = `snk_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     const sealed = seal(this.secretKey, Buffer.from(secret, 'utf8'), sealParams(tenantId, id));
-    await this.db.query(
-      `INSERT INTO audit_sinks (id, tenant_id, url, secret_sealed, batch_size, last_delivered_seq)
-       VALUES ($1, $2, $3, $4, $5,
-         CASE WHEN $6 THEN COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = $2), 0) ELSE 0 END)`,
-      [id, tenantId, url.toString(), sealed, input.batchSize ?? 100, input.startAt === 'now'],
-    );
+    await auditSinkRepository.insert(this.db, {
+      id,
+      tenantId,
+      url: url.toString(),
+      secretSealed: sealed,
+      batchSize: input.batchSize ?? 100,
+      startAtHead: input.startAt === 'now',
+    });
     return { ...((await this.get(tenantId, id)) as AuditSinkView), secret };
   }
 
@@ -116,11 +101,7 @@ export class AuditSinkService {
 
   /** The tenant's sinks with their delivery state. */
   async list(tenantId: string, id?: string): Promise<AuditSinkView[]> {
-    const { rows } = await this.db.query<AuditSinkRow & { head_seq: string | null }>(
-      `SELECT s.*, h.seq AS head_seq FROM audit_sinks s LEFT JOIN audit_chain_heads h ON h.chain = s.tenant_id
-       WHERE s.tenant_id = $1 AND ($2::text IS NULL OR s.id = $2) ORDER BY s.created_at`,
-      [tenantId, id ?? null],
-    );
+    const rows = await auditSinkRepository.list(this.db, tenantId, id);
     return rows.map((r) => {
       const delivered = Number(r.last_delivered_seq);
       const head = Number(r.head_seq ?? 0);
@@ -145,11 +126,7 @@ export class AuditSinkService {
 
   /** Stops delivery to a sink (rows stay for the record). */
   async disable(tenantId: string, id: string): Promise<boolean> {
-    const r = await this.db.query('UPDATE audit_sinks SET enabled = false WHERE tenant_id = $1 AND id = $2', [
-      tenantId,
-      id,
-    ]);
-    return (r.rowCount ?? 0) > 0;
+    return auditSinkRepository.disable(this.db, tenantId, id);
   }
 
   /** The HMAC secret of a sink (for the dispatcher only). */

@@ -1,7 +1,8 @@
+import type { AuditAction, AuditDetailsFor } from '@byok/audit';
 import { open, readHeader, seal, zeroize, type Context } from '@byok/envelope';
 import { AppError } from '../../errors.js';
 import { toAppError } from '../../errors.js';
-import type { AuditActor, AuditEntry, AuditRecorder } from '../audit/audit-recorder.js';
+import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import { purposeAllowed } from './purpose-policy.js';
 import type { TenantKeyService } from '../keys/tenant-key-service.js';
 import type { TenantView } from '../tenants/tenant-directory.js';
@@ -64,7 +65,7 @@ export class CryptoService {
   checkPurpose(
     view: TenantView,
     actor: AuditActor,
-    action: string,
+    action: AuditAction,
     resource: string,
     purpose: string | undefined,
   ): Promise<void> | undefined {
@@ -76,7 +77,7 @@ export class CryptoService {
   private async refusePurpose(
     view: TenantView,
     actor: AuditActor,
-    action: string,
+    action: AuditAction,
     resource: string,
     purpose: string | undefined,
   ): Promise<never> {
@@ -123,10 +124,10 @@ export class CryptoService {
    * rethrown; a success is audited and committed before the plaintext is returned (zeroed if the
    * audit write fails). `details` go on the success event.
    */
-  async auditedOpen(
+  async auditedOpen<A extends AuditAction>(
     view: TenantView,
     actor: AuditActor,
-    event: { action: string; resource: string; purpose: string | undefined; details?: AuditEntry['details'] },
+    event: { action: A; resource: string; purpose: string | undefined; details?: AuditDetailsFor<A> },
     version: () => number,
     openWith: (key: Buffer) => Buffer,
   ): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import { hasKeyHealth, isKmsError, parseKeyRef, type KmsRegistry, type ProviderName } from '@byok/kms';
 import type { Logger } from '../../logger.js';
 import type { AuditRecorder } from '../audit/audit-recorder.js';
+import type { JobTask } from '../jobs/job-runner.js';
 import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import type { TenantKeyCache } from './tenant-key-cache.js';
 import type { TenantKeyService } from './tenant-key-service.js';
@@ -23,34 +24,22 @@ export interface KeyHealthProbeOptions {
  * request anyway. A disabled, deleted or inaccessible key purges the tenant everywhere.
  */
 export class KeyHealthProbe {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-
   constructor(private readonly o: KeyHealthProbeOptions) {}
 
-  /** Starts the periodic probe (no-op when the interval is 0). */
-  start(): void {
-    if (this.o.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      if (!this.running) {
-        this.running = this.probeAll()
-          .then(() => undefined)
-          .finally(() => (this.running = undefined));
-      }
-    }, this.o.intervalMs);
-    this.timer.unref();
-  }
-
-  /** Stops probing and waits for a round in progress. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  /** The periodic job for the runner (off when the interval is 0). */
+  task(): JobTask {
+    return {
+      name: 'key-health-probe',
+      schedule: { kind: 'interval', everyMs: this.o.intervalMs },
+      run: (signal) => this.probeAll(signal),
+    };
   }
 
   /** One round over the cached tenants; returns the tenants found revoked. */
-  async probeAll(): Promise<string[]> {
+  async probeAll(signal?: AbortSignal): Promise<string[]> {
     const revoked: string[] = [];
     for (const tenantId of this.o.cache.tenants()) {
+      if (signal?.aborted) break;
       if (await this.probe(tenantId)) revoked.push(tenantId);
     }
     return revoked;

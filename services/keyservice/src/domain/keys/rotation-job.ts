@@ -4,6 +4,7 @@ import { isKmsError } from '@byok/kms';
 import {
   jobRepository,
   reencryptRepository,
+  tenantKeyRepository,
   type Db,
   type JobRow,
   type ReencryptedRow,
@@ -14,9 +15,11 @@ import { failpoint } from '../../failpoints.js';
 import { toAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
-import { fingerprintSecret } from '../secrets/secret-service.js';
+import { startTicker, type JobHandle, type JobRunner } from '../jobs/job-runner.js';
+import { fingerprintSecret, secretContext } from '../secrets/secret-service.js';
 import type { TenantDirectory, TenantView } from '../tenants/tenant-directory.js';
 import type { CmkManager } from './cmk-manager.js';
+import { jobView, type JobView } from './job-view.js';
 import type { TenantKeyService } from './tenant-key-service.js';
 
 const KIND = 'tenant-key.reencrypt';
@@ -33,6 +36,8 @@ export interface RotationJobsDeps {
   directory: TenantDirectory;
   audit: AuditRecorder;
   logger: Logger;
+  /** Runs the poller that picks up jobs. */
+  jobs: JobRunner;
   /** Rows re-encrypted per batch (one transaction, one audit event). */
   batchSize: number;
   /** How often an idle runner looks for work. */
@@ -45,44 +50,6 @@ export interface RotationJobsDeps {
   /** Lease owner name of this instance. */
   instanceId: string;
 }
-
-/** A job as the API shows it. */
-export interface JobView {
-  id: string;
-  kind: string;
-  state: string;
-  done: number;
-  total: number;
-  /** Records per second since the job started (until it finished). */
-  rate: number;
-  errors: number;
-  lastError: string | null;
-  targetVersion: number;
-  startedAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-/** The API form of a job row. */
-export function jobView(j: JobRow): JobView {
-  const seconds = Math.max(0.001, ((j.finishedAt ?? j.updatedAt).getTime() - j.startedAt.getTime()) / 1000);
-  return {
-    id: j.id,
-    kind: j.kind,
-    state: j.state,
-    done: j.done,
-    total: j.total,
-    rate: Math.round((j.done / seconds) * 10) / 10,
-    errors: j.errors,
-    lastError: j.lastError,
-    targetVersion: j.targetVersion,
-    startedAt: j.startedAt.toISOString(),
-    updatedAt: j.updatedAt.toISOString(),
-    finishedAt: j.finishedAt ? j.finishedAt.toISOString() : null,
-  };
-}
-
-const secretContext = (r: ReencryptRow) => ({ secret: r.name, version: String(r.version), kind: r.kind });
 
 type Cursor = { name: string; version: number };
 
@@ -111,9 +78,7 @@ class LeaseLost extends Error {
  * or new-and-valid, whatever crashes. Jobs are leased, so one instance runs a job at a time.
  */
 export class RotationJobs {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private poller: JobHandle | undefined;
 
   constructor(private readonly d: RotationJobsDeps) {}
 
@@ -168,7 +133,7 @@ export class RotationJobs {
     });
     const retired = await this.d.withTransaction(async (tx) => {
       // Lock the tenant's key rows so a concurrent rotate/retire serialises behind this one.
-      await tx.query('SELECT version FROM tenant_keys WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
+      await tenantKeyRepository.lockAll(tx, tenantId);
       await check(tx);
       return reencryptRepository.retireBelow(tx, tenantId, minVersion);
     });
@@ -176,72 +141,53 @@ export class RotationJobs {
     return { retired };
   }
 
-  /** Starts polling for runnable jobs. */
+  /** Hands the job poller to the runner: a look at start, then `pollMs` after each drain. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.poller ??= this.d.jobs.add({
+      name: 'rotation-jobs',
+      schedule: { kind: 'poll', pollMs: this.d.pollMs },
+      run: (signal) => this.drain(signal),
+    });
   }
 
   /** Looks for work now (after a rotation here) instead of at the next poll. */
   wake(): void {
-    if (this.stopped || this.running) return;
-    this.schedule(0);
+    this.poller?.wake();
   }
 
   /** Stops polling and waits for the batch in flight; the job's lease is handed back. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.drain()
-        .catch((err: unknown) => this.d.logger.warn({ err: (err as Error).message }, 'job runner error'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule(this.d.pollMs);
-        });
-    }, ms);
-    this.timer.unref();
+    await this.poller?.stop();
+    this.poller = undefined;
   }
 
   /** Runs claimable jobs one after another until none is left. */
-  private async drain(): Promise<void> {
-    while (!this.stopped) {
+  private async drain(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
       const job = await jobRepository.claim(this.d.db, this.d.instanceId, this.d.leaseMs);
       if (!job) return;
-      await this.runJob(job);
+      await this.runJob(job, signal);
     }
   }
 
-  private async runJob(claimed: JobRow): Promise<void> {
+  private async runJob(claimed: JobRow, signal: AbortSignal): Promise<void> {
     const owner = this.d.instanceId;
     let job = claimed;
     let lost = false;
-    const beat = setInterval(
-      () => {
-        jobRepository
-          .heartbeat(this.d.db, job.id, owner, this.d.leaseMs)
-          .then((ok) => {
-            if (!ok) lost = true;
-          })
-          .catch(() => undefined);
-      },
-      Math.max(50, Math.floor(this.d.leaseMs / 3)),
-    );
-    beat.unref();
+    const beat = startTicker(Math.max(50, Math.floor(this.d.leaseMs / 3)), () => {
+      jobRepository
+        .heartbeat(this.d.db, job.id, owner, this.d.leaseMs)
+        .then((ok) => {
+          if (!ok) lost = true;
+        })
+        .catch(() => undefined);
+    });
     let prepared: Promise<Prepared | undefined> = Promise.resolve(undefined);
     try {
       // One batch of look-ahead: the next batch is read and re-sealed (CPU here) while the current
       // one commits (work in PostgreSQL). Commits stay strictly in order, so progress is exact.
       prepared = this.prepare(job, cursorOf(job));
-      while (!this.stopped && !lost) {
+      while (!signal.aborted && !lost) {
         const batch = await prepared;
         if (!batch) {
           const next = await this.endPass(job);
@@ -269,7 +215,7 @@ export class RotationJobs {
       this.d.logger.warn({ jobId: job.id, tenantId: job.tenantId, code, retryMs }, 'rotation job paused');
       await jobRepository.pause(this.d.db, job.id, owner, code, retryMs).catch(() => undefined);
     } finally {
-      clearInterval(beat);
+      beat.stop();
     }
   }
 
@@ -382,7 +328,10 @@ export class RotationJobs {
           await this.d.tenantKeys.use(view, v, actor, (key) => {
             for (const r of group) {
               try {
-                plain.set(r, open(key, r.ciphertext, { tenantId, context: secretContext(r) }));
+                plain.set(
+                  r,
+                  open(key, r.ciphertext, { tenantId, context: secretContext(r.name, r.version, r.kind) }),
+                );
               } catch {
                 // A row that does not open stays as it is; it is counted, never overwritten.
               }
@@ -397,7 +346,7 @@ export class RotationJobs {
       return await this.d.tenantKeys.use(view, target, actor, (key) => {
         const out: ReencryptedRow[] = [];
         for (const [r, pt] of plain) {
-          const context = secretContext(r);
+          const context = secretContext(r.name, r.version, r.kind);
           const ciphertext = seal(key, pt, { tenantId, tkVersion: target, context });
           const back = open(key, ciphertext, { tenantId, context });
           const same = back.equals(pt);

@@ -1,3 +1,5 @@
+import { startTicker, type Ticker } from '../jobs/job-runner.js';
+
 /** One unwrapped tenant key held in memory. */
 export interface CachedKey {
   key: Buffer;
@@ -11,11 +13,10 @@ export interface CachedKey {
 export class TenantKeyCache {
   private readonly entries = new Map<string, CachedKey>();
   private readonly generations = new Map<string, number>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweeper: Ticker;
 
   constructor(private readonly now: () => number = Date.now) {
-    this.sweeper = setInterval(() => this.sweep(), 1000);
-    this.sweeper.unref();
+    this.sweeper = startTicker(1000, () => this.sweep());
   }
 
   private static id(tenantId: string, version: number): string {
@@ -84,7 +85,7 @@ export class TenantKeyCache {
 
   /** Stops the sweeper and zeroes everything. */
   close(): void {
-    clearInterval(this.sweeper);
+    this.sweeper.stop();
     this.purgeAll();
   }
 

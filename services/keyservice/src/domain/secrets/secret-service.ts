@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
-import { open, seal, zeroize } from '@byok/envelope';
+import { open, seal, zeroize, type Context } from '@byok/envelope';
 import { SECRET_FORMATS, type SecretKind } from '@byok/contract';
 import { secretRepository, type Db, type SecretRow } from '@byok/store';
 import { AppError } from '../../errors.js';
@@ -28,11 +28,14 @@ export function fingerprintSecret(tenantKey: Buffer, value: string): string {
   }
 }
 
-const secretContext = (name: string, version: number, kind: string) => ({
-  secret: name,
-  version: String(version),
-  kind,
-});
+/**
+ * The envelope context (AAD) every stored secret version is sealed under. Writing, revealing and
+ * rotation's re-encryption all use this one function: a second definition that drifted would seal
+ * secrets that never open again.
+ */
+export function secretContext(name: string, version: number, kind: string): Context {
+  return { secret: name, version: String(version), kind };
+}
 
 /** Stores tenants' secrets (AI provider API keys first) as envelope ciphertexts. */
 export class SecretService {

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import { listenChannel, notifyChannel, type ChannelListener, type Queryable } from '@byok/store';
 import type { Logger } from '../../logger.js';
 
 /** PostgreSQL channel that carries tenant purges between instances. */
@@ -26,10 +25,10 @@ export interface TenantEvent {
 
 /** Options for {@link TenantEvents}. */
 export interface TenantEventsOptions {
-  /** Connection for LISTEN (a dedicated client, not from the pool); absent = single instance. */
-  databaseUrl?: string;
+  /** Server to LISTEN on (the store opens a dedicated connection); absent = single instance. */
+  listenUrl?: string;
   /** Pool used to NOTIFY. */
-  notify: (payload: string) => Promise<void>;
+  db: Queryable;
   instanceId: string;
   logger: Logger;
   /** Purge one tenant on this instance. */
@@ -39,24 +38,25 @@ export interface TenantEventsOptions {
 }
 
 /**
- * Cross-instance cache invalidation over PostgreSQL LISTEN/NOTIFY. The listener reconnects with
- * backoff after any connection loss, and purges everything each time it (re)connects, because
- * notifications sent while it was away are gone.
+ * Cross-instance cache invalidation over PostgreSQL LISTEN/NOTIFY. The store's channel listener
+ * reconnects with backoff after any connection loss, and this purges everything each time it
+ * (re)connects or loses the connection, because notifications sent while it was away are gone.
  */
 export class TenantEvents {
-  private client: pg.Client | undefined;
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private connectedOnce: (() => void) | undefined;
+  private listener: ChannelListener | undefined;
 
   constructor(private readonly o: TenantEventsOptions) {}
 
-  /** Starts listening; resolves once the first LISTEN is in place (or at once without a database URL). */
+  /** Starts listening; resolves once the first LISTEN is in place (or at once without a listen URL). */
   async start(): Promise<void> {
-    if (!this.o.databaseUrl) return;
-    const ready = new Promise<void>((resolve) => (this.connectedOnce = resolve));
-    this.loop = this.run(this.o.databaseUrl);
-    await Promise.race([ready, sleep(10_000)]);
+    if (!this.o.listenUrl) return;
+    this.listener = await listenChannel({
+      databaseUrl: this.o.listenUrl,
+      channel: TENANT_EVENTS_CHANNEL,
+      onNotification: (payload) => this.handle(payload),
+      onResync: this.o.onResync,
+      logger: this.o.logger,
+    });
   }
 
   /** Tells every instance (this one included) to purge `tenantId`. Applies locally first. */
@@ -64,7 +64,7 @@ export class TenantEvents {
     const event: TenantEvent = { tenantId, reason, origin: this.o.instanceId };
     this.o.onTenant(event);
     try {
-      await this.o.notify(JSON.stringify(event));
+      await notifyChannel(this.o.db, TENANT_EVENTS_CHANNEL, JSON.stringify(event));
     } catch (err) {
       // The local purge happened; other instances still converge by their own cache expiry and probes.
       this.o.logger.warn(
@@ -76,50 +76,12 @@ export class TenantEvents {
 
   /** Stops listening. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.client?.end().catch(() => undefined);
-    await this.loop?.catch(() => undefined);
+    await this.listener?.stop();
   }
 
-  private async run(url: string): Promise<void> {
-    let delay = 100;
-    while (!this.stopped) {
-      const client = new pg.Client({ connectionString: url, keepAlive: true });
-      this.client = client;
-      const lost = new Promise<void>((resolve) => {
-        client.once('error', () => resolve());
-        client.once('end', () => resolve());
-      });
-      try {
-        await client.connect();
-        client.on('notification', (msg) => this.handle(msg.payload));
-        await client.query(`LISTEN ${TENANT_EVENTS_CHANNEL}`);
-        this.o.onResync();
-        this.o.logger.info({ instance: this.o.instanceId }, 'listening for tenant events');
-        this.connectedOnce?.();
-        delay = 100;
-        await lost;
-        if (!this.stopped) this.o.logger.warn('tenant event listener lost its connection; reconnecting');
-      } catch (err) {
-        if (!this.stopped)
-          this.o.logger.warn(
-            { err: (err as Error).message },
-            'tenant event listener cannot connect; retrying',
-          );
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-      if (this.stopped) return;
-      // Purge now, not only at reconnect: while disconnected this instance cannot hear revocations.
-      this.o.onResync();
-      await sleep(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 5000);
-    }
-  }
-
-  private handle(payload: string | undefined): void {
+  private handle(payload: string): void {
     try {
-      const e = JSON.parse(payload ?? '') as Partial<TenantEvent>;
+      const e = JSON.parse(payload) as Partial<TenantEvent>;
       if (typeof e.tenantId !== 'string' || typeof e.reason !== 'string') return;
       if (e.origin === this.o.instanceId) return;
       this.o.onTenant({

@@ -1,0 +1,124 @@
+import { AuditInputError } from './audit-errors.js';
+import type { AuditDetailValue } from './audit-event.js';
+
+/** What the catalogue states about one action. */
+export interface AuditActionSpec {
+  /** One line: what the event records. */
+  summary: string;
+  /** The only keys its `details` may carry (each also in {@link DEFAULT_DETAIL_KEYS}). */
+  details: readonly string[];
+}
+
+/**
+ * Every action the key service records, with the detail keys each may carry. Permission names of
+ * the authorization rules are actions too: a refused request is recorded under the permission it
+ * asked for, with outcome `denied`. A new audited operation adds its entry here first (and a row in
+ * this package's README); the recorder refuses anything else, at compile time and at run time.
+ */
+export const AUDIT_ACTIONS = {
+  // Data plane
+  encrypt: { summary: 'encrypt under the tenant key (recorded when refused)', details: [] },
+  decrypt: { summary: 'decrypt of one ciphertext: success, failure or refusal', details: [] },
+  'decrypt.batch': {
+    summary: 'one event per decrypt batch',
+    details: ['itemCount', 'failedCount', 'reason'],
+  },
+  'kms.unwrap': { summary: 'a tenant key unwrapped by the customer KMS', details: [] },
+  'kms.wrap': {
+    summary: 'reserved for wrap calls; wraps are recorded as cmk.register, cmk.change, tenant-key.rotate',
+    details: [],
+  },
+  'kms.health': { summary: 'the key-health probe found the customer key revoked', details: [] },
+  // Secrets
+  'secret.list': { summary: 'list or read secret metadata (recorded when refused)', details: [] },
+  'secret.write': { summary: 'store a secret (recorded when refused)', details: [] },
+  'secret.put': { summary: 'a new secret version stored', details: ['secretVersion', 'secretKind'] },
+  'secret.reveal': { summary: 'a secret value opened for the caller', details: ['secretVersion'] },
+  'secret.delete': { summary: 'a secret and all its versions deleted', details: [] },
+  // Customer key and tenant keys
+  'cmk.read': {
+    summary: 'read the CMK, its onboarding grant or a rotation job (recorded when refused)',
+    details: [],
+  },
+  'cmk.write': {
+    summary: 'register the CMK, rotate or retire tenant keys (recorded when refused)',
+    details: [],
+  },
+  'cmk.register': { summary: 'first CMK proven and registered', details: ['itemCount'] },
+  'cmk.change': { summary: 'tenant keys rewrapped under a new CMK', details: ['itemCount'] },
+  'tenant-key.rotate': { summary: 'a new tenant key version created', details: ['keyVersion'] },
+  'tenant-key.retire': { summary: 'tenant key versions below minVersion retired', details: ['minVersion'] },
+  'tenant-key.reencrypt': {
+    summary: 'one batch of stored secrets re-encrypted by a rotation job',
+    details: ['itemCount', 'failedCount', 'keyVersion'],
+  },
+  // Tenants and policy
+  'tenant.create': { summary: 'a tenant created', details: [] },
+  'tenant.read': { summary: 'read a tenant (recorded when refused)', details: [] },
+  'tenant.lock': {
+    summary: 'kill switch engaged; also the permission of restore (recorded when refused)',
+    details: ['newState'],
+  },
+  'tenant.restore': { summary: 'kill switch released', details: ['newState'] },
+  'tenant.delete': { summary: 'tenant offboarded and its keys crypto-shredded', details: ['newState'] },
+  'policy.read': { summary: 'read the tenant policy (recorded when refused)', details: [] },
+  'policy.write': {
+    summary: 'change the tenant policy, register or disable SIEM sinks (recorded when refused)',
+    details: [],
+  },
+  'policy.update': { summary: 'tenant policy changed', details: ['cacheTtlSeconds'] },
+  // Tokens
+  'token.bootstrap': { summary: 'the first platform-admin token created at start-up', details: [] },
+  'token.create': { summary: 'a token issued (or refused)', details: ['newState'] },
+  'token.read': { summary: 'list tokens (recorded when refused)', details: [] },
+  'token.revoke': { summary: 'a token revoked', details: [] },
+  // Audit log
+  'audit.read': {
+    summary: 'read the audit log, its exports, checkpoints or sinks (recorded when refused)',
+    details: [],
+  },
+  'audit.export': { summary: 'an audit export streamed', details: ['reason'] },
+  'audit.sink.create': { summary: 'a SIEM sink registered', details: [] },
+  'audit.sink.disable': { summary: 'a SIEM sink disabled', details: [] },
+  // Development KMS (never in production)
+  'dev.local-kms': { summary: 'manage development KMS keys (recorded when refused)', details: [] },
+  'dev.local-kms.create': { summary: 'a development KMS key created', details: [] },
+  'dev.local-kms.disable': { summary: 'a development KMS key disabled', details: [] },
+  'dev.local-kms.enable': { summary: 'a development KMS key enabled', details: [] },
+} as const satisfies Record<string, AuditActionSpec>;
+
+/** A catalogued action name. */
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+/** The detail keys allowed for `A` (a union of actions allows the union of their keys). */
+export type AuditDetailKey<A extends AuditAction> = (typeof AUDIT_ACTIONS)[A]['details'][number];
+
+/** The `details` an event of action `A` may carry; `never` for actions without details. */
+export type AuditDetailsFor<A extends AuditAction> = [AuditDetailKey<A>] extends [never]
+  ? never
+  : Partial<Record<AuditDetailKey<A>, AuditDetailValue>>;
+
+/** Every catalogued action name. */
+export const AUDIT_ACTION_NAMES = Object.keys(AUDIT_ACTIONS) as readonly AuditAction[];
+
+const ALLOWED = new Map<string, ReadonlySet<string>>(
+  Object.entries(AUDIT_ACTIONS).map(([name, spec]) => [name, new Set<string>(spec.details)]),
+);
+
+/** True when `name` is a catalogued action. */
+export function isAuditAction(name: string): name is AuditAction {
+  return ALLOWED.has(name);
+}
+
+/**
+ * Throws {@link AuditInputError} unless `action` is catalogued and `details` uses only its keys.
+ * The types already refuse both; this catches casts and values built at run time.
+ */
+export function assertCataloguedEvent(action: string, details?: Readonly<Record<string, unknown>>): void {
+  const allowed = ALLOWED.get(action);
+  if (!allowed) throw new AuditInputError(`audit action "${action}" is not in AUDIT_ACTIONS`);
+  if (!details) return;
+  for (const key in details) {
+    if (!allowed.has(key)) throw new AuditInputError(`audit action "${action}" may not carry details.${key}`);
+  }
+}

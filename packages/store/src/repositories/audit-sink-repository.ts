@@ -1,0 +1,95 @@
+import type { Db } from './db.js';
+
+/** A SIEM sink row as stored (the HMAC secret only sealed). */
+export interface AuditSinkRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  secret_sealed: Buffer;
+  batch_size: number;
+  enabled: boolean;
+  last_delivered_seq: string;
+  attempts: number;
+  last_error: string | null;
+  last_attempt_at: Date | null;
+  last_success_at: Date | null;
+  next_attempt_at: Date;
+  created_at: Date;
+}
+
+/** A sink row with the head of its tenant's audit chain (for the delivery lag). */
+export type AuditSinkWithHead = AuditSinkRow & { head_seq: string | null };
+
+/** What registering a sink stores. */
+export interface NewAuditSink {
+  id: string;
+  tenantId: string;
+  url: string;
+  secretSealed: Uint8Array;
+  batchSize: number;
+  /** Start after the chain's current head instead of replaying it from the beginning. */
+  startAtHead: boolean;
+}
+
+/** SIEM webhook sinks of the audit log and their delivery state. */
+export const auditSinkRepository = {
+  /** Stores a new sink; its cursor starts at 0 or at the chain's current head. */
+  async insert(db: Db, s: NewAuditSink): Promise<void> {
+    await db.query(
+      `INSERT INTO audit_sinks (id, tenant_id, url, secret_sealed, batch_size, last_delivered_seq)
+       VALUES ($1, $2, $3, $4, $5,
+         CASE WHEN $6 THEN COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = $2), 0) ELSE 0 END)`,
+      [s.id, s.tenantId, s.url, Buffer.from(s.secretSealed), s.batchSize, s.startAtHead],
+    );
+  },
+
+  /** The tenant's sinks (or the one with `id`) with their chain head, oldest first. */
+  async list(db: Db, tenantId: string, id?: string): Promise<AuditSinkWithHead[]> {
+    const { rows } = await db.query<AuditSinkWithHead>(
+      `SELECT s.*, h.seq AS head_seq FROM audit_sinks s LEFT JOIN audit_chain_heads h ON h.chain = s.tenant_id
+       WHERE s.tenant_id = $1 AND ($2::text IS NULL OR s.id = $2) ORDER BY s.created_at`,
+      [tenantId, id ?? null],
+    );
+    return rows;
+  },
+
+  /** Stops delivery to a sink; false when the tenant has no such sink. */
+  async disable(db: Db, tenantId: string, id: string): Promise<boolean> {
+    const r = await db.query('UPDATE audit_sinks SET enabled = false WHERE tenant_id = $1 AND id = $2', [
+      tenantId,
+      id,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  },
+
+  /**
+   * Claims the most overdue enabled sink not in `skip`, locked until the caller's transaction ends.
+   * `SKIP LOCKED`: a sink another instance is delivering is passed over, never waited for.
+   */
+  async claimDue(tx: Db, skip: readonly string[]): Promise<AuditSinkRow | undefined> {
+    const { rows } = await tx.query<AuditSinkRow>(
+      `SELECT * FROM audit_sinks WHERE enabled AND next_attempt_at <= now() AND NOT (id = ANY($1::text[]))
+       ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [skip],
+    );
+    return rows[0];
+  },
+
+  /** Records an acknowledged delivery up to `lastSeq`; the sink is due again at once. */
+  async markDelivered(tx: Db, id: string, lastSeq: number): Promise<void> {
+    await tx.query(
+      `UPDATE audit_sinks SET last_delivered_seq = $2, attempts = 0, last_error = NULL, last_attempt_at = now(),
+         last_success_at = now(), next_attempt_at = now() WHERE id = $1`,
+      [id, lastSeq],
+    );
+  },
+
+  /** Records a failed attempt; the sink is due again after `retryMs`. */
+  async markFailed(tx: Db, id: string, attempts: number, error: string, retryMs: number): Promise<void> {
+    await tx.query(
+      `UPDATE audit_sinks SET attempts = $2, last_error = $3, last_attempt_at = now(),
+         next_attempt_at = now() + make_interval(secs => $4::double precision / 1000) WHERE id = $1`,
+      [id, attempts, error, retryMs],
+    );
+  },
+};
