@@ -4,22 +4,26 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tenantRepository } from '@byok/store';
+import type { KmsModuleConfigs } from '@byok/kms';
+import { AWS_CONTEXT_ACTIONS, type AwsPolicyStatement } from '@byok/kms-aws';
+import { AZURE_ROLE } from '@byok/kms-azure';
+import { GCP_READ_ROLE, GCP_USE_ROLE } from '@byok/kms-gcp';
 import { ConfigError, loadConfig } from '../src/config.js';
-import {
-  AWS_CONTEXT_ACTIONS,
-  AZURE_ROLE,
-  cmkPolicyGuide,
-  GCP_READ_ROLE,
-  GCP_USE_ROLE,
-  type AwsPolicyStatement,
-  type ServiceIdentity,
-} from '../src/domain/keys/cmk-policy.js';
+import { cmkPolicyGuide as guideFor } from '../src/domain/keys/cmk-policy.js';
+import { kmsModules } from '../src/kms-modules.js';
 import { startTestService, type TestService } from './harness.js';
 
 const ROLE = 'arn:aws:iam::444455556666:role/byok-keyservice';
 const PRINCIPAL = '0b5c3c2e-9f1a-4d7e-8c61-2f0e4a9b7d13';
 const SA = 'byok-keyservice@platform-prod.iam.gserviceaccount.com';
-const IDENTITY: ServiceIdentity = { awsRoleArn: ROLE, azurePrincipalId: PRINCIPAL, gcpServiceAccount: SA };
+// Each module's settings, as config.kms.modules holds them: the service identity in each cloud.
+const IDENTITY: KmsModuleConfigs = {
+  'aws-kms': { SERVICE_AWS_ROLE_ARN: ROLE },
+  'azure-kv': { SERVICE_AZURE_PRINCIPAL_ID: PRINCIPAL },
+  'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: SA },
+};
+const cmkPolicyGuide = (provider: string, tenantId: string, configs: KmsModuleConfigs, keyRef?: string) =>
+  guideFor(kmsModules, configs, provider, tenantId, keyRef);
 const AWS_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const AZURE_KEY = 'https://contoso-keys.vault.azure.net/keys/tenant-cmk/0123456789abcdef0123456789abcdef';
 const GCP_KEY = 'projects/acme-prod/locations/europe-west1/keyRings/byok/cryptoKeys/tenant-cmk';
@@ -99,7 +103,7 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
     const g = cmkPolicyGuide('gcp-kms', 'acme-corp', IDENTITY, GCP_KEY);
     if (g.grant.kind !== 'gcp-iam-binding') throw new TypeError(`unexpected grant ${g.grant.kind}`);
     expect(g.grant.resource).toBe(GCP_KEY);
-    expect(g.grant.bindings[0]).toEqual({ role: GCP_USE_ROLE, members: [`serviceAccount:${SA}`] });
+    expect((g.grant.bindings as unknown[])[0]).toEqual({ role: GCP_USE_ROLE, members: [`serviceAccount:${SA}`] });
     expect(GCP_USE_ROLE).toBe('roles/cloudkms.cryptoKeyEncrypterDecrypter');
     expect(g.cli).toContain(
       "gcloud kms keys add-iam-policy-binding 'tenant-cmk' --keyring 'byok' --location 'europe-west1' --project 'acme-prod'" +
@@ -131,13 +135,13 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
         message: expect.stringContaining('SERVICE_AWS_ROLE_ARN'),
       }),
     );
-    expect(() => cmkPolicyGuide('gcp-kms', 't', { awsRoleArn: ROLE })).toThrow(
+    expect(() => cmkPolicyGuide('gcp-kms', 't', { 'aws-kms': IDENTITY['aws-kms'] })).toThrow(
       expect.objectContaining({ code: 'KMS_MISCONFIGURED' }),
     );
   });
 
   it('shell-quotes values so a quote in them cannot break out of the command', () => {
-    const g = cmkPolicyGuide('gcp-kms', 't', { gcpServiceAccount: "evil'; rm -rf /" });
+    const g = cmkPolicyGuide('gcp-kms', 't', { 'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: "evil'; rm -rf /" } });
     expect(g.cli).toContain(`'serviceAccount:evil'\\''; rm -rf /'`);
   });
 });
@@ -151,7 +155,7 @@ describe('service identity config', () => {
       SERVICE_AZURE_PRINCIPAL_ID: PRINCIPAL,
       SERVICE_GCP_SERVICE_ACCOUNT: SA,
     });
-    expect(c.serviceIdentity).toEqual(IDENTITY);
+    expect(c.kms.modules).toMatchObject(IDENTITY);
   });
   it.each([
     ['SERVICE_AWS_ROLE_ARN', 'arn:aws:iam::444455556666:user/someone'],
