@@ -40,7 +40,10 @@ export const TokenResponse = z.object({
 });
 
 /** A KMS provider module name (`aws-kms`, `pkcs11`); the service checks it against its registry. */
-export const ProviderName = z.string().max(32).regex(/^[a-z][a-z0-9-]{0,31}$/);
+export const ProviderName = z
+  .string()
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]{0,31}$/);
 
 /** `PUT /v1/tenants/{tenantId}/cmk` */
 export const PutCmkRequest = z.strictObject({

@@ -24,7 +24,9 @@ describe('parseAwsKeyRef', () => {
     });
   });
   it('rejects AWS managed aliases and bare key ids', () => {
-    expect(() => parseAwsKeyRef('arn:aws:kms:us-west-2:123456789012:alias/aws/s3')).toThrow(InvalidKeyRefError);
+    expect(() => parseAwsKeyRef('arn:aws:kms:us-west-2:123456789012:alias/aws/s3')).toThrow(
+      InvalidKeyRefError,
+    );
     expect(() => parseAwsKeyRef('1234abcd-12ab-34cd-56ef-1234567890ab')).toThrow(/key ARN/);
   });
 });

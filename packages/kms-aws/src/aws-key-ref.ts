@@ -31,7 +31,11 @@ export function parseAwsKeyRef(input: string): AwsKeyRef {
   }
   const [, partition, region, account, resource] = m as unknown as [string, string, string, string, string];
   if (resource === 'alias/aws' || resource.startsWith('alias/aws/')) {
-    throw new InvalidKeyRefError(AWS_PROVIDER, input, 'AWS managed keys (alias/aws/*) are not customer managed keys');
+    throw new InvalidKeyRefError(
+      AWS_PROVIDER,
+      input,
+      'AWS managed keys (alias/aws/*) are not customer managed keys',
+    );
   }
   return {
     provider: AWS_PROVIDER,

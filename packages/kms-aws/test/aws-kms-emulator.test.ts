@@ -57,8 +57,7 @@ describe('aws-kms provider against the emulator: ARNs, deletion, health', () => 
   });
 
   it('reports an unknown alias as KEY_NOT_FOUND', async () => {
-    const ref = parseAwsKeyRef(`arn:aws:kms:${emu.region}:${emu.accountId}:alias/none-${randomUUID()}`,
-    );
+    const ref = parseAwsKeyRef(`arn:aws:kms:${emu.region}:${emu.accountId}:alias/none-${randomUUID()}`);
     await rejection(env.provider.wrap(ref, randomBytes(32), ctx), 'KEY_NOT_FOUND');
   });
 

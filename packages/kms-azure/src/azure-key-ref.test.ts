@@ -9,7 +9,9 @@ describe('parseAzureKeyRef', () => {
       name: 'tenant-a',
       vaultUrl: 'https://acme.vault.azure.net',
     });
-    const hsm = parseAzureKeyRef('https://acme.managedhsm.azure.net/keys/k1/0123456789abcdef0123456789abcdef');
+    const hsm = parseAzureKeyRef(
+      'https://acme.managedhsm.azure.net/keys/k1/0123456789abcdef0123456789abcdef',
+    );
     expect(hsm).toMatchObject({
       kind: 'managed-hsm',
       name: 'k1',

@@ -37,7 +37,8 @@ export function parseAzureKeyRef(input: string): AzureKeyRef {
   const name = parts[1] ?? '';
   const version = parts[2];
   if (!AZURE_NAME.test(name)) throw invalid('key name must be 1-127 letters, digits or dashes');
-  if (version !== undefined && !AZURE_VERSION.test(version)) throw invalid('key version must be letters and digits');
+  if (version !== undefined && !AZURE_VERSION.test(version))
+    throw invalid('key version must be letters and digits');
   const vaultUrl = `${url.protocol}//${url.host}`;
   return {
     provider: AZURE_PROVIDER,

@@ -10,7 +10,10 @@ import { azureGrant, isAzureObjectId } from './azure-onboarding.js';
 const AzureConfigSchema = z.object({
   AZURE_TENANT_ID: z.string().optional().describe('Entra tenant of the service principal'),
   AZURE_CLIENT_ID: z.string().optional().describe('service principal client id'),
-  AZURE_CLIENT_SECRET: z.string().optional().describe('service principal secret (else DefaultAzureCredential)'),
+  AZURE_CLIENT_SECRET: z
+    .string()
+    .optional()
+    .describe('service principal secret (else DefaultAzureCredential)'),
   AZURE_AUTHORITY_HOST: z.string().url().optional().describe('Entra authority override (emulators)'),
   AZURE_KEYVAULT_CA_FILE: z
     .string()
@@ -44,7 +47,9 @@ async function create(c: AzureKeyVaultConfig, ctx: ProviderBuildContext) {
     credential,
     timeoutMs: ctx.timeoutMs,
     ...(tlsCa ? { tlsCa } : {}),
-    ...(c.AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ? { disableChallengeResourceVerification: true } : {}),
+    ...(c.AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION
+      ? { disableChallengeResourceVerification: true }
+      : {}),
   });
 }
 
@@ -56,7 +61,8 @@ async function create(c: AzureKeyVaultConfig, ctx: ProviderBuildContext) {
 export const azureKeyVaultModule = {
   name: AZURE_PROVIDER,
   title: 'Azure Key Vault / Managed HSM',
-  keyRefFormat: 'https://VAULT.vault.azure.net/keys/NAME[/VERSION] or https://HSM.managedhsm.azure.net/keys/NAME[/VERSION]',
+  keyRefFormat:
+    'https://VAULT.vault.azure.net/keys/NAME[/VERSION] or https://HSM.managedhsm.azure.net/keys/NAME[/VERSION]',
   parseKeyRef: parseAzureKeyRef,
   configSchema: AzureConfigSchema,
   create,

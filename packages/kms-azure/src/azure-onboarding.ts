@@ -84,7 +84,11 @@ resource "azurerm_key_vault_managed_hardware_security_module_role_assignment" "$
 }
 
 /** The role assignment letting `principalId` get, wrap and unwrap with this key only; placeholders without `ref`. */
-export function azureGrant(tenantId: string, principalId: string, ref: AzureKeyRef | undefined): OnboardingGrant {
+export function azureGrant(
+  tenantId: string,
+  principalId: string,
+  ref: AzureKeyRef | undefined,
+): OnboardingGrant {
   const hsm = ref?.kind === 'managed-hsm';
   const role = hsm ? AZURE_HSM_ROLE : AZURE_ROLE;
   const keyName = ref?.name ?? '<KEY_NAME>';

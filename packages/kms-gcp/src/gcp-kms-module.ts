@@ -7,7 +7,10 @@ import { gcpGrant, isGcpServiceAccount } from './gcp-onboarding.js';
 
 /** Google settings: emulator overrides (else Application Default Credentials) and our service account. */
 const GcpConfigSchema = z.object({
-  GCP_KMS_ENDPOINT: z.string().optional().describe('host[:port] override of cloudkms.googleapis.com (emulators)'),
+  GCP_KMS_ENDPOINT: z
+    .string()
+    .optional()
+    .describe('host[:port] override of cloudkms.googleapis.com (emulators)'),
   GCP_KMS_PROTOCOL: z.enum(['http', 'https']).optional().describe('protocol for GCP_KMS_ENDPOINT'),
   GCP_ACCESS_TOKEN: z
     .string()

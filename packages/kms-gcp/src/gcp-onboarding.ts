@@ -40,7 +40,11 @@ resource "google_kms_crypto_key_iam_member" "${l}_read" {
 }
 
 /** The IAM bindings letting `serviceAccount` use and read this CryptoKey only; placeholders without `ref`. */
-export function gcpGrant(tenantId: string, serviceAccount: string, ref: GcpKeyRef | undefined): OnboardingGrant {
+export function gcpGrant(
+  tenantId: string,
+  serviceAccount: string,
+  ref: GcpKeyRef | undefined,
+): OnboardingGrant {
   const member = `serviceAccount:${serviceAccount}`;
   const resource =
     ref?.cryptoKeyName ?? 'projects/<PROJECT>/locations/<LOCATION>/keyRings/<KEY_RING>/cryptoKeys/<KEY>';

@@ -3,13 +3,7 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KmsError, parseLocalKeyRef } from '@byok/kms';
-import {
-  crc32cOf,
-  createGcpKmsProvider,
-  parseGcpKeyRef,
-  type GcpKeyRef,
-  type GcpKmsClientSlice,
-} from '../src/index.js';
+import { crc32cOf, createGcpKmsProvider, parseGcpKeyRef, type GcpKmsClientSlice } from '../src/index.js';
 import { startGcpHarness, type GcpHarness } from './gcp-test-harness.js';
 
 const ctx = { tenant: 'tenant-a', purpose: 'tenant-key', version: '1' };

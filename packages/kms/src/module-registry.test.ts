@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { InvalidKeyRefError, KmsError } from './errors.js';
-import { localKeyStoreOf, localKmsModule, MemoryLocalKeyStore, createLocalKmsProvider } from './local/index.js';
+import {
+  localKeyStoreOf,
+  localKmsModule,
+  MemoryLocalKeyStore,
+  createLocalKmsProvider,
+} from './local/index.js';
 import { KmsModuleRegistry } from './module-registry.js';
 import type { KeyRefBase, KmsProviderModule } from './provider-module.js';
 import { KmsRegistry } from './registry.js';
@@ -69,7 +74,9 @@ describe('KmsModuleRegistry', () => {
 
   it('refuses a module that answers a reference of another provider', () => {
     const liar = { ...echoModule, name: 'liar' };
-    expect(() => new KmsModuleRegistry([liar]).parseKeyRef('liar', 'echo:a')).toThrow(/answered a echo reference/);
+    expect(() => new KmsModuleRegistry([liar]).parseKeyRef('liar', 'echo:a')).toThrow(
+      /answered a echo reference/,
+    );
   });
 
   it('refuses duplicate and malformed module names', () => {

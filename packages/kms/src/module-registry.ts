@@ -21,7 +21,9 @@ export class KmsModuleRegistry {
   constructor(modules: readonly AnyKmsProviderModule[]) {
     for (const m of modules) {
       if (!PROVIDER_NAME_PATTERN.test(m.name)) {
-        throw new Error(`KMS provider module name ${JSON.stringify(m.name)} must match ${PROVIDER_NAME_PATTERN}`);
+        throw new Error(
+          `KMS provider module name ${JSON.stringify(m.name)} must match ${PROVIDER_NAME_PATTERN}`,
+        );
       }
       if (this.byName.has(m.name)) throw new Error(`KMS provider module ${m.name} registered twice`);
       this.byName.set(m.name, m);
@@ -90,7 +92,9 @@ export class KmsModuleRegistry {
         });
       }
       if (m.developmentOnly && ctx.production) {
-        throw new KmsError('KMS_MISCONFIGURED', `${name}: ${m.title} is development-only`, { provider: name });
+        throw new KmsError('KMS_MISCONFIGURED', `${name}: ${m.title} is development-only`, {
+          provider: name,
+        });
       }
       if (!(name in configs)) {
         throw new KmsError('KMS_MISCONFIGURED', `${name}: its settings were not parsed`, { provider: name });

@@ -46,13 +46,24 @@ const SETTINGS = {
   port: setting('PORT', int(0, 65535, 8080).describe('port to listen on (0 = any free port)')),
   dataDir: setting(
     'DATA_DIR',
-    z.string().min(1).default('.data').describe('where the embedded database and the local dev KMS keep their files'),
+    z
+      .string()
+      .min(1)
+      .default('.data')
+      .describe('where the embedded database and the local dev KMS keep their files'),
   ),
   databaseUrl: setting(
     'DATABASE_URL',
-    z.string().url().optional().describe('PostgreSQL URL; without it the embedded PGlite default runs under DATA_DIR'),
+    z
+      .string()
+      .url()
+      .optional()
+      .describe('PostgreSQL URL; without it the embedded PGlite default runs under DATA_DIR'),
   ),
-  databasePoolMax: setting('DATABASE_POOL_MAX', int(1, 200, 20).describe('connections in the PostgreSQL pool')),
+  databasePoolMax: setting(
+    'DATABASE_POOL_MAX',
+    int(1, 200, 20).describe('connections in the PostgreSQL pool'),
+  ),
   bootstrapAdminToken: setting(
     'BOOTSTRAP_ADMIN_TOKEN',
     z
@@ -78,7 +89,9 @@ const SETTINGS = {
     z
       .string()
       .optional()
-      .describe('read by glibc at process start; the service only reports whether its malloc settings are in it'),
+      .describe(
+        'read by glibc at process start; the service only reports whether its malloc settings are in it',
+      ),
   ),
   tokenCacheSeconds: setting(
     'TOKEN_CACHE_SECONDS',
@@ -102,7 +115,10 @@ const SETTINGS = {
         .describe(`comma-separated providers to enable, of: ${kmsModules.names().join(', ')}`),
     ),
   },
-  auditMaxBatch: setting('AUDIT_MAX_BATCH', int(1, 5000, 256).describe('most audit events grouped into one commit')),
+  auditMaxBatch: setting(
+    'AUDIT_MAX_BATCH',
+    int(1, 5000, 256).describe('most audit events grouped into one commit'),
+  ),
   audit: {
     signingKeyFile: setting(
       'AUDIT_SIGNING_KEY_FILE',
@@ -110,17 +126,26 @@ const SETTINGS = {
         .string()
         .min(1)
         .optional()
-        .describe('Ed25519 private key (PKCS#8 PEM) signing audit checkpoints; default: generated under DATA_DIR'),
+        .describe(
+          'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints; default: generated under DATA_DIR',
+        ),
     ),
     checkpointIntervalSeconds: setting(
       'AUDIT_CHECKPOINT_INTERVAL_SECONDS',
-      int(0, 86400, 300).describe('how often moved audit chains get a signed checkpoint (0 = off; on demand still works)'),
+      int(0, 86400, 300).describe(
+        'how often moved audit chains get a signed checkpoint (0 = off; on demand still works)',
+      ),
     ),
     sinkPollMs: setting(
       'AUDIT_SINK_POLL_MS',
-      int(10, 600000, 1000).describe('how often the SIEM dispatcher looks for undelivered audit events (sinks)'),
+      int(10, 600000, 1000).describe(
+        'how often the SIEM dispatcher looks for undelivered audit events (sinks)',
+      ),
     ),
-    sinkTimeoutMs: setting('AUDIT_SINK_TIMEOUT_MS', int(100, 120000, 10000).describe('deadline of one SIEM webhook POST')),
+    sinkTimeoutMs: setting(
+      'AUDIT_SINK_TIMEOUT_MS',
+      int(100, 120000, 10000).describe('deadline of one SIEM webhook POST'),
+    ),
     sinkBackoffMs: setting(
       'AUDIT_SINK_BACKOFF_MS',
       int(10, 600000, 1000).describe('first retry delay after a failed SIEM delivery (doubles per attempt)'),
@@ -158,7 +183,11 @@ const SETTINGS = {
   ),
   failpoints: setting(
     'FAILPOINTS',
-    z.string().optional().transform(commaList).describe('TEST ONLY: comma-separated crash points; refused in production'),
+    z
+      .string()
+      .optional()
+      .transform(commaList)
+      .describe('TEST ONLY: comma-separated crash points; refused in production'),
   ),
   jobs: {
     batchSize: setting(
@@ -167,10 +196,15 @@ const SETTINGS = {
         'secret versions re-encrypted per batch (one transaction, one audit event) by a rotation job',
       ),
     ),
-    pollMs: setting('JOB_POLL_MS', int(10, 600000, 1000).describe('how often an idle instance looks for background jobs')),
+    pollMs: setting(
+      'JOB_POLL_MS',
+      int(10, 600000, 1000).describe('how often an idle instance looks for background jobs'),
+    ),
     leaseMs: setting(
       'JOB_LEASE_MS',
-      int(100, 600000, 30000).describe("lease of a running job; a crashed holder's job is taken over after this long"),
+      int(100, 600000, 30000).describe(
+        "lease of a running job; a crashed holder's job is taken over after this long",
+      ),
     ),
     retryMs: setting(
       'JOB_RETRY_MS',
@@ -236,7 +270,8 @@ export function describeSettings(): { env: string; description: string | undefin
   };
   walk(SETTINGS);
   for (const m of kmsModules.modules()) {
-    const shape = m.configSchema instanceof z.ZodObject ? (m.configSchema.shape as Record<string, z.ZodType>) : {};
+    const shape =
+      m.configSchema instanceof z.ZodObject ? (m.configSchema.shape as Record<string, z.ZodType>) : {};
     for (const [env, schema] of Object.entries(shape)) out.push({ env, description: schema.description });
   }
   return out;

@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { createAuditWriter, queryEvents, verifyChain } from '@byok/audit';
-import { KmsRegistry, localKeyStoreOf, withResilience, type KmsProvider, type LocalKeyStore } from '@byok/kms';
+import {
+  KmsRegistry,
+  localKeyStoreOf,
+  withResilience,
+  type KmsProvider,
+  type LocalKeyStore,
+} from '@byok/kms';
 import { createPool, migrate, withTransaction, type Store } from '@byok/store';
 import { tokenRepository, type Db } from '@byok/store';
 import type { Express } from 'express';

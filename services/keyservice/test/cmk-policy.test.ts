@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tenantRepository } from '@byok/store';
 import type { KmsModuleConfigs } from '@byok/kms';
 import { AWS_CONTEXT_ACTIONS, type AwsPolicyStatement } from '@byok/kms-aws';
-import { AZURE_ROLE } from '@byok/kms-azure';
+import { AZURE_HSM_ROLE, AZURE_ROLE } from '@byok/kms-azure';
 import { GCP_READ_ROLE, GCP_USE_ROLE } from '@byok/kms-gcp';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { cmkPolicyGuide as guideFor } from '../src/domain/keys/cmk-policy.js';
@@ -103,7 +103,10 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
     const g = cmkPolicyGuide('gcp-kms', 'acme-corp', IDENTITY, GCP_KEY);
     if (g.grant.kind !== 'gcp-iam-binding') throw new TypeError(`unexpected grant ${g.grant.kind}`);
     expect(g.grant.resource).toBe(GCP_KEY);
-    expect((g.grant.bindings as unknown[])[0]).toEqual({ role: GCP_USE_ROLE, members: [`serviceAccount:${SA}`] });
+    expect((g.grant.bindings as unknown[])[0]).toEqual({
+      role: GCP_USE_ROLE,
+      members: [`serviceAccount:${SA}`],
+    });
     expect(GCP_USE_ROLE).toBe('roles/cloudkms.cryptoKeyEncrypterDecrypter');
     expect(g.cli).toContain(
       "gcloud kms keys add-iam-policy-binding 'tenant-cmk' --keyring 'byok' --location 'europe-west1' --project 'acme-prod'" +
@@ -141,7 +144,9 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
   });
 
   it('shell-quotes values so a quote in them cannot break out of the command', () => {
-    const g = cmkPolicyGuide('gcp-kms', 't', { 'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: "evil'; rm -rf /" } });
+    const g = cmkPolicyGuide('gcp-kms', 't', {
+      'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: "evil'; rm -rf /" },
+    });
     expect(g.cli).toContain(`'serviceAccount:evil'\\''; rm -rf /'`);
   });
 });
@@ -203,6 +208,20 @@ describe('GET /v1/tenants/{t}/cmk/policy', () => {
     expect(r.body.grant.statements[0].Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:tenant': 'policy-acme' },
     });
+  });
+
+  it('answers the Terraform form of the same grant', async () => {
+    const r = await svc.call(
+      'GET',
+      path('policy-acme', `provider=aws-kms&keyRef=${encodeURIComponent(AWS_KEY)}`),
+      {
+        token: acme.admin,
+      },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.terraform).toContain(`identifiers = [${JSON.stringify(ROLE)}]`);
+    expect(r.body.terraform).toContain('values   = ["policy-acme"]');
+    expect(r.body.terraform).toContain(`key_id = ${JSON.stringify(AWS_KEY)}`);
   });
 
   it('answers the platform admin, also for a tenant locked by its kill switch', async () => {
@@ -287,5 +306,70 @@ describe('Terraform examples (infra/terraform)', () => {
     expect(gcp).toContain(`role          = "${GCP_USE_ROLE}"`);
     expect(gcp).toContain(`role          = "${GCP_READ_ROLE}"`);
     expect(gcp).toContain('member        = "serviceAccount:${var.service_account}"');
+  });
+});
+
+describe('Terraform form of each onboarding grant', () => {
+  const HSM_KEY = 'https://contoso-hsm.managedhsm.azure.net/keys/tenant-cmk';
+  const cases: [string, string | undefined][] = [
+    ['aws-kms', undefined],
+    ['aws-kms', AWS_KEY],
+    ['azure-kv', undefined],
+    ['azure-kv', AZURE_KEY],
+    ['azure-kv', HSM_KEY],
+    ['gcp-kms', undefined],
+    ['gcp-kms', GCP_KEY],
+  ];
+
+  it('covers every module that writes a grant', () => {
+    const withGrant = kmsModules
+      .modules()
+      .filter((m) => m.onboarding)
+      .map((m) => m.name);
+    expect([...new Set(cases.map(([p]) => p))]).toEqual(withGrant);
+  });
+
+  (TERRAFORM || process.env.CI === 'true' ? it : it.skip)('parses and is formatted (terraform fmt)', () => {
+    for (const [provider, keyRef] of cases) {
+      const tf = cmkPolicyGuide(provider, 'acme-corp', IDENTITY, keyRef).terraform ?? '';
+      const r = spawnSync('terraform', ['fmt', '-'], { input: tf, encoding: 'utf8' });
+      expect({ provider, keyRef, status: r.status, formatted: r.stdout === tf }).toEqual({
+        provider,
+        keyRef,
+        status: 0,
+        formatted: true,
+      });
+    }
+  });
+
+  it('grants what the JSON grant says, on the named key', () => {
+    const aws = cmkPolicyGuide('aws-kms', 'acme-corp', IDENTITY, AWS_KEY).terraform ?? '';
+    expect(aws).toContain(`actions   = [${AWS_CONTEXT_ACTIONS.map((a) => `"${a}"`).join(', ')}]`);
+    expect(aws).toContain('variable = "kms:EncryptionContext:tenant"');
+    expect(aws).toContain('values   = ["acme-corp"]');
+    expect(aws).toContain('actions   = ["kms:DescribeKey"]');
+    expect(aws).toContain(`key_id = "${AWS_KEY}"`);
+    const azure = cmkPolicyGuide('azure-kv', 'acme-corp', IDENTITY, AZURE_KEY).terraform ?? '';
+    expect(azure).toContain(`roleDefinitions/${AZURE_ROLE.id}`);
+    expect(azure).toContain('name                = "contoso-keys"');
+    expect(azure).toContain('name         = "tenant-cmk"');
+    expect(azure).toContain(`principal_id       = "${PRINCIPAL}"`);
+    const hsm = cmkPolicyGuide('azure-kv', 'acme-corp', IDENTITY, HSM_KEY).terraform ?? '';
+    expect(hsm).toContain(`name           = "${AZURE_HSM_ROLE.id}"`);
+    expect(hsm).toContain('scope              = "/keys/tenant-cmk"');
+    const gcp = cmkPolicyGuide('gcp-kms', 'acme-corp', IDENTITY, GCP_KEY).terraform ?? '';
+    expect(gcp).toContain(`crypto_key_id = "${GCP_KEY}"`);
+    expect(gcp).toContain(`role          = "${GCP_USE_ROLE}"`);
+    expect(gcp).toContain(`role          = "${GCP_READ_ROLE}"`);
+    expect(gcp).toContain(`member        = "serviceAccount:${SA}"`);
+  });
+
+  it('quotes values so they cannot end an HCL string or start an interpolation', () => {
+    const evil = 'x"} ${file("/etc/passwd")}';
+    const tf =
+      cmkPolicyGuide('gcp-kms', 't', { 'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: evil } }).terraform ?? '';
+    expect(tf).toContain('member        = "serviceAccount:x\\"} $${file(\\"/etc/passwd\\")}"');
+    // Every `${` left is the escaped `$${`, which Terraform reads as literal text.
+    expect(tf.replace(/\$\$\{/g, '')).not.toContain('${');
   });
 });

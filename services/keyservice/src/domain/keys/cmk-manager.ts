@@ -1,11 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { generateTenantKey, zeroize } from '@byok/envelope';
-import {
-  isKmsError,
-  type EncryptionContext,
-  type KeyRef,
-  type KmsRegistry,
-} from '@byok/kms';
+import { isKmsError, type EncryptionContext, type KeyRef, type KmsRegistry } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db, type TenantPolicy } from '@byok/store';
 import { AppError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';

@@ -22,7 +22,10 @@ export interface CmkPolicyGuide {
  */
 export function requireKnownProvider(modules: KmsModuleRegistry, provider: string): void {
   if (!modules.has(provider)) {
-    throw new AppError('VALIDATION_FAILED', `unknown provider ${provider}; expected one of ${modules.names().join(', ')}`);
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `unknown provider ${provider}; expected one of ${modules.names().join(', ')}`,
+    );
   }
 }
 

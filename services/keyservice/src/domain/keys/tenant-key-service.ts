@@ -1,10 +1,5 @@
 import { zeroize } from '@byok/envelope';
-import {
-  isKmsError,
-  KmsError,
-  type EncryptionContext,
-  type KmsRegistry,
-} from '@byok/kms';
+import { isKmsError, KmsError, type EncryptionContext, type KmsRegistry } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db } from '@byok/store';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
