@@ -39,15 +39,21 @@ export const TokenResponse = z.object({
   revokedAt: Timestamp.nullable(),
 });
 
+/** A KMS provider module name (`aws-kms`, `pkcs11`); the service checks it against its registry. */
+export const ProviderName = z
+  .string()
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]{0,31}$/);
+
 /** `PUT /v1/tenants/{tenantId}/cmk` */
 export const PutCmkRequest = z.strictObject({
-  provider: z.enum(['aws-kms', 'azure-kv', 'gcp-kms', 'local']),
+  provider: ProviderName,
   keyRef: z.string().min(1).max(2048),
 });
 
 /** The tenant's registered customer key. */
 export const CmkResponse = z.object({
-  provider: z.enum(['aws-kms', 'azure-kv', 'gcp-kms', 'local']),
+  provider: ProviderName,
   keyRef: z.string(),
   state: z.enum(['active', 'revoked']),
   verifiedAt: Timestamp,

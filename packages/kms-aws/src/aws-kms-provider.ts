@@ -7,7 +7,7 @@ import {
   type KeyState as AwsKeyState,
 } from '@aws-sdk/client-kms';
 import {
-  type AwsKeyRef,
+  ownKeyRef,
   type CallOptions,
   type EncryptionContext,
   type KeyHealth,
@@ -20,6 +20,7 @@ import {
   type WrapResult,
 } from '@byok/kms';
 import { awsRequestId, mapAwsError } from './aws-error-mapper.js';
+import { AWS_PROVIDER, type AwsKeyRef } from './aws-key-ref.js';
 
 /** The slice of the SDK client the adapter calls (inject a fake or a configured client). */
 export type KmsSend = Pick<KMSClient, 'send'>;
@@ -96,19 +97,10 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): AwsKm
     return client;
   }
 
-  function awsRef(ref: KeyRef, operation: string): AwsKeyRef {
-    if (ref.provider !== 'aws-kms') {
-      throw new KmsError('KMS_MISCONFIGURED', `aws-kms cannot use a ${ref.provider} key reference`, {
-        provider: 'aws-kms',
-        keyRef: ref.uri,
-        operation,
-      });
-    }
-    return ref;
-  }
+  const awsRef = (ref: KeyRef, operation: string) => ownKeyRef<AwsKeyRef>(AWS_PROVIDER, ref, operation);
 
   return {
-    name: 'aws-kms',
+    name: AWS_PROVIDER,
 
     async wrap(
       ref: KeyRef,

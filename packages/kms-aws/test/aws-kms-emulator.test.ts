@@ -2,7 +2,8 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CancelKeyDeletionCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { type AwsKeyRef, parseKeyRef } from '@byok/kms';
+import { parseLocalKeyRef } from '@byok/kms';
+import { parseAwsKeyRef, type AwsKeyRef } from '../src/index.js';
 import { describeKmsProvider } from '@byok/kms/conformance';
 import type { AwsKmsEmulator } from '@byok/kms-emulators';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -10,7 +11,7 @@ import { type AwsTestEnv, emulatorEnv, rejection } from './aws-test-env.js';
 
 const ctx = { tenant: 'tenant-a', purpose: 'tenant-key', version: '1' };
 const missing = (region: string, account: string) =>
-  parseKeyRef('aws-kms', `arn:aws:kms:${region}:${account}:key/${randomUUID()}`);
+  parseAwsKeyRef(`arn:aws:kms:${region}:${account}:key/${randomUUID()}`);
 
 describeKmsProvider('aws-kms via @aws-sdk/client-kms against the AWS KMS emulator', async () => {
   const { emu, env } = await emulatorEnv();
@@ -56,10 +57,7 @@ describe('aws-kms provider against the emulator: ARNs, deletion, health', () => 
   });
 
   it('reports an unknown alias as KEY_NOT_FOUND', async () => {
-    const ref = parseKeyRef(
-      'aws-kms',
-      `arn:aws:kms:${emu.region}:${emu.accountId}:alias/none-${randomUUID()}`,
-    );
+    const ref = parseAwsKeyRef(`arn:aws:kms:${emu.region}:${emu.accountId}:alias/none-${randomUUID()}`);
     await rejection(env.provider.wrap(ref, randomBytes(32), ctx), 'KEY_NOT_FOUND');
   });
 
@@ -79,7 +77,7 @@ describe('aws-kms provider against the emulator: ARNs, deletion, health', () => 
     const { wrapped } = await env.provider.wrap(key, dk, ctx);
     expect(Buffer.from((await env.provider.unwrap(key, wrapped, ctx)).plaintext).equals(dk)).toBe(true);
     // The same key id in another region is a different (absent) key.
-    const elsewhere = parseKeyRef('aws-kms', key.uri.replace('eu-west-1', 'us-east-1'));
+    const elsewhere = parseAwsKeyRef(key.uri.replace('eu-west-1', 'us-east-1'));
     await rejection(env.provider.wrap(elsewhere, dk, ctx), 'KEY_NOT_FOUND');
   });
 
@@ -126,7 +124,7 @@ describe('aws-kms provider against the emulator: ARNs, deletion, health', () => 
 
   it('refuses a reference of another provider as KMS_MISCONFIGURED', async () => {
     await rejection(
-      env.provider.wrap(parseKeyRef('local', 'local:k'), randomBytes(32), ctx),
+      env.provider.wrap(parseLocalKeyRef('local:k'), randomBytes(32), ctx),
       'KMS_MISCONFIGURED',
     );
   });

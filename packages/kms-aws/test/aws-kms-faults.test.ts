@@ -1,10 +1,10 @@
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
 import { randomBytes } from 'node:crypto';
-import { type AwsKeyRef, withResilience } from '@byok/kms';
+import { withResilience } from '@byok/kms';
 import type { AwsKmsEmulator } from '@byok/kms-emulators';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createAwsKmsProvider } from '../src/index.js';
+import { createAwsKmsProvider, type AwsKeyRef } from '../src/index.js';
 import { type AwsTestEnv, emulatorEnv, expectNoLeak, freePort, rejection } from './aws-test-env.js';
 
 const ctx = { tenant: 'tenant-f', purpose: 'tenant-key', version: '1' };

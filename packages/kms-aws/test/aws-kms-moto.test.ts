@@ -5,7 +5,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DecryptCommand } from '@aws-sdk/client-kms';
-import { type AwsKeyRef, KmsError, type KmsProvider, parseKeyRef } from '@byok/kms';
+import { KmsError, type KmsProvider } from '@byok/kms';
+import { parseAwsKeyRef, type AwsKeyRef } from '../src/index.js';
 import { describeKmsProvider } from '@byok/kms/conformance';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { type AwsTestEnv, awsTestEnv, freePort, rejection } from './aws-test-env.js';
@@ -119,7 +120,7 @@ describeKmsProvider(
       provider: motoShim(env.provider),
       keyRef,
       otherKeyRef: await env.createKey(),
-      missingKeyRef: parseKeyRef('aws-kms', `arn:aws:kms:us-east-1:${keyRef.account}:key/${randomUUID()}`),
+      missingKeyRef: parseAwsKeyRef(`arn:aws:kms:us-east-1:${keyRef.account}:key/${randomUUID()}`),
     };
   },
   { noKeyStateReason: 'moto does not enforce key state' },

@@ -6,10 +6,10 @@ import {
   EnableKeyCommand,
   KMSClient,
 } from '@aws-sdk/client-kms';
-import { type AwsKeyRef, type KmsError, parseKeyRef } from '@byok/kms';
+import type { KmsError } from '@byok/kms';
 import { type AwsKmsEmulator, startAwsKmsEmulator } from '@byok/kms-emulators';
 import { expect } from '@jest/globals';
-import { createAwsKmsProvider } from '../src/index.js';
+import { createAwsKmsProvider, parseAwsKeyRef, type AwsKeyRef } from '../src/index.js';
 
 /** A customer-side admin client plus the provider under test, both aimed at one endpoint. */
 export interface AwsTestEnv {
@@ -40,7 +40,7 @@ export function awsTestEnv(
     }
     return c;
   };
-  const asRef = (arn: string) => parseKeyRef('aws-kms', arn) as AwsKeyRef;
+  const asRef = (arn: string) => parseAwsKeyRef(arn);
   const provider = createAwsKmsProvider({ endpoint, credentials });
   return {
     endpoint,

@@ -2,8 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { CryptographyClient, KeyClient, type KeyWrapAlgorithm } from '@azure/keyvault-keys';
 import {
   KmsError,
-  parseKeyRef,
-  type AzureKeyRef,
+  ownKeyRef,
   type CallOptions,
   type EncryptionContext,
   type KeyHealth,
@@ -14,6 +13,7 @@ import {
   type WrapResult,
 } from '@byok/kms';
 import { mapAzureError, innerErrorCode } from './azure-error-mapper.js';
+import { AZURE_PROVIDER, parseAzureKeyRef, type AzureKeyRef } from './azure-key-ref.js';
 import { bindContext, DATA_KEY_BYTES, unbindContext } from './context-binding.js';
 import { decodeAzureBlob, encodeAzureBlob } from './wrapped-blob.js';
 
@@ -44,23 +44,13 @@ interface RawResponse {
   parsedBody?: unknown;
 }
 
-const PROVIDER = 'azure-kv';
+const PROVIDER = AZURE_PROVIDER;
 
-function asAzureRef(ref: KeyRef, operation: string): AzureKeyRef {
-  if (ref.provider !== 'azure-kv') {
-    throw new KmsError('KMS_MISCONFIGURED', `azure-kv provider was given a ${ref.provider} key reference`, {
-      provider: PROVIDER,
-      keyRef: ref.uri,
-      operation,
-    });
-  }
-  return ref;
-}
+const asAzureRef = (ref: KeyRef, operation: string) => ownKeyRef<AzureKeyRef>(PROVIDER, ref, operation);
 
 function parseAzureKid(kid: string): AzureKeyRef | undefined {
   try {
-    const ref = parseKeyRef('azure-kv', kid);
-    return ref.provider === 'azure-kv' ? ref : undefined;
+    return parseAzureKeyRef(kid);
   } catch {
     return undefined;
   }

@@ -1,8 +1,13 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
-import { parseKeyRef, type AzureKeyRef, type KeyRef } from '@byok/kms';
+import type { KeyRef } from '@byok/kms';
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from '@byok/kms-emulators/azure';
-import { createAzureKeyVaultProvider, type AzureKeyVaultProviderOptions } from '../src/index.js';
+import {
+  createAzureKeyVaultProvider,
+  parseAzureKeyRef,
+  type AzureKeyRef,
+  type AzureKeyVaultProviderOptions,
+} from '../src/index.js';
 
 /** An emulator, an SDK credential for it, the provider under test and the customer's KeyClient. */
 export interface AzureTestBed {
@@ -55,7 +60,7 @@ export async function startAzureTestBed(
     credential,
     provider,
     keyClient,
-    ref: (name, version) => parseKeyRef('azure-kv', emu.keyId(name, version)) as AzureKeyRef,
+    ref: (name, version) => parseAzureKeyRef(emu.keyId(name, version)),
     disable: (ref) => setEnabled(ref, false),
     enable: (ref) => setEnabled(ref, true),
     close: () => emu.close(),

@@ -1,7 +1,5 @@
 import { KmsError, type KmsErrorCode } from '@byok/kms';
-
-/** Provider name used on every error this adapter raises. */
-export const GCP_PROVIDER = 'gcp-kms';
+import { GCP_PROVIDER } from './gcp-key-ref.js';
 
 /** gRPC status names by number (google.rpc.Code). */
 const GRPC_NAMES = [

@@ -1,9 +1,9 @@
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import {
   KmsError,
+  ownKeyRef,
   type CallOptions,
   type EncryptionContext,
-  type GcpKeyRef,
   type KeyHealth,
   type KeyHealthCapability,
   type KeyRef,
@@ -14,7 +14,8 @@ import {
 } from '@byok/kms';
 import type { CallOptions as GaxCallOptions, ClientOptions } from 'google-gax';
 import { crc32cMatches, crc32cOf } from './crc32c-checksum.js';
-import { GCP_PROVIDER, mapGcpError, type GcpErrorContext } from './gcp-error-mapper.js';
+import { mapGcpError, type GcpErrorContext } from './gcp-error-mapper.js';
+import { GCP_PROVIDER, type GcpKeyRef } from './gcp-key-ref.js';
 
 /** The slice of the SDK client this adapter calls (tests may hand in their own). */
 export type GcpKmsClientSlice = Pick<
@@ -65,14 +66,8 @@ const STATE_NUMBERS: Readonly<Record<number, string>> = {
   4: 'DESTROY_SCHEDULED',
 };
 
-function gcpRef(ref: KeyRef): GcpKeyRef {
-  if (ref.provider !== 'gcp-kms') {
-    throw new KmsError('KMS_MISCONFIGURED', `gcp-kms cannot use a ${ref.provider} key reference`, {
-      provider: GCP_PROVIDER,
-      keyRef: ref.uri,
-    });
-  }
-  return ref;
+function gcpRef(ref: KeyRef, operation: string): GcpKeyRef {
+  return ownKeyRef<GcpKeyRef>(GCP_PROVIDER, ref, operation);
 }
 
 function asBytes(v: unknown): Uint8Array | undefined {
@@ -144,7 +139,7 @@ export function createGcpKmsProvider(opts: GcpKmsProviderOptions = {}): GcpKmsPr
     ec: EncryptionContext,
     o?: CallOptions,
   ): Promise<WrapResult> {
-    const key = gcpRef(ref);
+    const key = gcpRef(ref, 'wrap');
     const ctx: GcpErrorContext = { keyRef: ref.uri, operation: 'wrap' };
     const aad = canonicalAad(ec);
     const [res] = await call(ctx, o, () =>
@@ -178,7 +173,7 @@ export function createGcpKmsProvider(opts: GcpKmsProviderOptions = {}): GcpKmsPr
     ec: EncryptionContext,
     o?: CallOptions,
   ): Promise<UnwrapResult> {
-    const key = gcpRef(ref);
+    const key = gcpRef(ref, 'unwrap');
     const ctx: GcpErrorContext = { keyRef: ref.uri, operation: 'unwrap' };
     const aad = canonicalAad(ec);
     const [res] = await call(ctx, o, () =>
@@ -206,7 +201,7 @@ export function createGcpKmsProvider(opts: GcpKmsProviderOptions = {}): GcpKmsPr
   }
 
   async function describe(ref: KeyRef, o?: CallOptions): Promise<KeyHealth> {
-    const key = gcpRef(ref);
+    const key = gcpRef(ref, 'describe');
     const ctx: GcpErrorContext = { keyRef: ref.uri, operation: 'describe' };
     let state: unknown;
     if (key.version !== undefined) {
@@ -224,7 +219,7 @@ export function createGcpKmsProvider(opts: GcpKmsProviderOptions = {}): GcpKmsPr
   }
 
   return {
-    name: 'gcp-kms',
+    name: GCP_PROVIDER,
     wrap,
     unwrap,
     describe,

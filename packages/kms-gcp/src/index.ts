@@ -1,11 +1,8 @@
 export { crc32cMatches, crc32cOf, int64ToNumber } from './crc32c-checksum.js';
-export {
-  GCP_PROVIDER,
-  GcpKmsCallError,
-  gcpStatusOf,
-  mapGcpError,
-  type GcpErrorContext,
-} from './gcp-error-mapper.js';
+export { GcpKmsCallError, gcpStatusOf, mapGcpError, type GcpErrorContext } from './gcp-error-mapper.js';
+export * from './gcp-key-ref.js';
+export * from './gcp-kms-module.js';
+export * from './gcp-onboarding.js';
 export {
   canonicalAad,
   createGcpKmsProvider,

@@ -1,7 +1,7 @@
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 import { describeKmsProvider } from '@byok/kms/conformance';
-import type { GcpKeyRef } from '@byok/kms';
+import type { GcpKeyRef } from '../src/index.js';
 import { startGcpHarness } from './gcp-test-harness.js';
 
 describeKmsProvider('gcp-kms: @google-cloud/kms (REST) against the Cloud KMS emulator', async () => {
@@ -12,8 +12,8 @@ describeKmsProvider('gcp-kms: @google-cloud/kms (REST) against the Cloud KMS emu
     ...keyRef,
     cryptoKey: 'missing',
     cryptoKeyName: `${keyRef.cryptoKeyName}-missing`,
+    uri: `${keyRef.cryptoKeyName}-missing`,
   };
-  missingKeyRef.uri = missingKeyRef.cryptoKeyName;
   return {
     provider: h.provider,
     keyRef,

@@ -3,8 +3,8 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { KmsError, withResilience, type GcpKeyRef } from '@byok/kms';
-import { createGcpKmsProvider } from '../src/index.js';
+import { KmsError, withResilience } from '@byok/kms';
+import { createGcpKmsProvider, type GcpKeyRef } from '../src/index.js';
 import { startGcpHarness, tokenAuth, type GcpHarness } from './gcp-test-harness.js';
 
 const ctx = { tenant: 'tenant-a', purpose: 'tenant-key', version: '1' };

@@ -2,8 +2,8 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KmsError, parseKeyRef, type GcpKeyRef } from '@byok/kms';
-import { crc32cOf, createGcpKmsProvider, type GcpKmsClientSlice } from '../src/index.js';
+import { KmsError, parseLocalKeyRef } from '@byok/kms';
+import { crc32cOf, createGcpKmsProvider, parseGcpKeyRef, type GcpKmsClientSlice } from '../src/index.js';
 import { startGcpHarness, type GcpHarness } from './gcp-test-harness.js';
 
 const ctx = { tenant: 'tenant-a', purpose: 'tenant-key', version: '1' };
@@ -85,10 +85,10 @@ describe('gcp-kms adapter against the emulator, SDK on the wire', () => {
     const ref = await h.newKey();
     await h.admin.createCryptoKeyVersion({ parent: ref.cryptoKeyName, cryptoKeyVersion: {} });
     await h.setState(ref, 'DISABLED', 2);
-    const v2 = parseKeyRef('gcp-kms', `${ref.cryptoKeyName}/cryptoKeyVersions/2`);
+    const v2 = parseGcpKeyRef(`${ref.cryptoKeyName}/cryptoKeyVersions/2`);
     expect((await h.provider.describe(v2)).state).toBe('disabled');
     expect((await h.provider.describe(ref)).state).toBe('enabled');
-    const missing = parseKeyRef('gcp-kms', `${ref.cryptoKeyName}/cryptoKeyVersions/9`);
+    const missing = parseGcpKeyRef(`${ref.cryptoKeyName}/cryptoKeyVersions/9`);
     expect(await codeOf(h.provider.describe(missing))).toBe('KEY_NOT_FOUND');
   });
 
@@ -116,16 +116,13 @@ describe('gcp-kms adapter against the emulator, SDK on the wire', () => {
   });
 
   it('refuses a key reference of another provider as KMS_MISCONFIGURED', async () => {
-    const local = parseKeyRef('local', 'local:dev');
+    const local = parseLocalKeyRef('local:dev');
     expect(await codeOf(h.provider.wrap(local, randomBytes(32), ctx))).toBe('KMS_MISCONFIGURED');
   });
 });
 
 describe('gcp-kms adapter with an injected client slice', () => {
-  const ref = parseKeyRef(
-    'gcp-kms',
-    'projects/p1-test/locations/global/keyRings/r/cryptoKeys/k',
-  ) as GcpKeyRef;
+  const ref = parseGcpKeyRef('projects/p1-test/locations/global/keyRings/r/cryptoKeys/k');
 
   it('turns gax retries off, passes the deadline and signal, and reads Long-shaped checksums', async () => {
     const seen: unknown[] = [];

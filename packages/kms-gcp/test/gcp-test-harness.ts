@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { OAuth2Client } from 'google-auth-library';
-import { parseKeyRef, type GcpKeyRef } from '@byok/kms';
 import { startGcpKmsEmulator, type GcpKmsEmulator } from '@byok/kms-emulators';
-import { createGcpKmsProvider, type GcpKmsProvider, type GcpKmsProviderOptions } from '../src/index.js';
+import {
+  createGcpKmsProvider,
+  parseGcpKeyRef,
+  type GcpKeyRef,
+  type GcpKmsProvider,
+  type GcpKmsProviderOptions,
+} from '../src/index.js';
 
 /** Everything a GCP adapter test needs: the emulator, the adapter, and the customer's own SDK client. */
 export interface GcpHarness {
@@ -53,7 +58,7 @@ export async function startGcpHarness(): Promise<GcpHarness> {
         cryptoKeyId: label,
         cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
       });
-      return parseKeyRef('gcp-kms', String(key.name)) as GcpKeyRef;
+      return parseGcpKeyRef(String(key.name));
     },
     async setState(ref, state, version = 1) {
       await admin.updateCryptoKeyVersion({

@@ -1,5 +1,7 @@
 export * from './errors.js';
 export * from './key-ref.js';
+export * from './module-registry.js';
+export * from './onboarding-format.js';
 export * from './provider.js';
 export * from './registry.js';
 export * from './resilience.js';

@@ -1,4 +1,4 @@
-import type { KeyRef, ProviderName } from './key-ref.js';
+import type { KeyRef } from './key-ref.js';
 
 /**
  * Encryption context bound to a wrap: the KMS refuses to unwrap under a different one.
@@ -31,7 +31,8 @@ export interface UnwrapResult {
 
 /** The narrow contract every KMS adapter implements (one package per cloud). */
 export interface KmsProvider {
-  readonly name: ProviderName;
+  /** The module name this provider was built by (`aws-kms`, `local`). */
+  readonly name: string;
   /** Encrypts a data key (at most 64 bytes) under the customer key, bound to `ctx`. */
   wrap(ref: KeyRef, plaintext: Uint8Array, ctx: EncryptionContext, opts?: CallOptions): Promise<WrapResult>;
   /** Decrypts a blob made by {@link wrap} with the same `ref` and `ctx`. */

@@ -1,12 +1,20 @@
 import { KmsError } from './errors.js';
-import type { KeyRef, ProviderName } from './key-ref.js';
+import type { KeyRef } from './key-ref.js';
+import { KmsModuleRegistry } from './module-registry.js';
 import type { KmsProvider } from './provider.js';
 
-/** Picks the provider for a key reference; the one place that dispatches on provider name. */
+/**
+ * The enabled providers by name, plus the registered modules that parse references. Callers hold
+ * this one object: `parseKeyRef` for stored or submitted references, `forRef` to use them.
+ */
 export class KmsRegistry {
-  private readonly providers = new Map<ProviderName, KmsProvider>();
+  private readonly providers = new Map<string, KmsProvider>();
 
-  constructor(providers: readonly KmsProvider[] = []) {
+  constructor(
+    providers: readonly KmsProvider[] = [],
+    /** Every registered module, enabled or not (a stored reference must parse even when its provider is off). */
+    readonly modules: KmsModuleRegistry = new KmsModuleRegistry([]),
+  ) {
     for (const p of providers) this.register(p);
   }
 
@@ -18,13 +26,18 @@ export class KmsRegistry {
   }
 
   /** True when a provider for `name` is configured. */
-  has(name: ProviderName): boolean {
+  has(name: string): boolean {
     return this.providers.has(name);
   }
 
   /** Names of the configured providers. */
-  names(): ProviderName[] {
+  names(): string[] {
     return [...this.providers.keys()];
+  }
+
+  /** Parses a key reference with its registered module (see {@link KmsModuleRegistry.parseKeyRef}). */
+  parseKeyRef(provider: string, input: string): KeyRef {
+    return this.modules.parseKeyRef(provider, input);
   }
 
   /** The provider for `ref`, or a KMS_MISCONFIGURED error naming the missing provider. */

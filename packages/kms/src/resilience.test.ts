@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { KmsError, type KmsErrorCode } from './errors.js';
-import { parseKeyRef } from './key-ref.js';
+import { parseLocalKeyRef } from './local/local-key-ref.js';
 import type { KmsProvider } from './provider.js';
 import { withResilience } from './resilience.js';
 
-const ref = parseKeyRef('local', 'local:resilience');
+const ref = parseLocalKeyRef('local:resilience');
 const ctx = { tenant: 't', purpose: 'tenant-key', version: '1' };
 
 /** A fake provider whose every call runs `behaviour`; it records the signals it was given. */

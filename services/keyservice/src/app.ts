@@ -35,7 +35,7 @@ export function createApp(deps: AppDeps): Express {
   cryptoRoutes(deps, app);
   secretRoutes(deps, app);
   tenantRoutes(deps, app);
-  cmkPolicyRoutes(deps, deps.serviceIdentity ?? {}, app);
+  cmkPolicyRoutes(deps, deps.kmsModuleConfigs ?? {}, app);
   tenantLifecycleRoutes(deps, app);
   tenantKeyRoutes(deps, app);
   tokenRoutes(deps, app);

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { createAuditWriter, queryEvents, verifyChain } from '@byok/audit';
 import {
-  createLocalKmsProvider,
-  FileLocalKeyStore,
   KmsRegistry,
+  localKeyStoreOf,
   withResilience,
   type KmsProvider,
   type LocalKeyStore,
@@ -37,7 +36,7 @@ import { TenantKeyCache } from './domain/keys/tenant-key-cache.js';
 import { TenantKeyService } from './domain/keys/tenant-key-service.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
-import { cloudProviders } from './kms-providers.js';
+import { kmsModules } from './kms-modules.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -90,16 +89,20 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     };
     const resilient = (p: KmsProvider) =>
       withResilience(p, { timeoutMs: config.kms.timeoutMs, maxAttempts: config.kms.maxAttempts, onAttempt });
-    const registry = new KmsRegistry();
-    let localKms: LocalKeyStore | undefined;
-    if (config.kms.providers.includes('local') && !config.production) {
-      localKms = new FileLocalKeyStore(join(config.dataDir, 'local-kms.json'));
-      registry.register(
-        resilient(createLocalKmsProvider({ store: localKms, production: config.production })),
-      );
-    }
+    // Injected providers first: the enabled modules then build only the names still missing.
+    const registry = new KmsRegistry([], kmsModules);
     for (const p of opts.providers ?? []) registry.register(resilient(p));
-    for (const p of await cloudProviders(config, registry.names())) registry.register(resilient(p));
+    const built = await kmsModules.createProviders(
+      config.kms.providers,
+      config.kms.modules,
+      { timeoutMs: config.kms.timeoutMs, production: config.production, dataDir: config.dataDir },
+      registry.names(),
+    );
+    let localKms: LocalKeyStore | undefined;
+    for (const p of built) {
+      localKms ??= localKeyStoreOf(p);
+      registry.register(resilient(p));
+    }
 
     const writer = createAuditWriter({ pool, logger, maxBatch: config.auditMaxBatch });
     const audit = new AuditRecorder(opts.auditAppender ?? writer, metrics);
@@ -216,7 +219,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       auditSecurity,
       rotation,
       registry,
-      serviceIdentity: config.serviceIdentity,
+      kmsModuleConfigs: config.kms.modules,
       localKms,
       bodyLimitBytes: config.bodyLimitBytes,
       publishTenantEvent: (tenantId, reason) =>

@@ -4,22 +4,26 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tenantRepository } from '@byok/store';
+import type { KmsModuleConfigs } from '@byok/kms';
+import { AWS_CONTEXT_ACTIONS, type AwsPolicyStatement } from '@byok/kms-aws';
+import { AZURE_HSM_ROLE, AZURE_ROLE } from '@byok/kms-azure';
+import { GCP_READ_ROLE, GCP_USE_ROLE } from '@byok/kms-gcp';
 import { ConfigError, loadConfig } from '../src/config.js';
-import {
-  AWS_CONTEXT_ACTIONS,
-  AZURE_ROLE,
-  cmkPolicyGuide,
-  GCP_READ_ROLE,
-  GCP_USE_ROLE,
-  type AwsPolicyStatement,
-  type ServiceIdentity,
-} from '../src/domain/keys/cmk-policy.js';
+import { cmkPolicyGuide as guideFor } from '../src/domain/keys/cmk-policy.js';
+import { kmsModules } from '../src/kms-modules.js';
 import { startTestService, type TestService } from './harness.js';
 
 const ROLE = 'arn:aws:iam::444455556666:role/byok-keyservice';
 const PRINCIPAL = '0b5c3c2e-9f1a-4d7e-8c61-2f0e4a9b7d13';
 const SA = 'byok-keyservice@platform-prod.iam.gserviceaccount.com';
-const IDENTITY: ServiceIdentity = { awsRoleArn: ROLE, azurePrincipalId: PRINCIPAL, gcpServiceAccount: SA };
+// Each module's settings, as config.kms.modules holds them: the service identity in each cloud.
+const IDENTITY: KmsModuleConfigs = {
+  'aws-kms': { SERVICE_AWS_ROLE_ARN: ROLE },
+  'azure-kv': { SERVICE_AZURE_PRINCIPAL_ID: PRINCIPAL },
+  'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: SA },
+};
+const cmkPolicyGuide = (provider: string, tenantId: string, configs: KmsModuleConfigs, keyRef?: string) =>
+  guideFor(kmsModules, configs, provider, tenantId, keyRef);
 const AWS_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const AZURE_KEY = 'https://contoso-keys.vault.azure.net/keys/tenant-cmk/0123456789abcdef0123456789abcdef';
 const GCP_KEY = 'projects/acme-prod/locations/europe-west1/keyRings/byok/cryptoKeys/tenant-cmk';
@@ -99,7 +103,10 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
     const g = cmkPolicyGuide('gcp-kms', 'acme-corp', IDENTITY, GCP_KEY);
     if (g.grant.kind !== 'gcp-iam-binding') throw new TypeError(`unexpected grant ${g.grant.kind}`);
     expect(g.grant.resource).toBe(GCP_KEY);
-    expect(g.grant.bindings[0]).toEqual({ role: GCP_USE_ROLE, members: [`serviceAccount:${SA}`] });
+    expect((g.grant.bindings as unknown[])[0]).toEqual({
+      role: GCP_USE_ROLE,
+      members: [`serviceAccount:${SA}`],
+    });
     expect(GCP_USE_ROLE).toBe('roles/cloudkms.cryptoKeyEncrypterDecrypter');
     expect(g.cli).toContain(
       "gcloud kms keys add-iam-policy-binding 'tenant-cmk' --keyring 'byok' --location 'europe-west1' --project 'acme-prod'" +
@@ -131,13 +138,15 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
         message: expect.stringContaining('SERVICE_AWS_ROLE_ARN'),
       }),
     );
-    expect(() => cmkPolicyGuide('gcp-kms', 't', { awsRoleArn: ROLE })).toThrow(
+    expect(() => cmkPolicyGuide('gcp-kms', 't', { 'aws-kms': IDENTITY['aws-kms'] })).toThrow(
       expect.objectContaining({ code: 'KMS_MISCONFIGURED' }),
     );
   });
 
   it('shell-quotes values so a quote in them cannot break out of the command', () => {
-    const g = cmkPolicyGuide('gcp-kms', 't', { gcpServiceAccount: "evil'; rm -rf /" });
+    const g = cmkPolicyGuide('gcp-kms', 't', {
+      'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: "evil'; rm -rf /" },
+    });
     expect(g.cli).toContain(`'serviceAccount:evil'\\''; rm -rf /'`);
   });
 });
@@ -151,7 +160,7 @@ describe('service identity config', () => {
       SERVICE_AZURE_PRINCIPAL_ID: PRINCIPAL,
       SERVICE_GCP_SERVICE_ACCOUNT: SA,
     });
-    expect(c.serviceIdentity).toEqual(IDENTITY);
+    expect(c.kms.modules).toMatchObject(IDENTITY);
   });
   it.each([
     ['SERVICE_AWS_ROLE_ARN', 'arn:aws:iam::444455556666:user/someone'],
@@ -199,6 +208,20 @@ describe('GET /v1/tenants/{t}/cmk/policy', () => {
     expect(r.body.grant.statements[0].Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:tenant': 'policy-acme' },
     });
+  });
+
+  it('answers the Terraform form of the same grant', async () => {
+    const r = await svc.call(
+      'GET',
+      path('policy-acme', `provider=aws-kms&keyRef=${encodeURIComponent(AWS_KEY)}`),
+      {
+        token: acme.admin,
+      },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.terraform).toContain(`identifiers = [${JSON.stringify(ROLE)}]`);
+    expect(r.body.terraform).toContain('values   = ["policy-acme"]');
+    expect(r.body.terraform).toContain(`key_id = ${JSON.stringify(AWS_KEY)}`);
   });
 
   it('answers the platform admin, also for a tenant locked by its kill switch', async () => {
@@ -283,5 +306,75 @@ describe('Terraform examples (infra/terraform)', () => {
     expect(gcp).toContain(`role          = "${GCP_USE_ROLE}"`);
     expect(gcp).toContain(`role          = "${GCP_READ_ROLE}"`);
     expect(gcp).toContain('member        = "serviceAccount:${var.service_account}"');
+  });
+});
+
+describe('Terraform form of each onboarding grant', () => {
+  const HSM_KEY = 'https://contoso-hsm.managedhsm.azure.net/keys/tenant-cmk';
+  const cases: [string, string | undefined][] = [
+    ['aws-kms', undefined],
+    ['aws-kms', AWS_KEY],
+    ['azure-kv', undefined],
+    ['azure-kv', AZURE_KEY],
+    ['azure-kv', HSM_KEY],
+    ['gcp-kms', undefined],
+    ['gcp-kms', GCP_KEY],
+  ];
+
+  (TERRAFORM || process.env.CI === 'true' ? it : it.skip)('parses and is formatted (terraform fmt)', () => {
+    // The named keys above, and every registered module's grant with placeholders.
+    const snippets = [
+      ...cases.map(([provider, keyRef]) => ({
+        provider,
+        keyRef,
+        tf: cmkPolicyGuide(provider, 'acme-corp', IDENTITY, keyRef).terraform,
+      })),
+      ...kmsModules.modules().map((m) => ({
+        provider: m.name,
+        keyRef: undefined,
+        tf: m.onboarding?.grant('acme-corp', 'service-principal', undefined).terraform,
+      })),
+    ];
+    for (const { provider, keyRef, tf } of snippets) {
+      if (tf === undefined) continue;
+      const r = spawnSync('terraform', ['fmt', '-'], { input: tf, encoding: 'utf8' });
+      expect({ provider, keyRef, status: r.status, formatted: r.stdout === tf }).toEqual({
+        provider,
+        keyRef,
+        status: 0,
+        formatted: true,
+      });
+    }
+  });
+
+  it('grants what the JSON grant says, on the named key', () => {
+    const aws = cmkPolicyGuide('aws-kms', 'acme-corp', IDENTITY, AWS_KEY).terraform ?? '';
+    expect(aws).toContain(`actions   = [${AWS_CONTEXT_ACTIONS.map((a) => `"${a}"`).join(', ')}]`);
+    expect(aws).toContain('variable = "kms:EncryptionContext:tenant"');
+    expect(aws).toContain('values   = ["acme-corp"]');
+    expect(aws).toContain('actions   = ["kms:DescribeKey"]');
+    expect(aws).toContain(`key_id = "${AWS_KEY}"`);
+    const azure = cmkPolicyGuide('azure-kv', 'acme-corp', IDENTITY, AZURE_KEY).terraform ?? '';
+    expect(azure).toContain(`roleDefinitions/${AZURE_ROLE.id}`);
+    expect(azure).toContain('name                = "contoso-keys"');
+    expect(azure).toContain('name         = "tenant-cmk"');
+    expect(azure).toContain(`principal_id       = "${PRINCIPAL}"`);
+    const hsm = cmkPolicyGuide('azure-kv', 'acme-corp', IDENTITY, HSM_KEY).terraform ?? '';
+    expect(hsm).toContain(`name           = "${AZURE_HSM_ROLE.id}"`);
+    expect(hsm).toContain('scope              = "/keys/tenant-cmk"');
+    const gcp = cmkPolicyGuide('gcp-kms', 'acme-corp', IDENTITY, GCP_KEY).terraform ?? '';
+    expect(gcp).toContain(`crypto_key_id = "${GCP_KEY}"`);
+    expect(gcp).toContain(`role          = "${GCP_USE_ROLE}"`);
+    expect(gcp).toContain(`role          = "${GCP_READ_ROLE}"`);
+    expect(gcp).toContain(`member        = "serviceAccount:${SA}"`);
+  });
+
+  it('quotes values so they cannot end an HCL string or start an interpolation', () => {
+    const evil = 'x"} ${file("/etc/passwd")}';
+    const tf =
+      cmkPolicyGuide('gcp-kms', 't', { 'gcp-kms': { SERVICE_GCP_SERVICE_ACCOUNT: evil } }).terraform ?? '';
+    expect(tf).toContain('member        = "serviceAccount:x\\"} $${file(\\"/etc/passwd\\")}"');
+    // Every `${` left is the escaped `$${`, which Terraform reads as literal text.
+    expect(tf.replace(/\$\$\{/g, '')).not.toContain('${');
   });
 });

@@ -1,5 +1,5 @@
-import { MemoryLocalKeyStore, createLocalKmsProvider } from '../local/index.js';
-import { parseKeyRef } from '../key-ref.js';
+import { MemoryLocalKeyStore, createLocalKmsProvider, type LocalKeyRef } from '../local/index.js';
+import { parseLocalKeyRef } from '../local/index.js';
 import { describeKmsProvider } from './index.js';
 
 describeKmsProvider('local (memory store)', async () => {
@@ -8,10 +8,10 @@ describeKmsProvider('local (memory store)', async () => {
   await store.createKey('conformance-b');
   return {
     provider: createLocalKmsProvider({ store }),
-    keyRef: parseKeyRef('local', 'local:conformance-a'),
-    otherKeyRef: parseKeyRef('local', 'local:conformance-b'),
-    missingKeyRef: parseKeyRef('local', 'local:conformance-missing'),
-    disable: (ref) => store.disableKey(ref.provider === 'local' ? ref.name : ''),
-    enable: (ref) => store.enableKey(ref.provider === 'local' ? ref.name : ''),
+    keyRef: parseLocalKeyRef('local:conformance-a'),
+    otherKeyRef: parseLocalKeyRef('local:conformance-b'),
+    missingKeyRef: parseLocalKeyRef('local:conformance-missing'),
+    disable: (ref) => store.disableKey((ref as LocalKeyRef).name),
+    enable: (ref) => store.enableKey((ref as LocalKeyRef).name),
   };
 });

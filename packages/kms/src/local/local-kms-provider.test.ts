@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KmsError } from '../errors.js';
-import { parseKeyRef } from '../key-ref.js';
+import { parseLocalKeyRef } from './local-key-ref.js';
 import { hasKeyHealth } from '../provider.js';
 import { FileLocalKeyStore, MemoryLocalKeyStore } from './local-key-store.js';
 import { createLocalKmsProvider } from './local-kms-provider.js';
@@ -36,7 +36,7 @@ describe('createLocalKmsProvider', () => {
     const store = new MemoryLocalKeyStore();
     await store.createKey('k');
     const p = createLocalKmsProvider({ store });
-    const ref = parseKeyRef('local', 'local:k');
+    const ref = parseLocalKeyRef('local:k');
     const dk = randomBytes(32);
     const { wrapped } = await p.wrap(ref, dk, { version: '1', tenant: 't1', purpose: 'tenant-key' });
     expect(Buffer.from((await p.unwrap(ref, wrapped, ctx)).plaintext).equals(dk)).toBe(true);
@@ -48,7 +48,7 @@ describe('createLocalKmsProvider', () => {
     const b = new MemoryLocalKeyStore();
     await a.createKey('same');
     await b.createKey('same');
-    const ref = parseKeyRef('local', 'local:same');
+    const ref = parseLocalKeyRef('local:same');
     const { wrapped } = await createLocalKmsProvider({ store: a }).wrap(ref, randomBytes(32), ctx);
     expect(await codeOf(createLocalKmsProvider({ store: b }).unwrap(ref, wrapped, ctx))).toBe(
       'INVALID_CIPHERTEXT',
@@ -59,10 +59,10 @@ describe('createLocalKmsProvider', () => {
     const store = new MemoryLocalKeyStore();
     await store.createKey('k');
     const p = createLocalKmsProvider({ store });
-    const ref = parseKeyRef('local', 'local:k');
+    const ref = parseLocalKeyRef('local:k');
     expect(await codeOf(p.unwrap(ref, new Uint8Array([1, 2, 3]), ctx))).toBe('INVALID_CIPHERTEXT');
     expect(await codeOf(p.wrap(ref, randomBytes(65), ctx))).toBe('KMS_MISCONFIGURED');
-    const aws = parseKeyRef('aws-kms', 'arn:aws:kms:us-east-1:111122223333:alias/x');
+    const aws = { provider: 'aws-kms', uri: 'arn:aws:kms:us-east-1:111122223333:alias/x' };
     expect(await codeOf(p.wrap(aws, randomBytes(32), ctx))).toBe('KMS_MISCONFIGURED');
   });
 
@@ -71,11 +71,11 @@ describe('createLocalKmsProvider', () => {
     await store.createKey('k');
     const p = createLocalKmsProvider({ store });
     expect(hasKeyHealth(p)).toBe(true);
-    const ref = parseKeyRef('local', 'local:k');
+    const ref = parseLocalKeyRef('local:k');
     expect((await p.describe(ref)).state).toBe('enabled');
     await store.disableKey('k');
     expect((await p.describe(ref)).state).toBe('disabled');
-    expect(await codeOf(p.describe(parseKeyRef('local', 'local:nope')))).toBe('KEY_NOT_FOUND');
+    expect(await codeOf(p.describe(parseLocalKeyRef('local:nope')))).toBe('KEY_NOT_FOUND');
   });
 });
 
@@ -125,7 +125,7 @@ describe('local key stores', () => {
     await storeA.createKey('shared');
     const a = createLocalKmsProvider({ store: storeA });
     const b = createLocalKmsProvider({ store: storeB });
-    const ref = parseKeyRef('local', 'local:shared');
+    const ref = parseLocalKeyRef('local:shared');
     const dk = randomBytes(32);
     const { wrapped } = await a.wrap(ref, dk, ctx);
     expect(Buffer.from((await b.unwrap(ref, wrapped, ctx)).plaintext).equals(dk)).toBe(true);

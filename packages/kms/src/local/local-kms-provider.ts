@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { KmsError } from '../errors.js';
-import type { KeyRef, LocalKeyRef } from '../key-ref.js';
+import { ownKeyRef, type KeyRef } from '../key-ref.js';
 import type {
   CallOptions,
   EncryptionContext,
@@ -11,6 +11,7 @@ import type {
   WrapResult,
 } from '../provider.js';
 import type { LocalKeyRecord, LocalKeyStore } from './local-key-store.js';
+import { LOCAL_PROVIDER, type LocalKeyRef } from './local-key-ref.js';
 
 /** Options for {@link createLocalKmsProvider}. */
 export interface LocalKmsProviderOptions {
@@ -22,6 +23,14 @@ export interface LocalKmsProviderOptions {
 
 /** The local provider: a KmsProvider with key health, for development only. */
 export type LocalKmsProvider = KmsProvider & KeyHealthCapability;
+
+// Providers made here, with their stores: lets the service find the dev key store without a name check.
+const STORES = new WeakMap<KmsProvider, LocalKeyStore>();
+
+/** The key store behind `provider` when it is a local provider made by {@link createLocalKmsProvider}. */
+export function localKeyStoreOf(provider: KmsProvider): LocalKeyStore | undefined {
+  return STORES.get(provider);
+}
 
 /** Blob layout version 1: `0x01 | sha256(key id)[0..16] | iv(12) | ciphertext | tag(16)`. */
 const BLOB_VERSION = 0x01;
@@ -57,16 +66,7 @@ export function createLocalKmsProvider(options: LocalKmsProviderOptions): LocalK
   }
   const { store } = options;
 
-  function localRef(ref: KeyRef, operation: string): LocalKeyRef {
-    if (ref.provider !== 'local') {
-      throw new KmsError('KMS_MISCONFIGURED', `local provider cannot use a ${ref.provider} key reference`, {
-        provider: 'local',
-        keyRef: ref.uri,
-        operation,
-      });
-    }
-    return ref;
-  }
+  const localRef = (ref: KeyRef, operation: string) => ownKeyRef<LocalKeyRef>(LOCAL_PROVIDER, ref, operation);
 
   async function usableKey(ref: LocalKeyRef, operation: string): Promise<LocalKeyRecord> {
     const key = await store.get(ref.name);
@@ -88,8 +88,8 @@ export function createLocalKmsProvider(options: LocalKmsProviderOptions): LocalK
     }
   }
 
-  return {
-    name: 'local',
+  const provider: LocalKmsProvider = {
+    name: LOCAL_PROVIDER,
 
     async wrap(
       ref: KeyRef,
@@ -184,4 +184,6 @@ export function createLocalKmsProvider(options: LocalKmsProviderOptions): LocalK
         : { state: 'disabled', detail: 'Disabled' };
     },
   };
+  STORES.set(provider, store);
+  return provider;
 }

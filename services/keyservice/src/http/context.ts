@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KmsRegistry } from '@byok/kms';
-import type { LocalKeyStore } from '@byok/kms';
+import type { KmsModuleConfigs, KmsRegistry, LocalKeyStore } from '@byok/kms';
 import type { Db } from '@byok/store';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors.js';
@@ -8,7 +7,6 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditActor, AuditRecorder } from '../domain/audit/audit-recorder.js';
 import { isAllowed, type Action } from '../domain/tokens/authorization.js';
-import type { ServiceIdentity } from '../domain/keys/cmk-policy.js';
 import type { CryptoService } from '../domain/crypto/crypto-service.js';
 import type { RotationJobs } from '../domain/keys/rotation-job.js';
 import type { SecretService } from '../domain/secrets/secret-service.js';
@@ -40,8 +38,8 @@ export interface AppDeps {
   /** Tenant-key rotation, re-encryption jobs and retirement. */
   rotation: RotationJobs;
   registry: KmsRegistry;
-  /** The service's identities in each cloud, named in onboarding grants. */
-  serviceIdentity?: ServiceIdentity | undefined;
+  /** Each KMS module's parsed settings (the service's identity in each cloud, named in onboarding grants). */
+  kmsModuleConfigs?: KmsModuleConfigs | undefined;
   /** Present only in development mode: the local dev KMS key store managed over HTTP. */
   localKms?: LocalKeyStore | undefined;
   bodyLimitBytes: number;

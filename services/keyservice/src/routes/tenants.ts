@@ -2,6 +2,7 @@ import { CreateTenantRequest, PutCmkRequest, PutPolicyRequest } from '@byok/cont
 import { tenantKeyRepository, tenantRepository, type TenantPolicy, type TenantRow } from '@byok/store';
 import { Router, type IRouter } from 'express';
 import { boundPurposes } from '../domain/keys/cmk-manager.js';
+import { requireKnownProvider } from '../domain/keys/cmk-policy.js';
 import { AppError } from '../errors.js';
 import { actorOf, platformAccess, tenantAccess, type AppDeps } from '../http/context.js';
 
@@ -46,6 +47,7 @@ export function tenantRoutes(deps: AppDeps, r: IRouter = Router()): IRouter {
   r.put('/v1/tenants/:tenantId/cmk', async (req, res) => {
     const view = await tenantAccess(deps, req, res, 'cmk.write');
     const body = PutCmkRequest.parse(req.body);
+    requireKnownProvider(deps.registry.modules, body.provider);
     if (!deps.registry.has(body.provider)) {
       throw new AppError(
         'CMK_VERIFICATION_FAILED',

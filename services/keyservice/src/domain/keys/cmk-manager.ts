@@ -1,13 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { generateTenantKey, zeroize } from '@byok/envelope';
-import {
-  isKmsError,
-  parseKeyRef,
-  type EncryptionContext,
-  type KeyRef,
-  type KmsRegistry,
-  type ProviderName,
-} from '@byok/kms';
+import { isKmsError, type EncryptionContext, type KeyRef, type KmsRegistry } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db, type TenantPolicy } from '@byok/store';
 import { AppError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';
@@ -49,11 +42,11 @@ export class CmkManager {
    */
   async registerCmk(
     tenantId: string,
-    provider: ProviderName,
+    provider: string,
     keyRefInput: string,
     actor: AuditActor,
   ): Promise<void> {
-    const ref = parseKeyRef(provider, keyRefInput);
+    const ref = this.d.registry.parseKeyRef(provider, keyRefInput);
     const kms = this.d.registry.forRef(ref);
     const existing = await tenantKeyRepository.list(this.d.db, tenantId);
     const live = existing.filter((k) => k.state !== 'destroyed');
@@ -145,7 +138,7 @@ export class CmkManager {
   async createVersion(tenantId: string, actor: AuditActor): Promise<number> {
     const view = await this.d.directory.get(tenantId);
     if (!view?.cmk) throw new AppError('CMK_NOT_CONFIGURED', `tenant ${tenantId} has no customer key`);
-    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const ref = this.d.registry.parseKeyRef(view.cmk.provider, view.cmk.keyRef);
     const kms = this.d.registry.forRef(ref);
     const versions = await tenantKeyRepository.list(this.d.db, tenantId);
     const version = (versions.at(-1)?.version ?? 0) + 1;
@@ -233,7 +226,7 @@ export class CmkManager {
     }
     const view = await this.d.directory.get(tenantId);
     if (!view?.cmk) throw new AppError('CMK_NOT_CONFIGURED', `tenant ${tenantId} has no customer key`);
-    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const ref = this.d.registry.parseKeyRef(view.cmk.provider, view.cmk.keyRef);
     const kms = this.d.registry.forRef(ref);
     const wraps: PurposeWrap[] = [];
     for (const k of await tenantKeyRepository.list(this.d.db, tenantId)) {

@@ -1,4 +1,4 @@
-import { hasKeyHealth, isKmsError, parseKeyRef, type KmsRegistry, type ProviderName } from '@byok/kms';
+import { hasKeyHealth, isKmsError, type KmsRegistry } from '@byok/kms';
 import type { Logger } from '../../logger.js';
 import type { AuditRecorder } from '../audit/audit-recorder.js';
 import type { JobTask } from '../jobs/job-runner.js';
@@ -48,7 +48,7 @@ export class KeyHealthProbe {
   private async probe(tenantId: string): Promise<boolean> {
     const view = await this.o.directory.get(tenantId).catch(() => undefined);
     if (!view?.cmk) return false;
-    const ref = parseKeyRef(view.cmk.provider as ProviderName, view.cmk.keyRef);
+    const ref = this.o.registry.parseKeyRef(view.cmk.provider, view.cmk.keyRef);
     const provider = this.o.registry.forRef(ref);
     if (!hasKeyHealth(provider)) return false;
     let reason: string | undefined;

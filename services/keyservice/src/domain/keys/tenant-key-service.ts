@@ -1,12 +1,5 @@
 import { zeroize } from '@byok/envelope';
-import {
-  isKmsError,
-  KmsError,
-  parseKeyRef,
-  type EncryptionContext,
-  type KmsRegistry,
-  type ProviderName,
-} from '@byok/kms';
+import { isKmsError, KmsError, type EncryptionContext, type KmsRegistry } from '@byok/kms';
 import { tenantKeyRepository, tenantRepository, type Db } from '@byok/store';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -157,7 +150,7 @@ export class TenantKeyService {
       wrapped = copy.wrapped;
       ctx = accessPurposeContext(tenantId, version, purpose);
     }
-    const ref = parseKeyRef(row.cmkProvider as ProviderName, row.cmkKeyRef);
+    const ref = this.d.registry.parseKeyRef(row.cmkProvider, row.cmkKeyRef);
     const provider = this.d.registry.forRef(ref);
     const resource = `tenants/${tenantId}/tenant-keys/${version}`;
     let plaintext: Uint8Array;
