@@ -6,16 +6,15 @@ import {
   type EncryptionContext,
   type KeyHealth,
   type KeyHealthCapability,
-  type KeyRef,
+  ownKeyRef,
   type KeyRefBase,
   type KmsProvider,
-  type ProviderName,
   type UnwrapResult,
   type WrapResult,
 } from '@byok/kms';
 import { bool, findAesKey, gcm } from './pkcs11-key-lookup.js';
 import { mapPkcs11Error, sessionLost, type Pkcs11Step } from './pkcs11-error-mapper.js';
-import { PKCS11_PROVIDER, parsePkcs11KeyRef, type Pkcs11KeyRef } from './pkcs11-key-ref.js';
+import { PKCS11_PROVIDER, type Pkcs11KeyRef } from './pkcs11-key-ref.js';
 import {
   acquireLibrary,
   ck,
@@ -62,14 +61,8 @@ function misconfigured(message: string, keyRef?: string, operation?: string, cau
   return new KmsError('KMS_MISCONFIGURED', message, { provider: PKCS11_PROVIDER, keyRef, operation, cause });
 }
 
-function pkcs11Ref(ref: KeyRef | KeyRefBase, operation: string): Pkcs11KeyRef {
-  // Widened on purpose: `KeyRef` is still the closed union of the cloud providers until provider
-  // names come from the module registry; re-parsing the canonical uri gives the typed reference.
-  const base = ref as KeyRefBase;
-  if (base.provider !== PKCS11_PROVIDER) {
-    throw misconfigured(`pkcs11 cannot use a ${base.provider} key reference`, base.uri, operation);
-  }
-  return parsePkcs11KeyRef(base.uri);
+function pkcs11Ref(ref: KeyRefBase, operation: string): Pkcs11KeyRef {
+  return ownKeyRef<Pkcs11KeyRef>(PKCS11_PROVIDER, ref, operation);
 }
 
 /**
@@ -156,7 +149,7 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
    * the pool only when the HSM has finished with it, and a late plaintext is zeroed by `abandon`.
    */
   async function withSession<T>(
-    ref: KeyRef,
+    ref: KeyRefBase,
     operation: string,
     opts: CallOptions | undefined,
     body: (session: Handle, r: Pkcs11KeyRef, at: { step: Pkcs11Step }) => Promise<T>,
@@ -231,12 +224,10 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
   }
 
   return {
-    // Cast: ProviderName is still the closed union of the cloud providers; it goes away when
-    // provider names come from the module registry (packages/kms/src/provider-module.ts).
-    name: PKCS11_PROVIDER as ProviderName,
+    name: PKCS11_PROVIDER,
 
     async wrap(
-      ref: KeyRef,
+      ref: KeyRefBase,
       plaintext: Uint8Array,
       ctx: EncryptionContext,
       opts?: CallOptions,
@@ -265,7 +256,7 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
     },
 
     async unwrap(
-      ref: KeyRef,
+      ref: KeyRefBase,
       wrapped: Uint8Array,
       ctx: EncryptionContext,
       opts?: CallOptions,
@@ -302,7 +293,7 @@ export function createPkcs11KmsProvider(options: Pkcs11KmsProviderOptions): Pkcs
       );
     },
 
-    async describe(ref: KeyRef, opts?: CallOptions): Promise<KeyHealth> {
+    async describe(ref: KeyRefBase, opts?: CallOptions): Promise<KeyHealth> {
       return withSession(ref, 'describe', opts, async (session, r, at) => {
         const key = findAesKey(lib, session, r, 'describe');
         at.step = 'attributes';

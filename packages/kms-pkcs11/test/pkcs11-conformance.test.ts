@@ -1,12 +1,7 @@
-import type { KeyRef } from '@byok/kms';
 import { describeKmsProvider } from '@byok/kms/conformance';
 import { pkcs11Module, type Pkcs11KmsProvider } from '../src/index.js';
 import { createSoftHsmToken } from '../src/testing/index.js';
 import { describeWithSoftHsm } from './softhsm-suite.js';
-
-// KeyRef is still the closed union of the cloud references; it widens when provider names come
-// from the module registry, and then this cast goes.
-const asKeyRef = (ref: unknown) => ref as KeyRef;
 
 describeWithSoftHsm('pkcs11 on SoftHSMv2', () => {
   describeKmsProvider('pkcs11: SoftHSMv2 AES-256 keys, CKM_AES_GCM, built by the module', async () => {
@@ -23,9 +18,9 @@ describeWithSoftHsm('pkcs11 on SoftHSMv2', () => {
     )) as Pkcs11KmsProvider;
     return {
       provider,
-      keyRef: asKeyRef(a),
-      otherKeyRef: asKeyRef(b),
-      missingKeyRef: asKeyRef(token.keyRef('no such key')),
+      keyRef: a,
+      otherKeyRef: b,
+      missingKeyRef: token.keyRef('no such key'),
       disable: (ref) => token.disable(ref),
       enable: (ref) => token.enable(ref),
       close: async () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { KmsError, type KeyRef } from '@byok/kms';
+import { KmsError } from '@byok/kms';
 import {
   MODULE_PLACEHOLDER,
   createPkcs11KmsProvider,
@@ -51,7 +51,7 @@ describeWithSoftHsm(
       expect(listing).toMatch(/never extractable/);
       expect(listing).toMatch(/Usage:.*encrypt, decrypt/);
 
-      const key = ref as unknown as KeyRef;
+      const key = ref;
       const dk = randomBytes(32);
       const { wrapped } = await provider.wrap(key, dk, ctx);
       expect(Buffer.from((await provider.unwrap(key, wrapped, ctx)).plaintext).equals(dk)).toBe(true);

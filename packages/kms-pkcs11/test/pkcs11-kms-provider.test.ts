@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { KmsError, type KeyRef, type KmsErrorCode } from '@byok/kms';
-import { createPkcs11KmsProvider, decodePkcs11Blob, type Pkcs11KmsProvider } from '../src/index.js';
+import {
+  createPkcs11KmsProvider,
+  decodePkcs11Blob,
+  pkcs11Module,
+  type Pkcs11KmsProvider,
+} from '../src/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../src/testing/index.js';
 import { describeWithSoftHsm } from './softhsm-suite.js';
 
-// KeyRef is still the closed union of the cloud references until provider names come from the
-// module registry; the provider re-parses the canonical uri it is given.
-const asKeyRef = (ref: unknown) => ref as KeyRef;
 const ctx = { tenant: 'acme', purpose: 'tenant-key', version: '1' };
 
 async function failure(p: Promise<unknown>): Promise<KmsError> {
@@ -31,7 +33,7 @@ describeWithSoftHsm('pkcs11 provider on SoftHSMv2', () => {
 
   beforeAll(async () => {
     token = await createSoftHsmToken();
-    key = asKeyRef(await token.createKey('acme-cmk'));
+    key = await token.createKey('acme-cmk');
     const { readFile } = await import('node:fs/promises');
     pin = (await readFile(token.pinFile, 'utf8')).trim();
     provider = createPkcs11KmsProvider({ modulePath: token.modulePath, pin, sessionsPerToken: 2 });
@@ -79,7 +81,7 @@ describeWithSoftHsm('pkcs11 provider on SoftHSMv2', () => {
   });
 
   it('reports key health from CKA_ENCRYPT and CKA_DECRYPT', async () => {
-    const ref = asKeyRef(await token.createKey('health-cmk'));
+    const ref = await token.createKey('health-cmk');
     expect(await provider.describe(ref)).toEqual({
       state: 'enabled',
       detail: 'CKA_ENCRYPT=true CKA_DECRYPT=true',
@@ -91,7 +93,7 @@ describeWithSoftHsm('pkcs11 provider on SoftHSMv2', () => {
   });
 
   it('answers KEY_NOT_FOUND for a destroyed key, in describe, wrap and unwrap', async () => {
-    const ref = asKeyRef(await token.createKey('shredded-cmk'));
+    const ref = await token.createKey('shredded-cmk');
     const { wrapped } = await provider.wrap(ref, randomBytes(32), ctx);
     await token.destroyKey(ref);
     expect(await code(provider.describe(ref))).toBe('KEY_NOT_FOUND');
@@ -100,8 +102,8 @@ describeWithSoftHsm('pkcs11 provider on SoftHSMv2', () => {
   });
 
   it('refuses keys that could leave the HSM or are not AES-256', async () => {
-    const extractable = asKeyRef(await token.createKey('extractable-cmk', { extractable: true }));
-    const aes128 = asKeyRef(await token.createKey('aes128-cmk', { bytes: 16 }));
+    const extractable = await token.createKey('extractable-cmk', { extractable: true });
+    const aes128 = await token.createKey('aes128-cmk', { bytes: 16 });
     const err = await failure(provider.wrap(extractable, randomBytes(32), ctx));
     expect(err.code).toBe('KMS_MISCONFIGURED');
     expect(err.message).toMatch(/CKA_EXTRACTABLE=false/);
@@ -132,8 +134,8 @@ describeWithSoftHsm('pkcs11 provider on SoftHSMv2', () => {
   it('refuses a reference of another provider and a token it cannot see', async () => {
     const local = { provider: 'local', uri: 'local:k', name: 'k' } as KeyRef;
     expect(await code(provider.wrap(local, randomBytes(32), ctx))).toBe('KMS_MISCONFIGURED');
-    const nowhere = asKeyRef(token.keyRef('acme-cmk'));
-    const missingToken = { ...nowhere, uri: 'pkcs11:token=no-such-token;object=acme-cmk' } as KeyRef;
+    const nowhere = token.keyRef('acme-cmk');
+    const missingToken = pkcs11Module.parseKeyRef('pkcs11:token=no-such-token;object=acme-cmk');
     const err = await failure(provider.wrap(missingToken, randomBytes(32), ctx));
     expect(err.code).toBe('KMS_ACCESS_DENIED');
     expect(err.message).toContain('no-such-token');
@@ -159,7 +161,7 @@ describeWithSoftHsm('pkcs11 provider login and lifecycle on SoftHSMv2', () => {
 
   beforeAll(async () => {
     token = await createSoftHsmToken();
-    key = asKeyRef(await token.createKey('login-cmk'));
+    key = await token.createKey('login-cmk');
     const { readFile } = await import('node:fs/promises');
     pin = (await readFile(token.pinFile, 'utf8')).trim();
   });
