@@ -19,6 +19,8 @@ export const pkcs11Module = {
   keyRefFormat: PKCS11_KEY_REF_FORMAT,
   parseKeyRef: parsePkcs11KeyRef,
   configSchema: pkcs11ConfigSchema,
+  missingSettings: (config) =>
+    (['PKCS11_MODULE', 'PKCS11_PIN_FILE'] as const).filter((name) => config[name] === undefined),
   async create(config, ctx) {
     const settings = await pkcs11ModuleSettings(config);
     return createPkcs11KmsProvider({ ...settings, timeoutMs: ctx.timeoutMs });

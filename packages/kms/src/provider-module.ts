@@ -69,6 +69,13 @@ export interface KmsProviderModule<Ref extends KeyRefBase = KeyRefBase, Config =
    * field has a `.describe()`, and no secret has a default.
    */
   readonly configSchema: z.ZodType<Config>;
+  /**
+   * Settings this module cannot run without that are missing from `config` (variable names). A
+   * module missing any is left out of the service's default provider list, and enabling it by
+   * name is a configuration problem naming them. Absent: the module always runs (the cloud SDKs
+   * find their credentials themselves).
+   */
+  missingSettings?(config: Config): string[];
   /** Builds the provider from its parsed settings. */
   create(config: Config, ctx: ProviderBuildContext): Promise<KmsProvider> | KmsProvider;
   /** How a customer grants this service use of a key; absent for providers that need no grant. */

@@ -110,9 +110,11 @@ const SETTINGS = {
       'KMS_PROVIDERS',
       z
         .string()
-        .default(kmsModules.names().join(','))
-        .transform(commaList)
-        .describe(`comma-separated providers to enable, of: ${kmsModules.names().join(', ')}`),
+        .optional()
+        .transform((v) => (v === undefined ? undefined : commaList(v)))
+        .describe(
+          `comma-separated providers to enable, of: ${kmsModules.names().join(', ')}; default: every one whose required settings are set`,
+        ),
     ),
   },
   auditMaxBatch: setting(
@@ -220,6 +222,8 @@ export type Config = Parsed<typeof SETTINGS> & {
   readonly kms: {
     /** Each registered KMS module's settings, parsed by its own schema, by module name. */
     readonly modules: KmsModuleConfigs;
+    /** The enabled providers: `KMS_PROVIDERS`, else every module whose required settings are set. */
+    readonly providers: string[];
   };
 };
 
@@ -290,18 +294,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) throw new ConfigError(problems);
 
   const production = values.env === 'production';
-  const enabled = values.kms.providers;
+  const missing = (name: string) => kmsModules.module(name)?.missingSettings?.(modules[name]) ?? [];
+  const enabled = values.kms.providers ?? kmsModules.names().filter((name) => missing(name).length === 0);
   const unknown = enabled.filter((p) => !kmsModules.has(p));
   if (unknown.length) problems.push(`KMS_PROVIDERS: unknown provider(s) ${unknown.join(', ')}`);
   for (const name of enabled) {
     const m = kmsModules.module(name);
     if (production && m?.developmentOnly)
       problems.push(`KMS_PROVIDERS: the ${m.title} (${name}) cannot be enabled in production`);
+    if (missing(name).length) problems.push(`KMS_PROVIDERS: ${name} needs ${missing(name).join(', ')}`);
   }
   if (production && !values.databaseUrl)
     problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (production && values.failpoints.length)
     problems.push('FAILPOINTS: crash points are a test-only setting and cannot be used in production');
   if (problems.length) throw new ConfigError(problems);
-  return deepFreeze({ ...values, production, kms: { ...values.kms, modules } });
+  return deepFreeze({ ...values, production, kms: { ...values.kms, providers: enabled, modules } });
 }
