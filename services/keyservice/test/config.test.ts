@@ -46,8 +46,24 @@ describe('loadConfig', () => {
     expect(c.instanceId).toBeUndefined();
   });
 
-  it('enables every registered provider module by default', () => {
-    expect(loadConfig({}).kms.providers).toEqual(KMS_MODULES.map((m) => m.name));
+  it('enables every registered provider module whose required settings are set by default', () => {
+    const needsSettings = (env: Record<string, string>) =>
+      KMS_MODULES.filter((m) => {
+        const missing = 'missingSettings' in m ? m.missingSettings : undefined;
+        return missing && missing(m.configSchema.parse(env) as never).length > 0;
+      }).map((m) => m.name);
+    expect(needsSettings({})).toEqual(['pkcs11']);
+    expect(loadConfig({}).kms.providers).toEqual(
+      KMS_MODULES.map((m) => m.name).filter((n) => !needsSettings({}).includes(n)),
+    );
+    const hsm = { PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so', PKCS11_PIN_FILE: '/run/pin' };
+    expect(loadConfig(hsm).kms.providers).toEqual(KMS_MODULES.map((m) => m.name));
+  });
+
+  it('refuses a provider enabled by name without its required settings, naming them', () => {
+    expect(problemsOf({ KMS_PROVIDERS: 'local,pkcs11', PKCS11_MODULE: '/usr/lib/x.so' })).toEqual([
+      'KMS_PROVIDERS: pkcs11 needs PKCS11_PIN_FILE',
+    ]);
   });
 
   it('reads each setting from its own variable, coerced and nested', () => {
