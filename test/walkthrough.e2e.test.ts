@@ -1,18 +1,95 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createSoftHsmToken, softHsmAvailable, type SoftHsmToken } from '@byok/kms-pkcs11/testing';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { api, startServiceProcess, tempDir, type ServiceProcess } from './support/service-process.js';
 
-// The README walk-through, step by step, against a started service process.
-describe('README walk-through against a started service', () => {
+/** The customer's side of one kind of key: where it lives and how the customer disables it. */
+interface CustomerKeySetup {
+  /** Settings the service needs to reach this kind of key. */
+  env: Record<string, string>;
+  /** Creates the key; answers what the tenant admin registers. */
+  create(svc: ServiceProcess, admin: string): Promise<{ provider: string; keyRef: string }>;
+  disable(svc: ServiceProcess, admin: string): Promise<void>;
+  enable(svc: ServiceProcess, admin: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The development KMS inside the service, driven over its dev routes. */
+async function localKey(): Promise<CustomerKeySetup> {
+  const toggle = async (svc: ServiceProcess, admin: string, op: 'disable' | 'enable') => {
+    expect((await api(svc.url, 'POST', `/v1/dev/local-kms/keys/acme-cmk/${op}`, admin)).status).toBe(200);
+  };
+  return {
+    env: {},
+    async create(svc, admin) {
+      expect((await api(svc.url, 'POST', '/v1/dev/local-kms/keys', admin, { name: 'acme-cmk' })).status).toBe(
+        201,
+      );
+      return { provider: 'local', keyRef: 'local:acme-cmk' };
+    },
+    disable: (svc, admin) => toggle(svc, admin, 'disable'),
+    enable: (svc, admin) => toggle(svc, admin, 'enable'),
+    close: async () => {},
+  };
+}
+
+/**
+ * An AES-256 key in a SoftHSMv2 token, administered the way an HSM customer does it (the token is
+ * made before the service starts: SoftHSM lists tokens when the library initializes).
+ */
+async function hsmKey(): Promise<CustomerKeySetup> {
+  const token: SoftHsmToken = await createSoftHsmToken();
+  const ref = token.keyRef('acme cmk');
+  return {
+    env: {
+      PKCS11_MODULE: token.modulePath,
+      PKCS11_PIN_FILE: token.pinFile,
+      // The library in the service process must read the same token directory (set by the Jest global setup).
+      ...(process.env.SOFTHSM2_CONF ? { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF } : {}),
+    },
+    async create() {
+      await token.createKey('acme cmk');
+      return { provider: 'pkcs11', keyRef: ref.uri };
+    },
+    disable: () => token.disable(ref),
+    enable: () => token.enable(ref),
+    close: () => token.destroy(),
+  };
+}
+
+const hsmMissing = !softHsmAvailable();
+if (hsmMissing && process.env.CI === 'true') {
+  throw new Error(
+    'SoftHSMv2 is missing (/usr/lib/softhsm/libsofthsm2.so): .ci/run installs the softhsm2 package',
+  );
+}
+if (hsmMissing) {
+  process.stderr.write(
+    '[walkthrough] SoftHSMv2 not installed (apt-get install softhsm2): the pkcs11 run is skipped\n',
+  );
+}
+
+const runs: [string, () => Promise<CustomerKeySetup>][] = [
+  ['the local development KMS', localKey],
+  ...(hsmMissing
+    ? []
+    : ([['a PKCS#11 HSM (SoftHSMv2)', hsmKey]] as [string, () => Promise<CustomerKeySetup>][])),
+];
+
+// The README walk-through, step by step, against a started service process, once per kind of customer key.
+describe.each(runs)('README walk-through against a started service, key in %s', (_title, makeKey) => {
   let db: TestDatabase;
   let dir: { path: string; remove: () => Promise<void> };
+  let key: CustomerKeySetup;
   let svc: ServiceProcess;
   const ADMIN = 'byok_e2e_admin_token_0123456789abcdefghij';
 
   beforeAll(async () => {
     db = await createTestDatabase();
     dir = await tempDir('byok-e2e-');
+    key = await makeKey();
     svc = await startServiceProcess({
+      ...key.env,
       DATABASE_URL: db.databaseUrl,
       DATA_DIR: dir.path,
       BOOTSTRAP_ADMIN_TOKEN: ADMIN,
@@ -21,6 +98,7 @@ describe('README walk-through against a started service', () => {
   });
   afterAll(async () => {
     await svc?.stop();
+    await key?.close();
     await db?.drop();
     await dir?.remove();
   });
@@ -29,18 +107,10 @@ describe('README walk-through against a started service', () => {
     const u = svc.url;
     expect((await api(u, 'GET', '/readyz')).status).toBe(200);
     expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: 'acme', name: 'Acme Corp' })).status).toBe(201);
-    expect((await api(u, 'POST', '/v1/dev/local-kms/keys', ADMIN, { name: 'acme-cmk' })).status).toBe(201);
-    const cmk = await api(u, 'PUT', '/v1/tenants/acme/cmk', ADMIN, {
-      provider: 'local',
-      keyRef: 'local:acme-cmk',
-    });
+    const registered = await key.create(svc, ADMIN);
+    const cmk = await api(u, 'PUT', '/v1/tenants/acme/cmk', ADMIN, registered);
     expect(cmk.status).toBe(200);
-    expect(cmk.body).toMatchObject({
-      provider: 'local',
-      keyRef: 'local:acme-cmk',
-      state: 'active',
-      tenantKeyVersion: 1,
-    });
+    expect(cmk.body).toMatchObject({ ...registered, state: 'active', tenantKeyVersion: 1 });
 
     const tok = await api(u, 'POST', '/v1/tokens', ADMIN, {
       name: 'llm-gateway',
@@ -63,11 +133,11 @@ describe('README walk-through against a started service', () => {
     expect(reveal.body).toEqual({ value, version: 1 });
 
     expect((await api(u, 'PUT', '/v1/tenants/acme/policy', ADMIN, { cacheTtlSeconds: 0 })).status).toBe(200);
-    expect((await api(u, 'POST', '/v1/dev/local-kms/keys/acme-cmk/disable', ADMIN)).status).toBe(200);
+    await key.disable(svc, ADMIN);
     const refused = await api(u, 'POST', '/v1/tenants/acme/secrets/anthropic/reveal', SVC, {});
     expect(refused.status).toBe(403);
     expect(refused.body.code).toBe('KEY_REVOKED');
-    expect((await api(u, 'POST', '/v1/dev/local-kms/keys/acme-cmk/enable', ADMIN)).status).toBe(200);
+    await key.enable(svc, ADMIN);
     expect((await api(u, 'POST', '/v1/tenants/acme/secrets/anthropic/reveal', SVC, {})).body.value).toBe(
       value,
     );
