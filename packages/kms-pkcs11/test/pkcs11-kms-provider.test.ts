@@ -132,9 +132,8 @@ describeWithSoftHsm('pkcs11 provider on SoftHSMv2', () => {
   });
 
   it('refuses a reference of another provider and a token it cannot see', async () => {
-    const local = { provider: 'local', uri: 'local:k', name: 'k' } as KeyRef;
+    const local: KeyRef = { provider: 'local', uri: 'local:k' };
     expect(await code(provider.wrap(local, randomBytes(32), ctx))).toBe('KMS_MISCONFIGURED');
-    const nowhere = token.keyRef('acme-cmk');
     const missingToken = pkcs11Module.parseKeyRef('pkcs11:token=no-such-token;object=acme-cmk');
     const err = await failure(provider.wrap(missingToken, randomBytes(32), ctx));
     expect(err.code).toBe('KMS_ACCESS_DENIED');
