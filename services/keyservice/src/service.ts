@@ -12,7 +12,7 @@ import { createPool, migrate, withTransaction, type Store } from '@byok/store';
 import { tokenRepository, type Db } from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
-import { createApp } from './app.js';
+import { createApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditSink } from './domain/audit/audit-recorder.js';
 import { startAuditSecurity } from './domain/audit/audit-security.js';
@@ -50,6 +50,8 @@ export interface BuildOptions {
   providers?: KmsProvider[];
   /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op sink to measure the cost of auditing). */
   auditSink?: AuditSink;
+  /** Options of the HTTP app (tests turn on response validation). */
+  app?: AppOptions;
 }
 
 /**
@@ -191,31 +193,34 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     };
 
     const auditSecurity = await startAuditSecurity({ config, pool, logger });
-    const app = createApp({
-      db,
-      withTransaction: tx,
-      logger,
-      metrics,
-      tokens,
-      directory,
-      tenantKeys,
-      cmk,
-      crypto,
-      secrets,
-      audit,
-      auditQueries,
-      auditSecurity: auditSecurity.security,
-      rotation,
-      registry,
-      serviceIdentity: config.serviceIdentity,
-      localKms,
-      bodyLimitBytes: config.bodyLimitBytes,
-      publishTenantEvent: (tenantId, reason) =>
-        events ? events.publish(tenantId, reason) : Promise.resolve(),
-      ping: async () => {
-        await pool.query('SELECT 1');
+    const app = createApp(
+      {
+        db,
+        withTransaction: tx,
+        logger,
+        metrics,
+        tokens,
+        directory,
+        tenantKeys,
+        cmk,
+        crypto,
+        secrets,
+        audit,
+        auditQueries,
+        auditSecurity: auditSecurity.security,
+        rotation,
+        registry,
+        serviceIdentity: config.serviceIdentity,
+        localKms,
+        bodyLimitBytes: config.bodyLimitBytes,
+        publishTenantEvent: (tenantId, reason) =>
+          events ? events.publish(tenantId, reason) : Promise.resolve(),
+        ping: async () => {
+          await pool.query('SELECT 1');
+        },
       },
-    });
+      opts.app,
+    );
 
     return {
       app,
