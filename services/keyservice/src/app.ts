@@ -36,7 +36,7 @@ function routeDeps(deps: AppDeps): RouteDeps {
     ...deps,
     tenantService: new TenantService(deps),
     lifecycle: new TenantLifecycleService(deps),
-    tokenAdmin: new TokenAdminService({ ...deps, tokens: deps.tokens }),
+    tokenAdmin: new TokenAdminService(deps),
     secretCatalog: new SecretCatalog(deps.db),
     auditLog: new AuditLogService({ ...deps, security: deps.auditSecurity }),
   };
