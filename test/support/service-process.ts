@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertContractReply } from './contract-check.js';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -98,7 +99,7 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove: (
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** JSON over HTTP with a bearer token; returns status and parsed body. */
+/** JSON over HTTP with a bearer token; returns status and parsed body, checked against the contract. */
 export async function api(
   url: string,
   method: string,
@@ -116,6 +117,7 @@ export async function api(
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
+  assertContractReply(method, path, res.status, res.headers.get('content-type'), text);
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;

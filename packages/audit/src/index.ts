@@ -17,3 +17,4 @@ export * from './checkpoint-store.js';
 export * from './export-format.js';
 export * from './export-stream.js';
 export * from './verify-export.js';
+export * from './export-snapshot.js';

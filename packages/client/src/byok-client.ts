@@ -1,63 +1,52 @@
-import {
-  AuditPage as AuditPageSchema,
-  CmkResponse,
-  CreateTenantRequest,
-  CreateTokenRequest,
-  CreateTokenResponse,
-  DecryptBatchRequest,
-  DecryptBatchResponse,
-  DecryptRequest,
-  DecryptResponse,
-  EncryptBatchRequest,
-  EncryptBatchResponse,
-  EncryptRequest,
-  EncryptResponse,
-  MAX_BATCH_ITEMS,
-  PolicyResponse,
-  PutCmkRequest,
-  PutPolicyRequest,
-  PutSecretRequest,
-  RevealRequest,
-  RevealResponse,
-  SecretList,
-  SecretMetadata as SecretMetadataSchema,
-  SecretName,
-  TenantId,
-  TenantResponse,
-  VerifyResponse,
-} from '@byok/contract';
+import { apiContract as api, MAX_BATCH_ITEMS } from '@byok/contract';
 import { chunkItems, contextSize, DEFAULT_MAX_BATCH_BYTES } from './batch-chunks.js';
 import { ByokApiError } from './client-errors.js';
 import type {
   AuditEvent,
   AuditPage,
+  AuditPublicKey,
   AuditQueryInput,
+  AuditSinkInfo,
   AuditVerification,
+  Checkpoint,
+  CheckpointResult,
   Cmk,
+  CmkPolicyGuide,
+  CmkPolicyQueryInput,
+  CreateAuditSinkInput,
+  CreatedAuditSink,
   CreatedToken,
   CreateTenantInput,
   CreateTokenInput,
   DecryptItem,
   DecryptItemResult,
   DecryptOptions,
+  DeletedTenant,
   EncryptionContext,
   EncryptItem,
   EncryptItemResult,
   EncryptResult,
   HealthStatus,
+  Job,
+  KmsCallsPage,
+  KmsCallsQueryInput,
   ListSecretsOptions,
   Policy,
   PutCmkInput,
   PutPolicyInput,
   PutSecretInput,
+  Retirement,
   RevealedSecret,
   RevealOptions,
+  Rotation,
   SecretMetadata,
   SecretPage,
   Tenant,
+  TenantState,
+  TokenInfo,
 } from './client-types.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
-import { AuditQueryIn, bytes, HealthBody, ListQuery, seg, validate } from './request-validation.js';
+import { bytes } from './request-validation.js';
 
 /** Options of {@link createClient}. */
 export interface ClientOptions extends TransportOptions {
@@ -92,91 +81,95 @@ export class ByokClient {
       throw new ByokApiError({ code: 'CONFIG_INVALID', detail: 'maxBatchBytes must be an integer >= 1024' });
   }
 
-  /** `GET /healthz`: the process is up (no authentication). */
+  /** `healthz`: the process is up (no authentication). */
   async health(): Promise<HealthStatus> {
-    return this.http.call({
-      method: 'GET',
-      path: '/healthz',
-      response: HealthBody,
-      idempotent: true,
-      anonymous: true,
-    });
+    return this.http.call({ op: api.healthz, idempotent: true });
   }
 
-  /** `GET /readyz`: the process can reach its database; STORE_UNAVAILABLE otherwise. */
+  /** `readyz`: the process can reach its database; STORE_UNAVAILABLE otherwise. */
   async ready(): Promise<HealthStatus> {
-    return this.http.call({
-      method: 'GET',
-      path: '/readyz',
-      response: HealthBody,
-      idempotent: true,
-      anonymous: true,
-    });
+    return this.http.call({ op: api.readyz, idempotent: true });
   }
 
   /** Creates a tenant (platform admin). Not retried. */
   async createTenant(input: CreateTenantInput): Promise<Tenant> {
-    const body = validate(CreateTenantRequest, input, 'createTenant input');
-    return this.http.call({
-      method: 'POST',
-      path: '/v1/tenants',
-      body,
-      response: TenantResponse,
-      idempotent: false,
-    });
+    return this.http.call({ op: api.createTenant, body: input, idempotent: false });
   }
 
   /** Reads a tenant. */
   async getTenant(tenantId: string): Promise<Tenant> {
-    return this.http.call({
-      method: 'GET',
-      path: this.tenantPath(tenantId),
-      response: TenantResponse,
-      idempotent: true,
-    });
+    return this.http.call({ op: api.getTenant, params: { tenantId }, idempotent: true });
+  }
+
+  /** Kill switch: locks the tenant on every instance. */
+  async lockTenant(tenantId: string): Promise<TenantState> {
+    return this.http.call({ op: api.lockTenant, params: { tenantId }, idempotent: true });
+  }
+
+  /** Lifts the kill switch. */
+  async restoreTenant(tenantId: string): Promise<TenantState> {
+    return this.http.call({ op: api.restoreTenant, params: { tenantId }, idempotent: true });
+  }
+
+  /** Offboards the tenant by crypto-shredding its keys (platform admin). */
+  async deleteTenant(tenantId: string): Promise<DeletedTenant> {
+    return this.http.call({ op: api.deleteTenant, params: { tenantId }, idempotent: true });
   }
 
   /** Registers (or replaces) the tenant's customer key; the service proves wrap + unwrap first. */
   async putCmk(tenantId: string, input: PutCmkInput): Promise<Cmk> {
-    const body = validate(PutCmkRequest, input, 'putCmk input');
-    return this.http.call({
-      method: 'PUT',
-      path: `${this.tenantPath(tenantId)}/cmk`,
-      body,
-      response: CmkResponse,
-      idempotent: true,
-    });
+    return this.http.call({ op: api.putCmk, params: { tenantId }, body: input, idempotent: true });
   }
 
   /** Reads the tenant's customer key registration and health. */
   async getCmk(tenantId: string): Promise<Cmk> {
-    const path = `${this.tenantPath(tenantId)}/cmk`;
-    return this.http.call({ method: 'GET', path, response: CmkResponse, idempotent: true });
+    return this.http.call({ op: api.getCmk, params: { tenantId }, idempotent: true });
+  }
+
+  /** The grant the customer applies in its cloud so the service may use its key. */
+  async getCmkPolicy(tenantId: string, query: CmkPolicyQueryInput): Promise<CmkPolicyGuide> {
+    return this.http.call({ op: api.getCmkPolicy, params: { tenantId }, query, idempotent: true });
   }
 
   /** Reads the tenant's policy. */
   async getPolicy(tenantId: string): Promise<Policy> {
-    const path = `${this.tenantPath(tenantId)}/policy`;
-    return this.http.call({ method: 'GET', path, response: PolicyResponse, idempotent: true });
+    return this.http.call({ op: api.getPolicy, params: { tenantId }, idempotent: true });
   }
 
   /** Updates the tenant's policy (absent fields keep their value). */
   async putPolicy(tenantId: string, input: PutPolicyInput): Promise<Policy> {
-    const body = validate(PutPolicyRequest, input, 'putPolicy input');
-    const path = `${this.tenantPath(tenantId)}/policy`;
-    return this.http.call({ method: 'PUT', path, body, response: PolicyResponse, idempotent: true });
+    return this.http.call({ op: api.putPolicy, params: { tenantId }, body: input, idempotent: true });
+  }
+
+  /** Makes a new tenant-key version and starts re-encrypting under it. Not retried. */
+  async rotateTenantKey(tenantId: string): Promise<Rotation> {
+    return this.http.call({ op: api.rotateTenantKey, params: { tenantId }, idempotent: false });
+  }
+
+  /** Destroys tenant-key versions below `minVersion`. */
+  async retireTenantKeys(tenantId: string, minVersion: number): Promise<Retirement> {
+    const body = { minVersion };
+    return this.http.call({ op: api.retireTenantKeys, params: { tenantId }, body, idempotent: true });
+  }
+
+  /** Progress of a re-encryption job. */
+  async getJob(tenantId: string, jobId: string): Promise<Job> {
+    return this.http.call({ op: api.getJob, params: { tenantId, jobId }, idempotent: true });
   }
 
   /** Issues a token; the response is the only place its value appears. Not retried. */
   async createToken(input: CreateTokenInput): Promise<CreatedToken> {
-    const body = validate(CreateTokenRequest, input, 'createToken input');
-    return this.http.call({
-      method: 'POST',
-      path: '/v1/tokens',
-      body,
-      response: CreateTokenResponse,
-      idempotent: false,
-    });
+    return this.http.call({ op: api.createToken, body: input, idempotent: false });
+  }
+
+  /** The tenant's tokens (metadata, never values). */
+  async listTokens(tenantId: string): Promise<TokenInfo[]> {
+    return (await this.http.call({ op: api.listTokens, params: { tenantId }, idempotent: true })).tokens;
+  }
+
+  /** Revokes a token of the tenant on every instance. */
+  async revokeToken(tenantId: string, tokenId: string): Promise<void> {
+    await this.http.call({ op: api.revokeToken, params: { tenantId, tokenId }, idempotent: true });
   }
 
   /** Encrypts `plaintext` (at most 1 MiB) under the tenant's key, bound to `context`. */
@@ -185,34 +178,21 @@ export class ByokClient {
     plaintext: Uint8Array,
     context?: EncryptionContext,
   ): Promise<EncryptResult> {
-    const body = validate(
-      EncryptRequest,
-      { plaintext: bytes(plaintext, 'plaintext').toString('base64'), ...(context ? { context } : {}) },
-      'encrypt input',
-    );
-    const path = `${this.tenantPath(tenantId)}/encrypt`;
-    return this.http.call({ method: 'POST', path, body, response: EncryptResponse, idempotent: true });
+    const body = {
+      plaintext: bytes(plaintext, 'plaintext').toString('base64'),
+      ...(context ? { context } : {}),
+    };
+    return this.http.call({ op: api.encrypt, params: { tenantId }, body, idempotent: true });
   }
 
   /** Decrypts a ciphertext made by {@link encrypt}; the same `context` must be given. */
   async decrypt(tenantId: string, ciphertext: string, opts: DecryptOptions = {}): Promise<Buffer> {
-    const body = validate(
-      DecryptRequest,
-      {
-        ciphertext,
-        ...(opts.context ? { context: opts.context } : {}),
-        ...(opts.purpose !== undefined ? { purpose: opts.purpose } : {}),
-      },
-      'decrypt input',
-    );
-    const path = `${this.tenantPath(tenantId)}/decrypt`;
-    const r = await this.http.call({
-      method: 'POST',
-      path,
-      body,
-      response: DecryptResponse,
-      idempotent: true,
-    });
+    const body = {
+      ciphertext,
+      ...(opts.context ? { context: opts.context } : {}),
+      ...(opts.purpose !== undefined ? { purpose: opts.purpose } : {}),
+    };
+    const r = await this.http.call({ op: api.decrypt, params: { tenantId }, body, idempotent: true });
     return Buffer.from(r.plaintext, 'base64');
   }
 
@@ -222,22 +202,19 @@ export class ByokClient {
    * FORBIDDEN) throws.
    */
   async encryptBatch(tenantId: string, items: readonly EncryptItem[]): Promise<EncryptItemResult[]> {
-    const path = `${this.tenantPath(tenantId)}/encrypt/batch`;
-    const wire = items.map((it, i) => ({
+    const wire = this.arrayOf(items).map((it, i) => ({
       plaintext: bytes(it?.plaintext, `items[${i}].plaintext`).toString('base64'),
       ...(it.context ? { context: it.context } : {}),
     }));
     const out: EncryptItemResult[] = [];
     for (const chunk of this.chunks(wire, (w) => w.plaintext.length + contextSize(w.context))) {
-      const body = validate(EncryptBatchRequest, { items: chunk }, 'encryptBatch input');
       const r = await this.http.call({
-        method: 'POST',
-        path,
-        body,
-        response: EncryptBatchResponse,
+        op: api.encryptBatch,
+        params: { tenantId },
+        body: { items: chunk },
         idempotent: true,
       });
-      out.push(...this.checkCount(r.results, chunk.length, path));
+      out.push(...this.checkCount(r.results, chunk.length, api.encryptBatch.id));
     }
     return out;
   }
@@ -248,25 +225,14 @@ export class ByokClient {
     items: readonly DecryptItem[],
     opts: { purpose?: string } = {},
   ): Promise<DecryptItemResult[]> {
-    const path = `${this.tenantPath(tenantId)}/decrypt/batch`;
     const out: DecryptItemResult[] = [];
     for (const chunk of this.chunks(
       items,
       (it) => (it?.ciphertext?.length ?? 0) + contextSize(it?.context),
     )) {
-      const body = validate(
-        DecryptBatchRequest,
-        { items: chunk, ...(opts.purpose !== undefined ? { purpose: opts.purpose } : {}) },
-        'decryptBatch input',
-      );
-      const r = await this.http.call({
-        method: 'POST',
-        path,
-        body,
-        response: DecryptBatchResponse,
-        idempotent: true,
-      });
-      for (const x of this.checkCount(r.results, chunk.length, path))
+      const body = { items: chunk, ...(opts.purpose !== undefined ? { purpose: opts.purpose } : {}) };
+      const r = await this.http.call({ op: api.decryptBatch, params: { tenantId }, body, idempotent: true });
+      for (const x of this.checkCount(r.results, chunk.length, api.decryptBatch.id))
         out.push(x.ok ? { ok: true, plaintext: Buffer.from(x.plaintext, 'base64') } : x);
     }
     return out;
@@ -274,16 +240,12 @@ export class ByokClient {
 
   /** Stores a new version of secret `name` (the value is format-checked per kind first). */
   async putSecret(tenantId: string, name: string, input: PutSecretInput): Promise<SecretMetadata> {
-    const body = validate(PutSecretRequest, input, 'putSecret input');
-    const path = this.secretPath(tenantId, name);
-    return this.http.call({ method: 'PUT', path, body, response: SecretMetadataSchema, idempotent: true });
+    return this.http.call({ op: api.putSecret, params: { tenantId, name }, body: input, idempotent: true });
   }
 
   /** One page of secret metadata (never values), by name. */
   async listSecrets(tenantId: string, opts: ListSecretsOptions = {}): Promise<SecretPage> {
-    const q = validate(ListQuery, opts, 'listSecrets options');
-    const path = `${this.tenantPath(tenantId)}/secrets`;
-    return this.http.call({ method: 'GET', path, query: q, response: SecretList, idempotent: true });
+    return this.http.call({ op: api.listSecrets, params: { tenantId }, query: opts, idempotent: true });
   }
 
   /** Every secret's metadata, following `nextCursor` across pages. */
@@ -298,37 +260,22 @@ export class ByokClient {
 
   /** Metadata of one secret. */
   async getSecret(tenantId: string, name: string): Promise<SecretMetadata> {
-    const path = this.secretPath(tenantId, name);
-    return this.http.call({ method: 'GET', path, response: SecretMetadataSchema, idempotent: true });
+    return this.http.call({ op: api.getSecret, params: { tenantId, name }, idempotent: true });
   }
 
-  /** The secret's value (audited, with the declared purpose). Keep it out of logs. */
+  /** The secret's value (audited, with the declared purpose); `version` reads an older one. Keep it out of logs. */
   async revealSecret(tenantId: string, name: string, opts: RevealOptions = {}): Promise<RevealedSecret> {
-    const body = validate(RevealRequest, opts, 'revealSecret options');
-    const path = `${this.secretPath(tenantId, name)}/reveal`;
-    return this.http.call({ method: 'POST', path, body, response: RevealResponse, idempotent: true });
+    return this.http.call({ op: api.revealSecret, params: { tenantId, name }, body: opts, idempotent: true });
   }
 
   /** Deletes the secret and all its versions. */
   async deleteSecret(tenantId: string, name: string): Promise<void> {
-    await this.http.call({
-      method: 'DELETE',
-      path: this.secretPath(tenantId, name),
-      response: null,
-      idempotent: true,
-    });
+    await this.http.call({ op: api.deleteSecret, params: { tenantId, name }, idempotent: true });
   }
 
   /** One page of audit events matching `query` (oldest first). */
   async queryAudit(query: AuditQueryInput = {}): Promise<AuditPage> {
-    const q = validate(AuditQueryIn, query, 'queryAudit query');
-    return this.http.call({
-      method: 'GET',
-      path: '/v1/audit',
-      query: q,
-      response: AuditPageSchema,
-      idempotent: true,
-    });
+    return this.http.call({ op: api.queryAudit, query, idempotent: true });
   }
 
   /** Every audit event matching `query`, following `nextCursor` across pages. */
@@ -343,36 +290,71 @@ export class ByokClient {
 
   /** Verifies the tenant's audit hash chain on the service. */
   async verifyAudit(tenantId: string): Promise<AuditVerification> {
-    const tenant = validate(TenantId, tenantId, 'tenantId');
-    return this.http.call({
-      method: 'GET',
-      path: '/v1/audit/verify',
-      query: { tenantId: tenant },
-      response: VerifyResponse,
-      idempotent: true,
-    });
+    return this.http.call({ op: api.verifyAudit, query: { tenantId }, idempotent: true });
   }
 
-  private tenantPath(tenantId: string): string {
-    return `/v1/tenants/${seg(validate(TenantId, tenantId, 'tenantId'))}`;
+  /** The tenant's audit chain as NDJSON (default) or CSV text, with the latest signed checkpoint. */
+  async exportAudit(tenantId: string, format: 'ndjson' | 'csv' = 'ndjson'): Promise<string> {
+    return this.http.call({ op: api.exportAudit, query: { tenantId, format }, idempotent: true });
   }
 
-  private secretPath(tenantId: string, name: string): string {
-    return `${this.tenantPath(tenantId)}/secrets/${seg(validate(SecretName, name, 'secret name'))}`;
+  /** The Ed25519 key audit checkpoints are signed with. */
+  async getAuditPublicKey(): Promise<AuditPublicKey> {
+    return this.http.call({ op: api.getAuditPublicKey, idempotent: true });
+  }
+
+  /** Signs the head of the tenant's chain (idempotent: an already signed head is returned). */
+  async createCheckpoint(tenantId: string): Promise<CheckpointResult> {
+    return this.http.call({ op: api.createCheckpoint, body: { tenantId }, idempotent: true });
+  }
+
+  /** The tenant's signed checkpoints after `afterSeq`. */
+  async listCheckpoints(tenantId: string, afterSeq?: number): Promise<Checkpoint[]> {
+    const query = { tenantId, ...(afterSeq !== undefined ? { afterSeq } : {}) };
+    return (await this.http.call({ op: api.listCheckpoints, query, idempotent: true })).checkpoints;
+  }
+
+  /** One page of the tenant's KMS calls, to reconcile with the cloud's own log. */
+  async listKmsCalls(query: KmsCallsQueryInput): Promise<KmsCallsPage> {
+    return this.http.call({ op: api.listKmsCalls, query, idempotent: true });
+  }
+
+  /** Registers a SIEM webhook; the response is the only place its HMAC secret appears. Not retried. */
+  async createAuditSink(tenantId: string, input: CreateAuditSinkInput): Promise<CreatedAuditSink> {
+    return this.http.call({ op: api.createAuditSink, params: { tenantId }, body: input, idempotent: false });
+  }
+
+  /** The tenant's SIEM sinks and their delivery state. */
+  async listAuditSinks(tenantId: string): Promise<AuditSinkInfo[]> {
+    return (await this.http.call({ op: api.listAuditSinks, params: { tenantId }, idempotent: true })).sinks;
+  }
+
+  /** One SIEM sink and its delivery state. */
+  async getAuditSink(tenantId: string, sinkId: string): Promise<AuditSinkInfo> {
+    return this.http.call({ op: api.getAuditSink, params: { tenantId, sinkId }, idempotent: true });
+  }
+
+  /** Stops delivering to a SIEM sink. */
+  async disableAuditSink(tenantId: string, sinkId: string): Promise<void> {
+    await this.http.call({ op: api.disableAuditSink, params: { tenantId, sinkId }, idempotent: true });
+  }
+
+  private arrayOf<T>(items: readonly T[]): readonly T[] {
+    if (!Array.isArray(items))
+      throw new ByokApiError({ code: 'REQUEST_INVALID', detail: 'items must be an array' });
+    return items;
   }
 
   private chunks<T>(items: readonly T[], sizeOf: (item: T) => number): T[][] {
-    if (!Array.isArray(items))
-      throw new ByokApiError({ code: 'REQUEST_INVALID', detail: 'items must be an array' });
-    return chunkItems(items, sizeOf, this.batchSize, this.maxBatchBytes);
+    return chunkItems(this.arrayOf(items), sizeOf, this.batchSize, this.maxBatchBytes);
   }
 
   /** A batch answer with a different item count cannot be matched to its inputs: refuse it. */
-  private checkCount<T>(results: T[], expected: number, path: string): T[] {
+  private checkCount<T>(results: T[], expected: number, opId: string): T[] {
     if (results.length !== expected)
       throw new ByokApiError({
         code: 'RESPONSE_INVALID',
-        detail: `POST ${path}: ${results.length} results for ${expected} items`,
+        detail: `${opId}: ${results.length} results for ${expected} items`,
       });
     return results;
   }

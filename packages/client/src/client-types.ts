@@ -1,4 +1,20 @@
 import type {
+  AuditPublicKey as AuditPublicKeySchema,
+  AuditSink as AuditSinkSchema,
+  Checkpoint as CheckpointSchema,
+  CheckpointResult as CheckpointResultSchema,
+  CmkPolicyGuideResponse,
+  CmkPolicyQuery,
+  CreatedAuditSink as CreatedAuditSinkSchema,
+  CreateSinkRequest,
+  DeletedTenantResponse,
+  JobResponse,
+  KmsCallsPage as KmsCallsPageSchema,
+  KmsCallsQuery,
+  RetireResponse,
+  RotateResponse,
+  TenantStateResponse,
+  TokenResponse,
   AuditEvent as AuditEventSchema,
   AuditPage as AuditPageSchema,
   AuditQuery,
@@ -103,3 +119,35 @@ export type AuditVerification = z.output<typeof VerifyResponse>;
 export interface HealthStatus {
   status: string;
 }
+/** Kill switch result. */
+export type TenantState = z.output<typeof TenantStateResponse>;
+/** Offboarding result. */
+export type DeletedTenant = z.output<typeof DeletedTenantResponse>;
+/** `getCmkPolicy` query: the cloud and, optionally, the key. */
+export type CmkPolicyQueryInput = z.input<typeof CmkPolicyQuery>;
+/** The grant a customer applies in its cloud. */
+export type CmkPolicyGuide = z.output<typeof CmkPolicyGuideResponse>;
+/** A rotation: the new tenant-key version and its re-encryption job. */
+export type Rotation = z.output<typeof RotateResponse>;
+/** A retirement of old tenant-key versions. */
+export type Retirement = z.output<typeof RetireResponse>;
+/** A background job and its progress. */
+export type Job = z.output<typeof JobResponse>;
+/** Token metadata (never the token). */
+export type TokenInfo = z.output<typeof TokenResponse>;
+/** The audit checkpoint signing key. */
+export type AuditPublicKey = z.output<typeof AuditPublicKeySchema>;
+/** A signed checkpoint. */
+export type Checkpoint = z.output<typeof CheckpointSchema>;
+/** `createCheckpoint` result. */
+export type CheckpointResult = z.output<typeof CheckpointResultSchema>;
+/** `listKmsCalls` filters and paging. */
+export type KmsCallsQueryInput = Omit<z.input<typeof KmsCallsQuery>, 'limit'> & { limit?: number };
+/** One page of KMS calls. */
+export type KmsCallsPage = z.output<typeof KmsCallsPageSchema>;
+/** `createAuditSink` input. */
+export type CreateAuditSinkInput = z.input<typeof CreateSinkRequest>;
+/** A SIEM sink and its delivery state. */
+export type AuditSinkInfo = z.output<typeof AuditSinkSchema>;
+/** A new SIEM sink with its HMAC secret (shown once). */
+export type CreatedAuditSink = z.output<typeof CreatedAuditSinkSchema>;

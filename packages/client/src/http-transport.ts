@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Problem } from '@byok/contract';
 import type { z } from 'zod';
+import { fillPath, isJsonMediaType, Problem, type OperationDef, type SuccessOf } from '@byok/contract';
 import { ByokApiError } from './client-errors.js';
 import {
   computeDelayMs,
@@ -32,24 +32,31 @@ export interface TransportOptions {
   random?: () => number;
 }
 
-/** One logical call; the transport may make several attempts at it. */
-export interface CallSpec<S extends z.ZodType | null> {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** Path below the base URL, segments already encoded. */
-  path: string;
-  query?: Record<string, string | number | undefined>;
-  /** Already validated JSON body. */
+/** One logical call of a contract operation; the transport may make several attempts at it. */
+export interface CallSpec<O extends OperationDef> {
+  /** The contract entry: method, path, request and response schemas all come from it. */
+  op: O;
+  /** Path parameters (raw values; checked against the entry, then URL-encoded). */
+  params?: Readonly<Record<string, string>>;
+  /** Query parameters (checked against the entry). */
+  query?: object;
+  /** JSON body (checked against the entry). */
   body?: unknown;
-  /** Response schema (an allow-list), or null for a call answered with 204. */
-  response: S;
   /** Whether repeating the call is safe; only then are 429/503 and connection failures retried. */
   idempotent: boolean;
-  /** Unauthenticated endpoints (health) send no Authorization header. */
-  anonymous?: boolean;
 }
 
-/** What a call resolves to: the parsed response, or undefined for 204 calls. */
-export type CallResult<S extends z.ZodType | null> = S extends z.ZodType ? z.output<S> : undefined;
+/** What a call resolves to: the parsed success body, or undefined for an operation answered with 204. */
+export type CallResult<O extends OperationDef> = [SuccessOf<O>] extends [never] ? undefined : SuccessOf<O>;
+
+/** A call ready to send: validated, with its URL path built from the entry. */
+interface PreparedCall {
+  op: OperationDef;
+  method: string;
+  path: string;
+  query: Record<string, unknown> | undefined;
+  body: unknown;
+}
 
 const BEARER = /^[A-Za-z0-9._~+/=-]+$/;
 
@@ -77,14 +84,15 @@ export class HttpTransport {
   }
 
   /** Runs one call to completion, retrying when the spec allows it. */
-  async call<S extends z.ZodType | null>(spec: CallSpec<S>): Promise<CallResult<S>> {
+  async call<O extends OperationDef>(spec: CallSpec<O>): Promise<CallResult<O>> {
+    const call = prepare(spec);
     // One id for every attempt, so the service's logs and audit events show them as one call.
     const requestId = randomUUID();
     const maxAttempts = spec.idempotent ? this.policy.maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
       let err: ByokApiError;
       try {
-        return await this.attempt(spec, requestId, attempt);
+        return (await this.attempt(call, requestId, attempt)) as CallResult<O>;
       } catch (e) {
         if (!(e instanceof ByokApiError)) throw e;
         err = e;
@@ -96,16 +104,12 @@ export class HttpTransport {
     }
   }
 
-  private async attempt<S extends z.ZodType | null>(
-    spec: CallSpec<S>,
-    requestId: string,
-    attempt: number,
-  ): Promise<CallResult<S>> {
+  private async attempt(spec: PreparedCall, requestId: string, attempt: number): Promise<unknown> {
     const headers: Record<string, string> = {
       accept: 'application/json, application/problem+json',
       'x-request-id': requestId,
     };
-    if (!spec.anonymous) headers.authorization = `Bearer ${await this.currentToken()}`;
+    if (!spec.op.roles.includes('public')) headers.authorization = `Bearer ${await this.currentToken()}`;
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
@@ -137,19 +141,29 @@ export class HttpTransport {
     }
     const replyId = res.headers.get('x-request-id') ?? requestId;
     if (!res.ok) throw problemError(res, text, replyId, attempt);
-    if (spec.response === null) return undefined as CallResult<S>;
+    const declared = spec.op.responses[res.status];
+    if (!declared)
+      throw invalidResponse(
+        spec,
+        res.status,
+        replyId,
+        attempt,
+        `status ${res.status} is not in the contract`,
+      );
+    if (!declared.schema) return undefined;
+    if (!isJsonMediaType(declared.contentType ?? 'application/json')) return text;
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw invalidResponse(spec, res.status, replyId, attempt, 'body is not JSON');
     }
-    const parsed = spec.response.safeParse(json);
+    const parsed = declared.schema.safeParse(json);
     if (!parsed.success) {
       const where = parsed.error.issues[0]?.path.join('.') || '(body)';
       throw invalidResponse(spec, res.status, replyId, attempt, `unexpected shape at ${where}`);
     }
-    return parsed.data as CallResult<S>;
+    return parsed.data;
   }
 
   private async currentToken(): Promise<string> {
@@ -158,7 +172,7 @@ export class HttpTransport {
     return t;
   }
 
-  private url(spec: CallSpec<z.ZodType | null>): string {
+  private url(spec: PreparedCall): string {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) q.set(k, String(v));
     const qs = q.toString();
@@ -227,7 +241,7 @@ function problemError(res: Response, text: string, requestId: string, attempt: n
 }
 
 function invalidResponse(
-  spec: CallSpec<z.ZodType | null>,
+  spec: PreparedCall,
   status: number,
   requestId: string,
   attempt: number,
@@ -239,5 +253,32 @@ function invalidResponse(
     requestId,
     attempts: attempt,
     detail: `${spec.method} ${spec.path}: ${why}`,
+  });
+}
+
+/** Checks a call's inputs against its entry (body, then query, then path) before anything is sent. */
+function prepare(spec: CallSpec<OperationDef>): PreparedCall {
+  const { op } = spec;
+  const body = op.body ? check(op.body, spec.body, `${op.id} input`) : undefined;
+  const query = op.query
+    ? (check(op.query, spec.query ?? {}, `${op.id} query`) as Record<string, unknown>)
+    : undefined;
+  const params = op.params
+    ? (check(op.params, spec.params ?? {}, `${op.id} path`) as Record<string, string>)
+    : {};
+  return { op, method: op.method.toUpperCase(), path: fillPath(op.path, params), query, body };
+}
+
+/** Validates `input`; issues carry paths, never values. */
+function check(schema: z.ZodType, input: unknown, what: string): unknown {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  throw new ByokApiError({
+    code: 'REQUEST_INVALID',
+    detail: `${what} failed validation`,
+    errors: r.error.issues.map((i) => ({
+      path: i.path.map(String).join('.') || '(input)',
+      message: i.message,
+    })),
   });
 }

@@ -18,3 +18,4 @@ export {
   type RetryOptions,
   type RetryPolicy,
 } from './retry-policy.js';
+export { CLIENT_OPERATIONS } from './client-operations.js';

@@ -5,10 +5,13 @@ export const MAX_PLAINTEXT_BYTES = 1024 * 1024;
 /** Largest number of items in one batch request. */
 export const MAX_BATCH_ITEMS = 1000;
 
+/** The tenant-id rule, written once: 1-63 lower-case letters, digits or dashes, not starting with a dash. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 /** Tenant id: lower-case letters, digits and dashes; it appears in AAD, audit chains and URLs. */
 export const TenantId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant id: 1-63 lower-case letters, digits or dashes');
+  .regex(TENANT_ID_PATTERN, 'tenant id: 1-63 lower-case letters, digits or dashes');
 
 /** A declared purpose for a decrypt or reveal, e.g. `llm-inference`. */
 export const Purpose = z

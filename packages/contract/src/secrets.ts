@@ -78,6 +78,12 @@ export const SecretMetadata = z.object({
 /** `GET .../secrets` */
 export const SecretList = z.object({ secrets: z.array(SecretMetadata), nextCursor: z.string().nullable() });
 
+/** `GET .../secrets` query: keyset paging by name. */
+export const SecretListQuery = z.strictObject({
+  cursor: SecretName.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
 /** `POST .../secrets/{name}/reveal` */
 export const RevealRequest = z.strictObject({
   purpose: Purpose.optional(),

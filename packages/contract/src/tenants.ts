@@ -45,6 +45,22 @@ export const ProviderName = z
   .max(32)
   .regex(/^[a-z][a-z0-9-]{0,31}$/);
 
+/** `GET /v1/tenants/{tenantId}/tokens` response. */
+export const TokenList = z.object({ tokens: z.array(TokenResponse) });
+
+/** Token id as it appears in URLs. */
+export const TokenId = z.string().min(1).max(64);
+
+/** Kill switch answer (`revoke`, `restore`). */
+export const TenantStateResponse = z.object({ id: TenantId, state: z.enum(['active', 'locked']) });
+
+/** Offboarding answer: the tenant keys destroyed (crypto-shredding). */
+export const DeletedTenantResponse = z.object({
+  id: TenantId,
+  state: z.literal('deleted'),
+  destroyedTenantKeys: z.number().int(),
+});
+
 /** `PUT /v1/tenants/{tenantId}/cmk` */
 export const PutCmkRequest = z.strictObject({
   provider: ProviderName,
@@ -88,5 +104,17 @@ export const PolicyResponse = z.object({
   purposeInKmsContext: z.boolean().optional(),
 });
 
+/** Name of a key of the local development KMS. */
+export const LocalKeyName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+
 /** `POST /v1/dev/local-kms/keys` (development mode only) */
-export const CreateLocalKeyRequest = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) });
+export const CreateLocalKeyRequest = z.strictObject({ name: LocalKeyName });
+
+/** A local development key (never its material). */
+export const LocalKey = z.object({ keyRef: z.string(), enabled: z.boolean(), createdAt: Timestamp });
+
+/** `GET /v1/dev/local-kms/keys` response. */
+export const LocalKeyList = z.object({ keys: z.array(LocalKey) });
+
+/** Answer of disabling or enabling a local development key. */
+export const LocalKeyState = z.object({ keyRef: z.string(), enabled: z.boolean() });

@@ -1,28 +1,55 @@
+import { apiContract } from '@byok/contract';
 import express, { type Express } from 'express';
+import { AuditLogService } from './domain/audit/audit-log-service.js';
+import { TenantLifecycleService } from './domain/lifecycle/tenant-lifecycle-service.js';
+import { SecretCatalog } from './domain/secrets/secret-catalog.js';
+import { TenantService } from './domain/tenants/tenant-service.js';
+import { TokenAdminService } from './domain/tokens/token-admin-service.js';
 import { AppError } from './errors.js';
-import { authenticate, requestContext, type AppDeps } from './http/context.js';
+import { bindOperations } from './http/bind-operations.js';
+import { authenticate, requestContext, type AppDeps, type RouteDeps } from './http/context.js';
 import { problemHandler } from './http/problem.js';
-import { auditRoutes } from './routes/audit.js';
-import { cmkPolicyRoutes } from './routes/cmk-policy.js';
-import { cryptoRoutes } from './routes/crypto.js';
-import { devLocalKmsRoutes } from './routes/dev-local-kms.js';
-import { healthRoutes } from './routes/health.js';
-import { secretRoutes } from './routes/secrets.js';
-import { tenantKeyRoutes } from './routes/tenant-keys.js';
-import { tenantLifecycleRoutes } from './routes/tenant-lifecycle.js';
-import { tenantRoutes } from './routes/tenants.js';
-import { tokenRoutes } from './routes/tokens.js';
+import { apiReferenceHandlers } from './routes/api-reference.js';
+import { auditSinkHandlers } from './routes/audit-sinks.js';
+import { auditHandlers } from './routes/audit.js';
+import { cmkPolicyHandlers } from './routes/cmk-policy.js';
+import { cryptoHandlers } from './routes/crypto.js';
+import { devLocalKmsHandlers } from './routes/dev-local-kms.js';
+import { healthHandlers } from './routes/health.js';
+import { secretHandlers } from './routes/secrets.js';
+import { tenantKeyHandlers } from './routes/tenant-keys.js';
+import { tenantLifecycleHandlers } from './routes/tenant-lifecycle.js';
+import { tenantHandlers } from './routes/tenants.js';
+import { tokenHandlers } from './routes/tokens.js';
 
 export type { AppDeps } from './http/context.js';
 
+/** Options of {@link createApp} beyond its dependencies. */
+export interface AppOptions {
+  /** TESTS: check every response against its contract entry (see bindOperations). */
+  validateResponses?: boolean;
+}
+
+/** The domain services the routes call, built from the app's dependencies. */
+function routeDeps(deps: AppDeps): RouteDeps {
+  return {
+    ...deps,
+    tenantService: new TenantService(deps),
+    lifecycle: new TenantLifecycleService(deps),
+    tokenAdmin: new TokenAdminService(deps),
+    secretCatalog: new SecretCatalog(deps.db),
+    auditLog: new AuditLogService({ ...deps, security: deps.auditSecurity }),
+  };
+}
+
 /** Builds the HTTP API without listening, so tests can mount it on any port. */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps));
-  healthRoutes(deps, app);
   app.use(
+    '/v1',
     express.json({
       limit: deps.bodyLimitBytes,
       strict: true,
@@ -30,17 +57,31 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use('/v1', authenticate(deps.tokens));
-  // Routes are registered on the app itself, not on nested routers (each nested router costs
-  // every request a dispatch), hot paths first: each route before a request's own is a match attempt.
-  cryptoRoutes(deps, app);
-  secretRoutes(deps, app);
-  tenantRoutes(deps, app);
-  cmkPolicyRoutes(deps, deps.kmsModuleConfigs ?? {}, app);
-  tenantLifecycleRoutes(deps, app);
-  tenantKeyRoutes(deps, app);
-  tokenRoutes(deps, app);
-  auditRoutes(deps, app);
-  if (deps.localKms) devLocalKmsRoutes(deps, app);
+  const r = routeDeps(deps);
+  // Every route comes from the contract, registered on the app itself in contract order (hot paths first).
+  bindOperations(
+    app,
+    apiContract,
+    {
+      ...cryptoHandlers(r),
+      ...secretHandlers(r),
+      ...tenantHandlers(r),
+      ...cmkPolicyHandlers(r, deps.kmsModuleConfigs ?? {}),
+      ...tenantLifecycleHandlers(r),
+      ...tenantKeyHandlers(r),
+      ...tokenHandlers(r),
+      ...auditHandlers(r),
+      ...auditSinkHandlers(r),
+      ...healthHandlers(r),
+      ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
+      ...devLocalKmsHandlers(r),
+    },
+    {
+      validateResponses: opts.validateResponses ?? false,
+      serves: (op) => !op.development || deps.localKms !== undefined,
+      onMismatch: (opId, why) => deps.logger.error({ opId, why }, 'response does not match the contract'),
+    },
+  );
   app.use((req) => {
     throw new AppError('NOT_FOUND', `no route for ${req.method} on this path`);
   });

@@ -1,33 +1,8 @@
-import { ERROR_CODES, type ErrorCode } from '@byok/contract';
+import { ERROR_CODES, STATUS_BY_CODE, type ErrorCode } from '@byok/contract';
 import { ZodError } from 'zod';
 
-/** HTTP status for each stable code. */
-export const STATUS_BY_CODE: Record<ErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  VALIDATION_FAILED: 400,
-  MALFORMED_REQUEST: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INVALID_KEY_REF: 400,
-  INVALID_CIPHERTEXT: 400,
-  INVALID_CONTEXT: 400,
-  CMK_NOT_CONFIGURED: 409,
-  CMK_VERIFICATION_FAILED: 422,
-  KEY_REVOKED: 403,
-  KEY_NOT_FOUND: 403,
-  KMS_ACCESS_DENIED: 403,
-  KMS_THROTTLED: 429,
-  KMS_UNAVAILABLE: 503,
-  KMS_MISCONFIGURED: 503,
-  TENANT_LOCKED: 423,
-  PURPOSE_NOT_ALLOWED: 403,
-  AUDIT_UNAVAILABLE: 503,
-  STORE_UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
+/** HTTP status for each stable code (declared once, in the contract). */
+export { STATUS_BY_CODE };
 
 /** Titles shown in problem bodies. */
 export const TITLE_BY_CODE: Record<ErrorCode, string> = {

@@ -18,7 +18,7 @@ import {
 } from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
-import { createApp } from './app.js';
+import { createApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
 import { startAuditSecurity } from './domain/audit/audit-security.js';
@@ -57,6 +57,8 @@ export interface BuildOptions {
   providers?: KmsProvider[];
   /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op appender to measure the cost of auditing). */
   auditAppender?: AuditAppender;
+  /** Options of the HTTP app (tests turn on response validation). */
+  app?: AppOptions;
 }
 
 /**
@@ -203,29 +205,32 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     };
 
     const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs });
-    const app = createApp({
-      db,
-      withTransaction: tx,
-      logger,
-      metrics,
-      tokens,
-      directory,
-      tenantKeys,
-      cmk,
-      crypto,
-      secrets,
-      audit,
-      auditQueries,
-      auditSecurity,
-      rotation,
-      registry,
-      kmsModuleConfigs: config.kms.modules,
-      localKms,
-      bodyLimitBytes: config.bodyLimitBytes,
-      publishTenantEvent: (tenantId, reason) =>
-        events ? events.publish(tenantId, reason) : Promise.resolve(),
-      ping: () => ping(pool),
-    });
+    const app = createApp(
+      {
+        db,
+        withTransaction: tx,
+        logger,
+        metrics,
+        tokens,
+        directory,
+        tenantKeys,
+        cmk,
+        crypto,
+        secrets,
+        audit,
+        auditQueries,
+        auditSecurity,
+        rotation,
+        registry,
+        kmsModuleConfigs: config.kms.modules,
+        localKms,
+        bodyLimitBytes: config.bodyLimitBytes,
+        publishTenantEvent: (tenantId, reason) =>
+          events ? events.publish(tenantId, reason) : Promise.resolve(),
+        ping: () => ping(pool),
+      },
+      opts.app,
+    );
 
     return {
       app,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { KmsProvider } from '@byok/kms';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
+import { assertContractReply } from '../../../test/support/contract-check.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { buildService, type Service } from '../src/service.js';
@@ -64,6 +65,8 @@ export async function startTestService(
   });
   const service = await buildService(config, {
     logger: createLogger('debug', sink),
+    // Every response is checked against its contract entry; a mismatch answers 500.
+    app: { validateResponses: true },
     ...(opts.providers ? { providers: opts.providers } : {}),
   });
   const server: Server = service.app.listen(0, '127.0.0.1');
@@ -79,6 +82,7 @@ export async function startTestService(
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
     const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
+    assertContractReply(method, path, res.status, res.headers.get('content-type'), text);
     let parsed: unknown = undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;

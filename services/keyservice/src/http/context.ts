@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { TENANT_ID_PATTERN } from '@byok/contract';
 import type { KmsModuleConfigs, KmsRegistry, LocalKeyStore } from '@byok/kms';
 import type { Db } from '@byok/store';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -17,6 +18,11 @@ import type { TenantKeyService } from '../domain/keys/tenant-key-service.js';
 import type { Principal, TokenService } from '../domain/tokens/token-service.js';
 import type { AuditQueries } from '../domain/audit/audit-queries.js';
 import type { AuditSecurity } from '../domain/audit/audit-security.js';
+import type { AuditLogService } from '../domain/audit/audit-log-service.js';
+import type { TenantLifecycleService } from '../domain/lifecycle/tenant-lifecycle-service.js';
+import type { SecretCatalog } from '../domain/secrets/secret-catalog.js';
+import type { TenantService } from '../domain/tenants/tenant-service.js';
+import type { TokenAdminService } from '../domain/tokens/token-admin-service.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {
@@ -47,6 +53,15 @@ export interface AppDeps {
   ping: () => Promise<void>;
   /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */
   publishTenantEvent: (tenantId: string, reason: TenantEventReason) => Promise<void>;
+}
+
+/** AppDeps plus the domain services createApp builds from them for the routes. */
+export interface RouteDeps extends AppDeps {
+  tenantService: TenantService;
+  lifecycle: TenantLifecycleService;
+  tokenAdmin: TokenAdminService;
+  secretCatalog: SecretCatalog;
+  auditLog: AuditLogService;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -112,8 +127,6 @@ export function actorOf(res: Response): AuditActor {
   };
 }
 
-const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 /**
  * The guard every tenant route goes through: permission first (so a foreign token learns nothing
  * about the tenant and no KMS call happens), then existence, then the kill switch. Denials are audited.
@@ -128,7 +141,7 @@ export async function tenantAccess(
   const principal = principalOf(res);
   const tenantId = String(req.params.tenantId ?? '');
   const actor = actorOf(res);
-  if (!TENANT_ID.test(tenantId)) {
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
     if (principal.role === 'platform-admin') throw new AppError('NOT_FOUND', 'tenant not found');
     await deps.audit.record(actor, {
       tenantId: null,

@@ -1,0 +1,125 @@
+import {
+  createCheckpoint,
+  exportInSnapshot,
+  listCheckpoints,
+  queryEvents,
+  verifyChain,
+  verifyCheckpoints,
+  type CheckpointResult,
+  type ExportFormat,
+  type SignedCheckpoint,
+} from '@byok/audit';
+import type { Db } from '@byok/store';
+import { AppError } from '../../errors.js';
+import type { AuditSecurity } from './audit-security.js';
+
+/** What {@link AuditLogService} needs. */
+export interface AuditLogDeps {
+  db: Db;
+  withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  /** Checkpoint signing; the checkpoint and public-key operations answer NOT_FOUND without it. */
+  security?: AuditSecurity | undefined;
+}
+
+/** Result of verifying a chain, with its checkpoints when signing is configured. */
+export type AuditVerification = Omit<Awaited<ReturnType<typeof verifyChain>>, 'reason'> & {
+  reason?: string;
+  checkpointsVerified?: number;
+  checkpointSeq?: number;
+};
+
+/** One KMS call as recorded in the audit log. */
+export interface KmsCallView {
+  seq: number;
+  at: string;
+  operation: string;
+  provider: string | null;
+  keyRef: string | null;
+  kmsRequestId: string | null;
+  outcome: string;
+  errorCode: string | null;
+  requestId: string | null;
+}
+
+/** The audit log's read side beyond plain queries: verification, export, checkpoints, KMS calls. */
+export class AuditLogService {
+  constructor(private readonly deps: AuditLogDeps) {}
+
+  /** Verifies the chain; with signing configured, its checkpoints too. A chain break is reported first. */
+  async verify(tenantId: string): Promise<AuditVerification> {
+    const chain = await verifyChain(this.deps.db, tenantId);
+    const sec = this.deps.security;
+    if (!sec) return chain;
+    const cps = await verifyCheckpoints(this.deps.db, tenantId, sec.signingKey.publicKeys);
+    const { ok: cpOk, ...cpRest } = cps;
+    // The chain names the exact broken row; checkpoints catch a table rewritten and rehashed.
+    return chain.ok
+      ? { ...chain, ...cpRest, ok: cpOk }
+      : { ...chain, checkpointsVerified: cps.checkpointsVerified };
+  }
+
+  /** Streams the chain's export from one snapshot through `write`. */
+  export(
+    tenantId: string,
+    format: ExportFormat,
+    write: (chunk: string) => Promise<void> | void,
+  ): Promise<void> {
+    return this.deps.withTransaction((tx) => exportInSnapshot(tx, tenantId, { format }, write));
+  }
+
+  /** The key checkpoints are signed with. */
+  publicKey(): { algorithm: 'Ed25519'; keyId: string; publicKeyPem: string } {
+    const { signer } = this.security().signingKey;
+    return { algorithm: 'Ed25519', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem };
+  }
+
+  /** Signs the chain head (after verifying the events since the last checkpoint). */
+  checkpoint(tenantId: string): Promise<CheckpointResult> {
+    return createCheckpoint(this.deps.db, tenantId, this.security().signingKey.signer);
+  }
+
+  /** The chain's signed checkpoints after `afterSeq`. */
+  checkpoints(tenantId: string, afterSeq: number): Promise<SignedCheckpoint[]> {
+    this.security();
+    return listCheckpoints(this.deps.db, tenantId, afterSeq, 500);
+  }
+
+  /** One page of the tenant's KMS calls of one kind, for reconciliation with the cloud's log. */
+  async kmsCalls(
+    tenantId: string,
+    filters: { action: string; since?: Date | undefined; until?: Date | undefined },
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ calls: KmsCallView[]; nextCursor: string | null }> {
+    const page = await queryEvents(
+      this.deps.db,
+      {
+        tenantId,
+        action: filters.action,
+        ...(filters.since ? { since: filters.since } : {}),
+        ...(filters.until ? { until: filters.until } : {}),
+      },
+      cursor,
+      limit,
+    );
+    return {
+      calls: page.events.map((e) => ({
+        seq: e.seq,
+        at: e.at.toISOString(),
+        operation: e.action,
+        provider: e.kmsProvider,
+        keyRef: e.kmsKeyRef,
+        kmsRequestId: e.kmsRequestId,
+        outcome: e.outcome,
+        errorCode: e.errorCode,
+        requestId: e.requestId,
+      })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  private security(): AuditSecurity {
+    if (!this.deps.security) throw new AppError('NOT_FOUND', 'audit signing is not configured');
+    return this.deps.security;
+  }
+}

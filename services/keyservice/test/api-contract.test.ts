@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { apiContract, operationsOf } from '@byok/contract';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { startTestService, type TestService } from './harness.js';
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+/** Every "METHOD /path" express serves, from its router stack (`:p` written as `{p}`). */
+function servedRoutes(app: TestService['service']['app']): string[] {
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+  return stack
+    .filter((l) => l.route)
+    .flatMap((l) =>
+      Object.keys(l.route!.methods).map(
+        (m) => `${m.toUpperCase()} ${l.route!.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`,
+      ),
+    )
+    .sort();
+}
+
+describe('the API contract as served (in-process, real database)', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('serves exactly the operations /openapi.json describes, and nothing else', async () => {
+    const r = await s.call('GET', '/openapi.json');
+    expect(r.status).toBe(200);
+    const documented = Object.entries(r.body.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    expect(servedRoutes(s.service.app)).toEqual(documented);
+    // Development mode serves the local KMS routes too: the whole contract.
+    expect(documented).toHaveLength(operationsOf(apiContract).length);
+  });
+
+  it('answers an OpenAPI 3.1 document that passes the OpenAPI schema validator', async () => {
+    const doc = (await s.call('GET', '/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(doc);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
+  });
+
+  it('serves /docs as HTML whose scripts and styles are local files that answer 200', async () => {
+    const page = await s.call('GET', '/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const refs = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    for (const ref of refs) {
+      expect(ref).not.toMatch(/^(https?:)?\/\//);
+      const asset = await fetch(new URL(ref, `${s.url}/docs`));
+      expect(asset.status).toBe(200);
+      expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    }
+    expect((await s.call('GET', '/docs/assets/other.js')).status).toBe(404);
+  });
+
+  it('answers the generic 404 for a route that is not in the contract', async () => {
+    const r = await s.call('GET', '/v1/tenants', { token: s.adminToken });
+    expect(r.status).toBe(404);
+    expect(r.body.code).toBe('NOT_FOUND');
+  });
+});
