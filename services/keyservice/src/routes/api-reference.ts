@@ -15,6 +15,7 @@ const DOCS_HTML = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>BYOK key service API</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="docs/assets/swagger-ui.css">
 </head>
 <body>
