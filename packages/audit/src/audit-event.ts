@@ -94,7 +94,8 @@ export const DEFAULT_DETAIL_KEYS: readonly string[] = [
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);
 const ACTION_RE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 // Same shape as tenants.id in 0001_core.sql; '_platform' therefore cannot collide with a tenant.
-const TENANT_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Tenant ids the audit log accepts: the contract's `TENANT_ID_PATTERN` (a test keeps them equal; audit does not depend on the contract). */
+export const AUDIT_TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const MAX_FIELD = 512;
 const MAX_DETAIL_STRING = 200;
 const MAX_DETAIL_KEYS = 16;
@@ -177,7 +178,10 @@ export function assertValidEvent(e: AuditEventInput, allowedDetailKeys: Readonly
     fail('audit action must match /^[a-z][a-z0-9_.:-]{0,63}$/');
   }
   if (!OUTCOMES.has(e.outcome)) fail('audit outcome must be success, failure or denied');
-  if (e.tenantId !== undefined && (typeof e.tenantId !== 'string' || !TENANT_RE.test(e.tenantId))) {
+  if (
+    e.tenantId !== undefined &&
+    (typeof e.tenantId !== 'string' || !AUDIT_TENANT_ID_PATTERN.test(e.tenantId))
+  ) {
     fail('audit tenantId must be a valid tenant id; put unvalidated input in resource');
   }
   for (const name of OPTIONAL_STRINGS) {

@@ -39,11 +39,11 @@ export const TokenResponse = z.object({
   revokedAt: Timestamp.nullable(),
 });
 
+/** What a KMS provider module name looks like: `@byok/kms`'s `PROVIDER_NAME_PATTERN` (a test keeps them equal). */
+export const PROVIDER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
 /** A KMS provider module name (`aws-kms`, `pkcs11`); the service checks it against its registry. */
-export const ProviderName = z
-  .string()
-  .max(32)
-  .regex(/^[a-z][a-z0-9-]{0,31}$/);
+export const ProviderName = z.string().max(32).regex(PROVIDER_NAME_PATTERN);
 
 /** `GET /v1/tenants/{tenantId}/tokens` response. */
 export const TokenList = z.object({ tokens: z.array(TokenResponse) });

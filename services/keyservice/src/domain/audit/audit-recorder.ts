@@ -32,21 +32,13 @@ export interface AuditActor {
 }
 
 /** One event as handed to the appender: the entry plus its actor and request id. */
-export interface AppendedAuditEvent {
+export type AppendedAuditEvent = Omit<AuditEntry, 'tenantId' | 'details'> & {
   tenantId?: string;
-  action: AuditAction;
-  outcome: AuditEntry['outcome'];
-  resource?: string;
-  errorCode?: string;
-  purpose?: string;
-  kmsProvider?: string;
-  kmsKeyRef?: string;
-  kmsRequestId?: string;
   actorTokenId?: string;
   actorRole?: string;
   requestId?: string;
   details?: Record<string, AuditDetailValue>;
-}
+};
 
 /**
  * The audit log writer this service needs (the port the @byok/audit writer fills): resolves only

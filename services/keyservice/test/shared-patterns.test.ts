@@ -1,0 +1,18 @@
+import { describe, expect, it } from '@jest/globals';
+import { AUDIT_TENANT_ID_PATTERN } from '@byok/audit';
+import { PROVIDER_NAME_PATTERN as CONTRACT_PROVIDER_NAME, TENANT_ID_PATTERN } from '@byok/contract';
+import { PROVIDER_NAME_PATTERN } from '@byok/kms';
+
+// Two patterns are written in two packages each, because neither package may depend on the other
+// (the contract is shared with clients; audit and kms sit below it). These tests keep them one.
+describe('patterns stated in two packages', () => {
+  it('gives the audit log the same tenant-id pattern as the API', () => {
+    expect(AUDIT_TENANT_ID_PATTERN.source).toBe(TENANT_ID_PATTERN.source);
+    expect(AUDIT_TENANT_ID_PATTERN.flags).toBe(TENANT_ID_PATTERN.flags);
+  });
+
+  it('gives the API the same provider-name pattern as the KMS module registry', () => {
+    expect(CONTRACT_PROVIDER_NAME.source).toBe(PROVIDER_NAME_PATTERN.source);
+    expect(CONTRACT_PROVIDER_NAME.flags).toBe(PROVIDER_NAME_PATTERN.flags);
+  });
+});
