@@ -44,7 +44,7 @@ interface Running {
 async function start(audit: boolean): Promise<Running> {
   const db = await createTestDatabase({ require: 'postgres' });
   const config = loadConfig({
-    NODE_ENV: 'test',
+    BYOK_MODE: 'development',
     DATABASE_URL: db.databaseUrl,
     DATA_DIR: `/tmp/byok-bench-audit-${audit ? 'on' : 'off'}-${process.pid}`,
     BOOTSTRAP_ADMIN_TOKEN: ADMIN,

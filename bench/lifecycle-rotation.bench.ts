@@ -35,7 +35,7 @@ const db = await createTestDatabase({ require: 'postgres' });
 const dataDir = await mkdtemp(join(tmpdir(), 'byok-bench-rot-'));
 const ADMIN = 'byok_bench_rotation_admin_0123456789abcdef';
 const config = loadConfig({
-  NODE_ENV: 'test',
+  BYOK_MODE: 'development',
   DATABASE_URL: db.databaseUrl,
   DATA_DIR: dataDir,
   BOOTSTRAP_ADMIN_TOKEN: ADMIN,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { startAwsKmsEmulator, type AwsKmsEmulator } from '@byok/kms-emulators';
 import { startCluster, type Cluster } from './support/cluster.js';
-import { api } from './support/service-process.js';
+import { api, type ServiceProcess } from './support/service-process.js';
 
 const PROBE_SECONDS = 1;
 const WINDOW_SECONDS = 60;
@@ -71,9 +71,9 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     await emu?.close();
   });
 
-  /** KMS unwrap attempts this instance made, from its own /metrics. */
-  const unwrapAttempts = async (url: string): Promise<number> => {
-    const text = await (await fetch(`${url}/metrics`)).text();
+  /** KMS unwrap attempts this instance made, from its own metrics listener. */
+  const unwrapAttempts = async (instance: ServiceProcess): Promise<number> => {
+    const text = await (await fetch(`${instance.metricsUrl}/metrics`)).text();
     return text
       .split('\n')
       .filter((l) => l.startsWith('byok_kms_calls_total{') && l.includes('operation="unwrap"'))
@@ -227,9 +227,9 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
           expect(value.body.code).toBe('KMS_UNAVAILABLE');
           for (let k = 0; k < 3; k++) expect((await decryptOn(i.url)).body.code).toBe('KMS_UNAVAILABLE');
           // The circuit is open now: the next refusal comes without a KMS call.
-          const calls = await unwrapAttempts(i.url);
+          const calls = await unwrapAttempts(i);
           expect((await decryptOn(i.url)).body.code).toBe('KMS_UNAVAILABLE');
-          expect(await unwrapAttempts(i.url)).toBe(calls);
+          expect(await unwrapAttempts(i)).toBe(calls);
         }),
       );
       // Every request during the rest of the 30 s outage is refused as unavailable, never served.

@@ -37,7 +37,7 @@ describe('rotation job survives SIGKILL at any step of a batch', () => {
       store = await createPool({ databaseUrl: db.databaseUrl, max: 2 });
       const pool = store.pool;
       const env = {
-        NODE_ENV: 'test',
+        BYOK_MODE: 'development',
         DATABASE_URL: db.databaseUrl,
         DATA_DIR: dir.path,
         BOOTSTRAP_ADMIN_TOKEN: ADMIN,

@@ -14,6 +14,10 @@ const MAIN = join(ROOT, 'services/keyservice/src/main.ts');
 export interface ServiceProcess {
   url: string;
   port: number;
+  /** The metrics listener (`http://host:port`) when the program printed one. */
+  metricsUrl: string | undefined;
+  /** Process id of the program itself (tsx runs it as its own child): signal this one, e.g. SIGHUP. */
+  pid: number | undefined;
   child: ChildProcess;
   /** The last 64 KiB of its stdout and stderr. */
   output: () => string;
@@ -51,7 +55,7 @@ export async function startTsxServer(
       timeoutMs,
     );
     const check = () => {
-      const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(out);
+      const m = /listening on (https?:\/\/[0-9.]+:\d+)/.exec(out);
       if (m?.[1]) {
         clearTimeout(timer);
         resolveUrl(m[1]);
@@ -64,9 +68,12 @@ export async function startTsxServer(
     });
   });
   const running = () => child.exitCode === null && child.signalCode === null;
+  const pid = /\bpid (\d+)\)/.exec(out)?.[1];
   return {
     url,
     port: Number(new URL(url).port),
+    metricsUrl: /metrics on (http:\/\/[0-9.]+:\d+)/.exec(out)?.[1],
+    pid: pid ? Number(pid) : undefined,
     child,
     output: () => out,
     async stop() {
@@ -85,12 +92,20 @@ export async function startTsxServer(
   };
 }
 
-/** Starts the key service (`services/keyservice/src/main.ts`) with `env` and waits until it listens. */
+/**
+ * Starts the key service (`services/keyservice/src/main.ts`) with `env` and waits until it
+ * listens. Development mode (local KMS, embedded database, plain HTTP) and a free metrics port
+ * unless `env` says otherwise.
+ */
 export function startServiceProcess(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ServiceProcess> {
-  return startTsxServer(MAIN, { LOG_LEVEL: 'warn', ...env }, timeoutMs);
+  return startTsxServer(
+    MAIN,
+    { LOG_LEVEL: 'warn', BYOK_MODE: 'development', METRICS_PORT: '0', ...env },
+    timeoutMs,
+  );
 }
 
 /** A temporary data directory, removed by the returned cleanup. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import type { ErrorCode } from './problem.js';
 import { ERROR_CODES, Problem, STATUS_BY_CODE } from './problem.js';
-import type { OperationDef } from './operation.js';
+import { listenerOf, type OperationDef } from './operation.js';
 
 /** Options of {@link createOpenApiDocument}. */
 export interface OpenApiOptions {
@@ -25,6 +25,13 @@ const TAGS: Record<string, string> = {
   health: 'Liveness, readiness, metrics',
   reference: 'This description of the API',
   development: 'Local development KMS (development mode only)',
+};
+
+/** Where the metrics listener answers: its own address and port, never the API's. */
+const METRICS_SERVER = {
+  url: 'http://{host}:{port}',
+  description: 'the metrics listener (METRICS_HOST, METRICS_PORT), not the API port',
+  variables: { host: { default: '127.0.0.1' }, port: { default: '9464' } },
 };
 
 /** The problem+json response of one status, narrowed to the codes the route can answer with it. */
@@ -72,6 +79,7 @@ function operationObject(op: OperationDef): ZodOpenApiOperationObject {
       : {}),
     responses,
     ...(op.development ? { 'x-development-only': true } : {}),
+    ...(listenerOf(op) === 'metrics' ? { servers: [METRICS_SERVER], 'x-listener': 'metrics' } : {}),
   };
 }
 

@@ -7,6 +7,9 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 /** Roles named in an operation's documentation (`public` for unauthenticated routes). */
 export type OperationRole = 'platform-admin' | 'tenant-admin' | 'service' | 'auditor' | 'public';
 
+/** The listeners of the service: the API port, and the Prometheus metrics port. */
+export type OperationListener = 'api' | 'metrics';
+
 /** One documented response of an operation. */
 export interface ResponseDef {
   description: string;
@@ -43,6 +46,11 @@ export interface OperationDef {
   errors: readonly ErrorCode[];
   /** Served only in development mode (the local development KMS). */
   development?: boolean;
+  /**
+   * The listener that serves it: `api` (the default: the API port, behind TLS) or `metrics`
+   * (the separate metrics listener, METRICS_HOST:METRICS_PORT, never the API port).
+   */
+  listener?: OperationListener;
   /** Why `@byok/client` has no method for this operation (e.g. an HTML page). */
   clientExclusion?: string;
 }
@@ -50,6 +58,7 @@ export interface OperationDef {
 /** Codes any authenticated route can answer: authentication, body parsing and the store. */
 export const AUTHENTICATED_ERRORS = [
   'UNAUTHENTICATED',
+  'CLIENT_CERTIFICATE_REQUIRED',
   'FORBIDDEN',
   'VALIDATION_FAILED',
   'MALFORMED_REQUEST',
@@ -78,6 +87,11 @@ export const KMS_ERRORS = [
 /** Declares an operation, keeping its literal types (id, method, path, schemas) for binder and client. */
 export function defineOperation<const T extends OperationDef>(op: T): T {
   return op;
+}
+
+/** The listener that serves `op`. */
+export function listenerOf(op: OperationDef): OperationListener {
+  return op.listener ?? 'api';
 }
 
 /** The express form of an OpenAPI path template: `{name}` becomes `:name`. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 /** Every stable error code the API can answer with. */
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
+  'CLIENT_CERTIFICATE_REQUIRED',
   'FORBIDDEN',
   'NOT_FOUND',
   'CONFLICT',
@@ -48,6 +49,7 @@ export type Problem = z.infer<typeof Problem>;
 /** HTTP status of each stable code (the service answers with it; the OpenAPI document groups by it). */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
+  CLIENT_CERTIFICATE_REQUIRED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,

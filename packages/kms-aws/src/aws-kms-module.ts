@@ -28,6 +28,11 @@ export const awsKmsModule = {
   keyRefFormat: 'arn:aws:kms:REGION:ACCOUNT:key/KEY_ID or arn:aws:kms:REGION:ACCOUNT:alias/NAME',
   parseKeyRef: parseAwsKeyRef,
   configSchema: AwsConfigSchema,
+  // An https endpoint override is legitimate (VPC or FIPS endpoints); plain http is an emulator.
+  developmentSettings: (c: AwsKmsConfig) =>
+    c.AWS_ENDPOINT_URL_KMS?.startsWith('http:')
+      ? [{ variable: 'AWS_ENDPOINT_URL_KMS', why: 'a plain-http KMS endpoint' }]
+      : [],
   create: (c: AwsKmsConfig) =>
     createAwsKmsProvider({
       ...(c.AWS_REGION ? { region: c.AWS_REGION } : {}),

@@ -65,6 +65,24 @@ export const azureKeyVaultModule = {
     'https://VAULT.vault.azure.net/keys/NAME[/VERSION] or https://HSM.managedhsm.azure.net/keys/NAME[/VERSION]',
   parseKeyRef: parseAzureKeyRef,
   configSchema: AzureConfigSchema,
+  // Sovereign clouds set an https authority host; an extra Key Vault CA or a skipped
+  // challenge check only ever serve the emulator, and would let a look-alike vault in.
+  developmentSettings: (c: AzureKeyVaultConfig) => [
+    ...(c.AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION
+      ? [
+          {
+            variable: 'AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION',
+            why: 'skips the vault challenge check',
+          },
+        ]
+      : []),
+    ...(c.AZURE_KEYVAULT_CA_FILE
+      ? [{ variable: 'AZURE_KEYVAULT_CA_FILE', why: 'trusts an extra CA for Key Vault' }]
+      : []),
+    ...(c.AZURE_AUTHORITY_HOST?.startsWith('http:')
+      ? [{ variable: 'AZURE_AUTHORITY_HOST', why: 'a plain-http Entra authority' }]
+      : []),
+  ],
   create,
   onboarding: {
     principal: (c: AzureKeyVaultConfig) => c.SERVICE_AZURE_PRINCIPAL_ID,

@@ -52,6 +52,20 @@ export const gcpKmsModule = {
   keyRefFormat: 'projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY',
   parseKeyRef: parseGcpKeyRef,
   configSchema: GcpConfigSchema,
+  // A private endpoint over https is legitimate; plain http and a static token are the emulator's.
+  developmentSettings: (c: GcpKmsConfig) => [
+    ...(c.GCP_KMS_PROTOCOL === 'http'
+      ? [{ variable: 'GCP_KMS_PROTOCOL', why: 'plain http to the KMS' }]
+      : []),
+    ...(c.GCP_ACCESS_TOKEN
+      ? [
+          {
+            variable: 'GCP_ACCESS_TOKEN',
+            why: 'a static access token instead of Application Default Credentials',
+          },
+        ]
+      : []),
+  ],
   create,
   onboarding: {
     principal: (c: GcpKmsConfig) => c.SERVICE_GCP_SERVICE_ACCOUNT,

@@ -22,6 +22,14 @@ export interface ProviderBuildContext {
   dataDir: string;
 }
 
+/** A setting a module reports as emulator-only (see {@link KmsProviderModule.developmentSettings}). */
+export interface DevelopmentSetting {
+  /** The environment variable. */
+  variable: string;
+  /** Why its value is for emulators only. */
+  why: string;
+}
+
 /** One customer-side grant: what the customer applies so this service may use its key for a tenant. */
 export interface OnboardingGrant {
   /** Machine-readable grant (key policy statements, role assignment, IAM bindings, HSM object attributes). */
@@ -76,6 +84,11 @@ export interface KmsProviderModule<Ref extends KeyRefBase = KeyRefBase, Config =
    * find their credentials themselves).
    */
   missingSettings?(config: Config): string[];
+  /**
+   * Settings in `config` whose values only make sense against an emulator (a plain-http endpoint,
+   * a switched-off check), each with why; the service refuses to start in production with any.
+   */
+  developmentSettings?(config: Config): DevelopmentSetting[];
   /** Builds the provider from its parsed settings. */
   create(config: Config, ctx: ProviderBuildContext): Promise<KmsProvider> | KmsProvider;
   /** How a customer grants this service use of a key; absent for providers that need no grant. */

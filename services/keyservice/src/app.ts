@@ -1,4 +1,4 @@
-import { apiContract } from '@byok/contract';
+import { apiContract, listenerOf } from '@byok/contract';
 import express, { type Express } from 'express';
 import { AuditLogService } from './domain/audit/audit-log-service.js';
 import { TenantLifecycleService } from './domain/lifecycle/tenant-lifecycle-service.js';
@@ -15,7 +15,7 @@ import { auditHandlers } from './routes/audit.js';
 import { cmkPolicyHandlers } from './routes/cmk-policy.js';
 import { cryptoHandlers } from './routes/crypto.js';
 import { devLocalKmsHandlers } from './routes/dev-local-kms.js';
-import { healthHandlers } from './routes/health.js';
+import { healthHandlers, metricsHandlers } from './routes/health.js';
 import { secretHandlers } from './routes/secrets.js';
 import { tenantKeyHandlers } from './routes/tenant-keys.js';
 import { tenantLifecycleHandlers } from './routes/tenant-lifecycle.js';
@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       type: ['application/json', 'application/*+json'],
     }),
   );
-  app.use('/v1', authenticate(deps.tokens));
+  app.use('/v1', authenticate(deps.tokens, deps.serviceTokensNeedClientCertificate ?? false));
   const r = routeDeps(deps);
   // Every route comes from the contract, registered on the app itself in contract order (hot paths first).
   bindOperations(
@@ -73,15 +73,34 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...auditHandlers(r),
       ...auditSinkHandlers(r),
       ...healthHandlers(r),
+      ...metricsHandlers(deps.metrics),
       ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
       ...devLocalKmsHandlers(r),
     },
     {
       validateResponses: opts.validateResponses ?? false,
-      serves: (op) => !op.development || deps.localKms !== undefined,
+      serves: (op) => listenerOf(op) === 'api' && (!op.development || deps.localKms !== undefined),
       onMismatch: (opId, why) => deps.logger.error({ opId, why }, 'response does not match the contract'),
     },
   );
+  app.use((req) => {
+    throw new AppError('NOT_FOUND', `no route for ${req.method} on this path`);
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}
+
+/**
+ * The metrics listener's app: only the operations the contract puts on the `metrics` listener,
+ * so Prometheus scrapes a port that carries no API and the API port carries no metrics.
+ */
+export function createMetricsApp(deps: Pick<AppDeps, 'metrics' | 'logger'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  bindOperations(app, { metrics: apiContract.metrics }, metricsHandlers(deps.metrics), {
+    serves: (op) => listenerOf(op) === 'metrics',
+  });
   app.use((req) => {
     throw new AppError('NOT_FOUND', `no route for ${req.method} on this path`);
   });

@@ -35,15 +35,75 @@ const commaList = (v: string | undefined): string[] =>
  * schema (see kms-modules.ts). This module is the only reader of `process.env`; no secret has a default.
  */
 const SETTINGS = {
-  env: setting(
+  mode: setting(
+    'BYOK_MODE',
+    z
+      .enum(['production', 'development'])
+      .default('production')
+      .describe(
+        'production unless set to development; development allows the local KMS, dev routes, the embedded database, failpoints and plain HTTP',
+      ),
+  ),
+  nodeEnv: setting(
     'NODE_ENV',
     z
-      .enum(['development', 'production', 'test'])
-      .default('development')
-      .describe('production refuses local: keys and dev routes'),
+      .string()
+      .optional()
+      .describe(
+        'does not select the mode (BYOK_MODE does); a refused production start names BYOK_MODE when this says development or test',
+      ),
   ),
   host: setting('HOST', z.string().min(1).default('127.0.0.1').describe('address to listen on')),
   port: setting('PORT', int(0, 65535, 8080).describe('port to listen on (0 = any free port)')),
+  tls: {
+    certFile: setting(
+      'TLS_CERT_FILE',
+      z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'server certificate chain (PEM); with TLS_KEY_FILE the API serves HTTPS only, reloaded on SIGHUP',
+        ),
+    ),
+    keyFile: setting(
+      'TLS_KEY_FILE',
+      z.string().min(1).optional().describe('private key (PEM) of TLS_CERT_FILE'),
+    ),
+    clientCaFile: setting(
+      'TLS_CLIENT_CA_FILE',
+      z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'CA certificates (PEM) of client certificates; service tokens then need a client certificate it issued',
+        ),
+    ),
+    terminatedByProxy: setting(
+      'TLS_TERMINATED_BY_PROXY',
+      z
+        .enum(['true', 'false'])
+        .default('false')
+        .transform((v) => v === 'true')
+        .describe(
+          'true: a proxy in front terminates TLS and the API serves plain HTTP (production needs this or TLS files)',
+        ),
+    ),
+  },
+  metrics: {
+    host: setting(
+      'METRICS_HOST',
+      z.string().min(1).default('127.0.0.1').describe('address of the Prometheus /metrics listener'),
+    ),
+    port: setting(
+      'METRICS_PORT',
+      z
+        .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)])
+        .default(9464)
+        .describe('port of the /metrics listener (0 = any free port, off = no metrics listener)'),
+    ),
+  },
   dataDir: setting(
     'DATA_DIR',
     z
@@ -132,6 +192,10 @@ const SETTINGS = {
           'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints; default: generated under DATA_DIR',
         ),
     ),
+    sinkSecretKeyFile: setting(
+      'SINK_SECRET_KEY_FILE',
+      z.string().min(1).optional().describe('key file sealing SIEM sink secrets (required in production)'),
+    ),
     checkpointIntervalSeconds: setting(
       'AUDIT_CHECKPOINT_INTERVAL_SECONDS',
       int(0, 86400, 300).describe(
@@ -217,7 +281,7 @@ const SETTINGS = {
 
 /** The parsed, frozen configuration: its shape is inferred from {@link SETTINGS}. */
 export type Config = Parsed<typeof SETTINGS> & {
-  /** `env === 'production'`. */
+  /** `mode === 'production'` (BYOK_MODE is not `development`). */
   readonly production: boolean;
   readonly kms: {
     /** Each registered KMS module's settings, parsed by its own schema, by module name. */
@@ -281,6 +345,50 @@ export function describeSettings(): { env: string; description: string | undefin
   return out;
 }
 
+/** Pairs of TLS settings that only make sense together (any mode). */
+function tlsProblems(tls: Parsed<typeof SETTINGS>['tls']): string[] {
+  const out: string[] = [];
+  if (Boolean(tls.certFile) !== Boolean(tls.keyFile))
+    out.push(
+      `${tls.certFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`,
+    );
+  if (tls.clientCaFile && !tls.certFile)
+    out.push(
+      'TLS_CLIENT_CA_FILE: client certificates need the API to serve TLS (TLS_CERT_FILE, TLS_KEY_FILE)',
+    );
+  if (tls.certFile && tls.terminatedByProxy)
+    out.push('TLS_TERMINATED_BY_PROXY: set either TLS files (the service terminates TLS) or this, not both');
+  return out;
+}
+
+/**
+ * What a production start must have and must not have, each a separate line so one refusal
+ * lists everything an operator has to fix.
+ */
+function productionProblems(values: Parsed<typeof SETTINGS>, modules: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (!values.databaseUrl)
+    out.push('DATABASE_URL: required in production (the embedded database is for development)');
+  if (!values.tls.certFile && !values.tls.terminatedByProxy)
+    out.push(
+      'TLS_CERT_FILE: required in production with TLS_KEY_FILE, unless TLS_TERMINATED_BY_PROXY=true (a proxy in front terminates TLS)',
+    );
+  if (!values.audit.signingKeyFile)
+    out.push(
+      'AUDIT_SIGNING_KEY_FILE: required in production (one checkpoint signing key shared by every instance)',
+    );
+  if (!values.audit.sinkSecretKeyFile)
+    out.push('SINK_SECRET_KEY_FILE: required in production (the key sealing SIEM sink secrets)');
+  if (values.failpoints?.length)
+    out.push('FAILPOINTS: crash points are a test-only setting and cannot be used in production');
+  for (const m of kmsModules.modules()) {
+    if (!(m.name in modules)) continue;
+    for (const s of m.developmentSettings?.(modules[m.name]) ?? [])
+      out.push(`${s.variable}: ${s.why}; emulator-only, refused in production`);
+  }
+  return out;
+}
+
 /** Parses the environment once; throws {@link ConfigError} listing every problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
@@ -291,11 +399,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (r.success) modules[m.name] = r.data;
     else problems.push(...problemsOf(r.error));
   }
-  if (problems.length) throw new ConfigError(problems);
+  // No early return on a malformed value: the checks below still run, so one refusal lists all.
 
-  const production = values.env === 'production';
-  const missing = (name: string) => kmsModules.module(name)?.missingSettings?.(modules[name]) ?? [];
-  const enabled = values.kms.providers ?? kmsModules.names().filter((name) => missing(name).length === 0);
+  const production = values.mode === 'production';
+  const missing = (name: string) =>
+    name in modules ? (kmsModules.module(name)?.missingSettings?.(modules[name]) ?? []) : [];
+  // Production never enables a development-only module by default; naming one is refused below.
+  const enabled =
+    values.kms.providers ??
+    kmsModules
+      .names()
+      .filter(
+        (name) => missing(name).length === 0 && !(production && kmsModules.module(name)?.developmentOnly),
+      );
   const unknown = enabled.filter((p) => !kmsModules.has(p));
   if (unknown.length) problems.push(`KMS_PROVIDERS: unknown provider(s) ${unknown.join(', ')}`);
   for (const name of enabled) {
@@ -304,10 +420,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`KMS_PROVIDERS: the ${m.title} (${name}) cannot be enabled in production`);
     if (missing(name).length) problems.push(`KMS_PROVIDERS: ${name} needs ${missing(name).join(', ')}`);
   }
-  if (production && !values.databaseUrl)
-    problems.push('DATABASE_URL: required in production (the embedded database is for development)');
-  if (production && values.failpoints.length)
-    problems.push('FAILPOINTS: crash points are a test-only setting and cannot be used in production');
+  problems.push(...tlsProblems(values.tls));
+  if (production) problems.push(...productionProblems(values, modules));
+  if (
+    problems.length &&
+    production &&
+    env.BYOK_MODE === undefined &&
+    /^(development|test)$/.test(values.nodeEnv ?? '')
+  )
+    problems.push(
+      `BYOK_MODE: not set, so this start is production; NODE_ENV=${values.nodeEnv} no longer selects development (set BYOK_MODE=development)`,
+    );
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze({ ...values, production, kms: { ...values.kms, providers: enabled, modules } });
 }

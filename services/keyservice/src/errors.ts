@@ -7,6 +7,7 @@ export { STATUS_BY_CODE };
 /** Titles shown in problem bodies. */
 export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   UNAUTHENTICATED: 'Missing or invalid bearer token',
+  CLIENT_CERTIFICATE_REQUIRED: 'A service token needs a client certificate on this connection',
   FORBIDDEN: 'Not allowed for this token',
   NOT_FOUND: 'Not found',
   CONFLICT: 'Conflict',

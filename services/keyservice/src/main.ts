@@ -1,13 +1,13 @@
-import type { Server } from 'node:http';
 import { envelopeBackend } from '@byok/envelope';
 import { ConfigError, loadConfig } from './config.js';
+import { openListeners } from './http/listeners.js';
 import { createLogger } from './logger.js';
 import { glibcTunables, mallocMode } from './malloc.js';
 import { buildService } from './service.js';
 
 /**
  * Composition root: config -> logger -> service (store, migrations, KMS registry, services, app)
- * -> listen -> graceful shutdown on SIGTERM/SIGINT.
+ * -> listeners (API, metrics) -> certificate reload on SIGHUP, graceful shutdown on SIGTERM/SIGINT.
  */
 async function main(): Promise<void> {
   let config;
@@ -22,31 +22,36 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const service = await buildService(config, { logger });
-  const server: Server = service.app.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  const listeners = await openListeners(config, service, logger).catch(async (err: unknown) => {
+    await service.close();
+    throw err;
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
+  const url = listeners.api.url;
+  const metricsUrl = listeners.metrics ? `${listeners.metrics.url}/metrics` : 'off';
+  const tls = listeners.tls
+    ? listeners.clientCertificates
+      ? 'TLS, client certificates for service tokens'
+      : 'TLS'
+    : config.tls.terminatedByProxy
+      ? 'plain HTTP behind a TLS-terminating proxy'
+      : 'plain HTTP';
   const envelope = envelopeBackend();
   const malloc = mallocMode(config.glibcTunables);
   logger.info(
-    { url, database: service.store.kind, env: config.env, envelope, malloc },
+    { url, metrics: metricsUrl, mode: config.mode, tls, database: service.store.kind, envelope, malloc },
     'byok keyservice listening',
   );
   if (envelope.name !== 'native') {
     logger.warn({ envelope }, 'envelope runs on node:crypto (correct, about 3x slower per small record)');
   }
-  if (malloc === 'glibc-default' && config.env === 'production') {
+  if (malloc === 'glibc-default' && config.production) {
     logger.warn(
       { malloc, GLIBC_TUNABLES: glibcTunables() },
       'glibc malloc defaults: large records page-fault their buffers in again; the image sets GLIBC_TUNABLES',
     );
   }
   process.stdout.write(
-    `BYOK key service listening on ${url} (database: ${service.store.kind}${service.store.kind === 'pglite' ? `, data in ${config.dataDir}` : ''})\n`,
+    `BYOK key service (${config.mode} mode, pid ${process.pid}) listening on ${url} (${tls}; database: ${service.store.kind}${service.store.kind === 'pglite' ? `, data in ${config.dataDir}` : ''}); metrics on ${metricsUrl}\n`,
   );
   if (service.generatedAdminToken) {
     process.stdout.write(
@@ -55,26 +60,28 @@ async function main(): Promise<void> {
     );
   }
 
+  // SIGHUP: serve a renewed certificate to new connections; open ones keep going undisturbed.
+  process.on('SIGHUP', () => {
+    listeners.reloadTls().catch((err: unknown) => {
+      logger.error(
+        { err: (err as Error).message },
+        'TLS reload failed; still serving the previous certificate',
+      );
+    });
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.warn('grace period over; closing remaining connections');
-      server.closeAllConnections();
-    }, config.shutdownGraceMs);
-    force.unref();
-    server.close(() => {
-      service
-        .close()
-        .then(() => process.exit(0))
-        .catch((err: unknown) => {
-          logger.error({ err: (err as Error).message }, 'shutdown failed');
-          process.exit(1);
-        });
-    });
-    server.closeIdleConnections();
+    listeners
+      .close(config.shutdownGraceMs)
+      .then(() => service.close())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

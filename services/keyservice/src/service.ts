@@ -18,7 +18,7 @@ import {
 } from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
-import { createApp, type AppOptions } from './app.js';
+import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
 import { startAuditSecurity } from './domain/audit/audit-security.js';
@@ -43,6 +43,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 /** A built service: the app plus what must be shut down. */
 export interface Service {
   app: Express;
+  /** The metrics listener's app (Prometheus `/metrics` only); main.ts serves it on METRICS_HOST:METRICS_PORT. */
+  metricsApp: Express;
   store: Store;
   metrics: Metrics;
   /** Set when this start created the first platform-admin token itself (print it once). */
@@ -225,6 +227,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         kmsModuleConfigs: config.kms.modules,
         localKms,
         bodyLimitBytes: config.bodyLimitBytes,
+        serviceTokensNeedClientCertificate: config.tls.clientCaFile !== undefined,
         publishTenantEvent: (tenantId, reason) =>
           events ? events.publish(tenantId, reason) : Promise.resolve(),
         ping: () => ping(pool),
@@ -234,6 +237,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
 
     return {
       app,
+      metricsApp: createMetricsApp({ metrics, logger }),
       store,
       metrics,
       generatedAdminToken,

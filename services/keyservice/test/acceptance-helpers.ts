@@ -12,12 +12,12 @@ export async function sql<T = Record<string, unknown>>(
   return res.rows as T[];
 }
 
-/** Sum of `byok_kms_calls_total` samples whose labels include every given label, read from GET /metrics. */
+/** Sum of `byok_kms_calls_total` samples whose labels include every given label, scraped from the metrics listener. */
 export async function kmsCalls(
   s: TestService,
   labels: { provider?: string; operation?: string; outcome?: string } = {},
 ): Promise<number> {
-  const r = await s.call('GET', '/metrics');
+  const r = await s.scrape();
   if (r.status !== 200) throw new Error(`GET /metrics answered ${r.status}`);
   let total = 0;
   for (const line of r.text.split('\n')) {

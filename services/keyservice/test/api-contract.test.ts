@@ -29,15 +29,28 @@ describe('the API contract as served (in-process, real database)', () => {
     await s?.close();
   });
 
-  it('serves exactly the operations /openapi.json describes, and nothing else', async () => {
+  it('serves exactly the operations /openapi.json describes, and nothing else, each on its listener', async () => {
     const r = await s.call('GET', '/openapi.json');
     expect(r.status).toBe(200);
-    const documented = Object.entries(r.body.paths as Record<string, Record<string, unknown>>)
-      .flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`))
-      .sort();
-    expect(servedRoutes(s.service.app)).toEqual(documented);
+    const paths = r.body.paths as Record<string, Record<string, { servers?: unknown[] }>>;
+    const documented = (onMetrics: boolean) =>
+      Object.entries(paths)
+        .flatMap(([path, item]) =>
+          Object.entries(item)
+            .filter(([, op]) => (op.servers !== undefined) === onMetrics)
+            .map(([m]) => `${m.toUpperCase()} ${path}`),
+        )
+        .sort();
+    expect(servedRoutes(s.service.app)).toEqual(documented(false));
+    // The metrics listener serves only what the document places on its own server.
+    expect(servedRoutes(s.service.metricsApp)).toEqual(documented(true));
+    expect(documented(true)).toEqual(['GET /metrics']);
+    expect(paths['/metrics']?.get?.servers).toEqual([
+      expect.objectContaining({ url: 'http://{host}:{port}' }),
+    ]);
+    const all = [...documented(false), ...documented(true)];
     // Development mode serves the local KMS routes too: the whole contract.
-    expect(documented).toHaveLength(operationsOf(apiContract).length);
+    expect(all).toHaveLength(operationsOf(apiContract).length);
   });
 
   it('answers an OpenAPI 3.1 document that passes the OpenAPI schema validator', async () => {
@@ -68,6 +81,18 @@ describe('the API contract as served (in-process, real database)', () => {
       expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(0);
     }
     expect((await s.call('GET', '/docs/assets/other.js')).status).toBe(404);
+  });
+
+  it('serves /metrics on the metrics listener only: the API port answers 404', async () => {
+    // Fetched directly: the contract check would (rightly) find no NOT_FOUND in the metrics entry.
+    const api = await fetch(`${s.url}/metrics`);
+    expect(api.status).toBe(404);
+    expect(((await api.json()) as { code: string }).code).toBe('NOT_FOUND');
+    const scraped = await s.scrape();
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toContain('# TYPE byok_kms_calls_total counter');
+    const other = await fetch(`${s.metricsUrl}/healthz`);
+    expect(other.status).toBe(404);
   });
 
   it('answers the generic 404 for a route that is not in the contract', async () => {

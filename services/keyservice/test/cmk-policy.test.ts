@@ -152,7 +152,7 @@ describe('cmkPolicyGuide (customer-side grants)', () => {
 });
 
 describe('service identity config', () => {
-  const base = { NODE_ENV: 'test', KMS_PROVIDERS: 'local' };
+  const base = { BYOK_MODE: 'development', KMS_PROVIDERS: 'local' };
   it('reads the three identities', () => {
     const c = loadConfig({
       ...base,

@@ -12,14 +12,29 @@ const problemsOf = (env: Record<string, string>): string[] => {
   throw new Error('expected a ConfigError');
 };
 
+/** Development mode: what `pnpm start` sets; every other default is production. */
+const DEV = { BYOK_MODE: 'development' };
+
+/** A production environment with every required setting. */
+const PROD = {
+  DATABASE_URL: 'postgres://db/x',
+  TLS_CERT_FILE: '/run/tls/cert.pem',
+  TLS_KEY_FILE: '/run/tls/key.pem',
+  AUDIT_SIGNING_KEY_FILE: '/run/keys/audit-signing.pem',
+  SINK_SECRET_KEY_FILE: '/run/keys/sink-secret.key',
+  KMS_PROVIDERS: 'aws-kms',
+};
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
-    const c = loadConfig({});
+    const c = loadConfig(DEV);
     expect(c).toMatchObject({
-      env: 'development',
+      mode: 'development',
       production: false,
       host: '127.0.0.1',
       port: 8080,
+      tls: { terminatedByProxy: false },
+      metrics: { host: '127.0.0.1', port: 9464 },
       dataDir: '.data',
       databasePoolMax: 20,
       logLevel: 'info',
@@ -44,6 +59,7 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.bootstrapAdminToken).toBeUndefined();
     expect(c.instanceId).toBeUndefined();
+    expect(c.tls.certFile).toBeUndefined();
   });
 
   it('enables every registered provider module whose required settings are set by default', () => {
@@ -53,21 +69,22 @@ describe('loadConfig', () => {
         return missing && missing(m.configSchema.parse(env) as never).length > 0;
       }).map((m) => m.name);
     expect(needsSettings({})).toEqual(['pkcs11']);
-    expect(loadConfig({}).kms.providers).toEqual(
+    expect(loadConfig(DEV).kms.providers).toEqual(
       KMS_MODULES.map((m) => m.name).filter((n) => !needsSettings({}).includes(n)),
     );
     const hsm = { PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so', PKCS11_PIN_FILE: '/run/pin' };
-    expect(loadConfig(hsm).kms.providers).toEqual(KMS_MODULES.map((m) => m.name));
+    expect(loadConfig({ ...DEV, ...hsm }).kms.providers).toEqual(KMS_MODULES.map((m) => m.name));
   });
 
   it('refuses a provider enabled by name without its required settings, naming them', () => {
-    expect(problemsOf({ KMS_PROVIDERS: 'local,pkcs11', PKCS11_MODULE: '/usr/lib/x.so' })).toEqual([
+    expect(problemsOf({ ...DEV, KMS_PROVIDERS: 'local,pkcs11', PKCS11_MODULE: '/usr/lib/x.so' })).toEqual([
       'KMS_PROVIDERS: pkcs11 needs PKCS11_PIN_FILE',
     ]);
   });
 
   it('reads each setting from its own variable, coerced and nested', () => {
     const c = loadConfig({
+      ...DEV,
       PORT: '0',
       KMS_TIMEOUT_MS: '750',
       KMS_PROVIDERS: ' local , gcp-kms ,',
@@ -88,6 +105,7 @@ describe('loadConfig', () => {
 
   it("parses each provider module's settings with its own schema", () => {
     const c = loadConfig({
+      ...DEV,
       AWS_REGION: 'eu-west-1',
       AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: '1',
       GCP_KMS_ENDPOINT: '127.0.0.1:9090',
@@ -104,6 +122,7 @@ describe('loadConfig', () => {
 
   it('lists every bad variable at once, service and provider settings alike', () => {
     const problems = problemsOf({
+      ...DEV,
       PORT: '70000',
       LOG_LEVEL: 'loud',
       BOOTSTRAP_ADMIN_TOKEN: 'short',
@@ -126,27 +145,119 @@ describe('loadConfig', () => {
   });
 
   it('refuses an unknown provider in KMS_PROVIDERS', () => {
-    expect(problemsOf({ KMS_PROVIDERS: 'local,vault' })).toEqual([
+    expect(problemsOf({ ...DEV, KMS_PROVIDERS: 'local,vault' })).toEqual([
       'KMS_PROVIDERS: unknown provider(s) vault',
     ]);
   });
 
-  it('refuses development-only providers, the embedded database and crash points in production', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', KMS_PROVIDERS: 'local,aws-kms', FAILPOINTS: 'x' });
-    expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^KMS_PROVIDERS: .*\(local\) cannot be enabled in production$/);
-    expect(problems[1]).toMatch(/^DATABASE_URL: required in production/);
-    expect(problems[2]).toMatch(/^FAILPOINTS: /);
-    const ok = loadConfig({
-      NODE_ENV: 'production',
-      KMS_PROVIDERS: 'aws-kms',
-      DATABASE_URL: 'postgres://db/x',
+  it('is production unless BYOK_MODE=development, and then refuses a start with nothing set, naming every missing setting', () => {
+    const problems = problemsOf({});
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'DATABASE_URL',
+      'TLS_CERT_FILE',
+      'AUDIT_SIGNING_KEY_FILE',
+      'SINK_SECRET_KEY_FILE',
+    ]);
+    expect(problems[1]).toContain('TLS_TERMINATED_BY_PROXY=true');
+    const ok = loadConfig(PROD);
+    expect(ok).toMatchObject({ mode: 'production', production: true });
+    expect(loadConfig({ ...PROD, BYOK_MODE: 'production' }).production).toBe(true);
+    expect(problemsOf({ BYOK_MODE: 'dev' })[0]).toMatch(/^BYOK_MODE: /);
+  });
+
+  it('does not take development mode from NODE_ENV, and says so when production is refused', () => {
+    for (const NODE_ENV of ['development', 'test']) {
+      const problems = problemsOf({ NODE_ENV });
+      expect(problems.at(-1)).toBe(
+        `BYOK_MODE: not set, so this start is production; NODE_ENV=${NODE_ENV} no longer selects development (set BYOK_MODE=development)`,
+      );
+      expect(loadConfig({ ...PROD, NODE_ENV }).production).toBe(true);
+    }
+    expect(problemsOf({ NODE_ENV: 'production' }).join('\n')).not.toContain('BYOK_MODE');
+    expect(problemsOf({ NODE_ENV: 'test', BYOK_MODE: 'production' }).join('\n')).not.toContain('BYOK_MODE');
+  });
+
+  it('accepts a proxy that terminates TLS as the TLS decision in production', () => {
+    const { TLS_CERT_FILE: _c, TLS_KEY_FILE: _k, ...noFiles } = PROD;
+    expect(problemsOf(noFiles).map((p) => p.split(':')[0])).toEqual(['TLS_CERT_FILE']);
+    expect(loadConfig({ ...noFiles, TLS_TERMINATED_BY_PROXY: 'true' }).tls.terminatedByProxy).toBe(true);
+    expect(problemsOf({ ...noFiles, TLS_TERMINATED_BY_PROXY: 'false' })[0]).toMatch(/^TLS_CERT_FILE: /);
+    expect(problemsOf({ ...noFiles, TLS_TERMINATED_BY_PROXY: 'yes' })[0]).toMatch(
+      /^TLS_TERMINATED_BY_PROXY: /,
+    );
+  });
+
+  it('refuses TLS settings that do not go together, in any mode', () => {
+    expect(problemsOf({ ...DEV, TLS_CERT_FILE: '/c.pem' })).toEqual([
+      'TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together',
+    ]);
+    expect(problemsOf({ ...DEV, TLS_CLIENT_CA_FILE: '/ca.pem' })[0]).toMatch(/^TLS_CLIENT_CA_FILE: /);
+    expect(problemsOf({ ...PROD, TLS_TERMINATED_BY_PROXY: 'true' })[0]).toMatch(/^TLS_TERMINATED_BY_PROXY: /);
+    expect(loadConfig({ ...PROD, TLS_CLIENT_CA_FILE: '/ca.pem' }).tls.clientCaFile).toBe('/ca.pem');
+  });
+
+  it('reads the metrics listener: a port, 0 for any free one, or off', () => {
+    expect(loadConfig({ ...DEV, METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({
+      host: '0.0.0.0',
+      port: 0,
     });
-    expect(ok.production).toBe(true);
+    expect(loadConfig({ ...DEV, METRICS_PORT: 'off' }).metrics.port).toBe('off');
+    expect(problemsOf({ ...DEV, METRICS_PORT: '70000' })[0]).toMatch(/^METRICS_PORT: /);
+  });
+
+  it('refuses the local KMS, crash points and emulator-only switches in production, all at once', () => {
+    const problems = problemsOf({
+      ...PROD,
+      KMS_PROVIDERS: 'local,aws-kms',
+      FAILPOINTS: 'x',
+      AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
+      AZURE_KEYVAULT_CA_FILE: '/ca.pem',
+      AZURE_AUTHORITY_HOST: 'http://127.0.0.1:8443',
+      AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:4566',
+      GCP_KMS_PROTOCOL: 'http',
+      GCP_ACCESS_TOKEN: 'static',
+    });
+    expect(problems[0]).toMatch(/^KMS_PROVIDERS: .*\(local\) cannot be enabled in production$/);
+    expect(problems.slice(1).map((p) => p.split(':')[0])).toEqual([
+      'FAILPOINTS',
+      'AWS_ENDPOINT_URL_KMS',
+      'AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION',
+      'AZURE_KEYVAULT_CA_FILE',
+      'AZURE_AUTHORITY_HOST',
+      'GCP_KMS_PROTOCOL',
+      'GCP_ACCESS_TOKEN',
+    ]);
+    for (const p of problems.slice(2)) expect(p).toMatch(/emulator-only, refused in production$/);
+    // The same switches are fine in development, and their production forms in production.
+    expect(() =>
+      loadConfig({ ...DEV, AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true', GCP_KMS_PROTOCOL: 'http' }),
+    ).not.toThrow();
+    expect(
+      loadConfig({
+        ...PROD,
+        AWS_ENDPOINT_URL_KMS: 'https://kms-fips.us-east-1.amazonaws.com',
+        AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us',
+        AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'false',
+        GCP_KMS_PROTOCOL: 'https',
+      }).production,
+    ).toBe(true);
+  });
+
+  it('leaves development-only providers out of the default list in production', () => {
+    const { KMS_PROVIDERS: _p, ...defaults } = PROD;
+    expect(loadConfig(defaults).kms.providers).not.toContain('local');
+    expect(loadConfig(DEV).kms.providers).toContain('local');
+  });
+
+  it('lists malformed values and production problems in one refusal', () => {
+    const names = problemsOf({ PORT: 'x', DATABASE_URL: 'not a url' }).map((p) => p.split(':')[0]);
+    expect(names).toEqual(
+      expect.arrayContaining(['PORT', 'DATABASE_URL', 'TLS_CERT_FILE', 'AUDIT_SIGNING_KEY_FILE']),
+    );
   });
 
   it('answers a deeply frozen object', () => {
-    const c = loadConfig({});
+    const c = loadConfig(DEV);
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.kms)).toBe(true);
     expect(Object.isFrozen(c.kms.modules['aws-kms'])).toBe(true);

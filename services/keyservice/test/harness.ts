@@ -29,6 +29,10 @@ export interface TestService {
   dataDir: string;
   /** Every log line the service wrote (the logger runs at debug level). */
   logs: string[];
+  /** The metrics listener (`http://127.0.0.1:port`), separate from the API's `url`. */
+  metricsUrl: string;
+  /** GET /metrics on the metrics listener, as Prometheus scrapes it. */
+  scrape(): Promise<Reply>;
   call(
     method: string,
     path: string,
@@ -47,7 +51,7 @@ export async function startTestService(
   const dataDir = await mkdtemp(join(tmpdir(), 'byok-svc-'));
   const adminToken = `byok_test_admin_${Math.random().toString(36).slice(2)}_0123456789abcdef`;
   const config = loadConfig({
-    NODE_ENV: 'test',
+    BYOK_MODE: 'development',
     DATABASE_URL: db.databaseUrl,
     DATABASE_POOL_MAX: db.kind === 'pglite' ? '1' : '10',
     DATA_DIR: dataDir,
@@ -72,6 +76,9 @@ export async function startTestService(
   const server: Server = service.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const metricsServer: Server = service.metricsApp.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => metricsServer.once('listening', resolve));
+  const metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
 
   const call: TestService['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
@@ -104,6 +111,13 @@ export async function startTestService(
     service,
     dataDir,
     logs,
+    metricsUrl,
+    async scrape() {
+      const res = await fetch(`${metricsUrl}/metrics`);
+      const text = await res.text();
+      assertContractReply('GET', '/metrics', res.status, res.headers.get('content-type'), text);
+      return { status: res.status, headers: res.headers, text, body: undefined };
+    },
     call,
     async tenant(id) {
       const keyName = `${id}-cmk`;
@@ -143,6 +157,7 @@ export async function startTestService(
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await service.close();
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });

@@ -271,7 +271,7 @@ describe('leak scan (G1): secrets and plaintexts never reach logs, audit rows, e
     await call('audit all', 'GET', '/v1/audit?limit=500', { token: s.adminToken });
     await call('audit verify', 'GET', '/v1/audit/verify?tenantId=leak', { token: t.auditor });
     await call('local keys', 'GET', '/v1/dev/local-kms/keys', { token: s.adminToken });
-    await call('metrics', 'GET', '/metrics');
+    clean.push({ what: 'metrics', r: await s.scrape() });
     await call('healthz', 'GET', '/healthz');
     await call('readyz', 'GET', '/readyz');
     await call('no route', 'GET', '/v1/nothing-here', { token: tk });

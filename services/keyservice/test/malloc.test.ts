@@ -27,8 +27,13 @@ describe('malloc tunables', () => {
     expect(mallocMode(glibcTunables().replace('134217728', '1048576'), true)).toBe('glibc-default');
     expect(mallocMode(glibcTunables(), false)).toBe('not-glibc');
     // The service reads it through its config, like every other variable.
-    expect(mallocMode(loadConfig({ GLIBC_TUNABLES: glibcTunables() }).glibcTunables, true)).toBe('tuned');
-    expect(mallocMode(loadConfig({}).glibcTunables, true)).toBe('glibc-default');
+    expect(
+      mallocMode(
+        loadConfig({ BYOK_MODE: 'development', GLIBC_TUNABLES: glibcTunables() }).glibcTunables,
+        true,
+      ),
+    ).toBe('tuned');
+    expect(mallocMode(loadConfig({ BYOK_MODE: 'development' }).glibcTunables, true)).toBe('glibc-default');
   });
 
   it('adds its settings to an existing GLIBC_TUNABLES, replacing only its own names', () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { TENANT_ID_PATTERN } from '@byok/contract';
 import type { KmsModuleConfigs, KmsRegistry, LocalKeyStore } from '@byok/kms';
 import type { Db } from '@byok/store';
@@ -49,6 +50,11 @@ export interface AppDeps {
   /** Present only in development mode: the local dev KMS key store managed over HTTP. */
   localKms?: LocalKeyStore | undefined;
   bodyLimitBytes: number;
+  /**
+   * TLS_CLIENT_CA_FILE is set: a service token counts only on a connection that presented a client
+   * certificate that CA issued (a leaked service token alone is then not enough).
+   */
+  serviceTokensNeedClientCertificate?: boolean | undefined;
   /** Checks the store answers (readiness). */
   ping: () => Promise<void>;
   /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */
@@ -97,8 +103,11 @@ export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): Reque
   };
 }
 
-/** Resolves the bearer token into `res.locals.principal`, or answers 401. */
-export function authenticate(tokens: TokenService): RequestHandler {
+/**
+ * Resolves the bearer token into `res.locals.principal`, or answers 401; with `needClientCertificate`
+ * a service token on a connection without an authorized client certificate is a 401 too.
+ */
+export function authenticate(tokens: TokenService, needClientCertificate = false): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
@@ -106,6 +115,12 @@ export function authenticate(tokens: TokenService): RequestHandler {
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="byok"');
       throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
+    }
+    if (needClientCertificate && principal.role === 'service' && !(req.socket as TLSSocket).authorized) {
+      throw new AppError(
+        'CLIENT_CERTIFICATE_REQUIRED',
+        'service tokens are accepted only with a client certificate issued by the configured client CA',
+      );
     }
     res.locals.principal = principal;
     next();

@@ -2,9 +2,10 @@ import type { ContractHandlers } from '../http/bind-operations.js';
 import { sendProblem } from '../http/problem.js';
 import { AppError } from '../errors.js';
 import type { RouteDeps } from '../http/context.js';
+import type { Metrics } from '../metrics.js';
 
-/** Liveness, readiness and Prometheus metrics (unauthenticated, no tenant data). */
-export function healthHandlers(deps: RouteDeps): ContractHandlers<'healthz' | 'readyz' | 'metrics'> {
+/** Liveness and readiness on the API listener (unauthenticated, no tenant data). */
+export function healthHandlers(deps: RouteDeps): ContractHandlers<'healthz' | 'readyz'> {
   return {
     healthz: (_req, res) => {
       res.json({ status: 'ok' });
@@ -17,8 +18,14 @@ export function healthHandlers(deps: RouteDeps): ContractHandlers<'healthz' | 'r
         sendProblem(res, new AppError('STORE_UNAVAILABLE'), undefined);
       }
     },
+  };
+}
+
+/** Prometheus metrics: bound on the metrics listener only (its contract entry says so). */
+export function metricsHandlers(metrics: Metrics): ContractHandlers<'metrics'> {
+  return {
     metrics: async (_req, res) => {
-      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },
   };
 }
