@@ -194,7 +194,13 @@ const SETTINGS = {
     ),
     sinkSecretKeyFile: setting(
       'SINK_SECRET_KEY_FILE',
-      z.string().min(1).optional().describe('key file sealing SIEM sink secrets (required in production)'),
+      z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'key (32 random bytes, base64 or hex, or a PEM) that seals SIEM sink secrets; required in production',
+        ),
     ),
     checkpointIntervalSeconds: setting(
       'AUDIT_CHECKPOINT_INTERVAL_SECONDS',
