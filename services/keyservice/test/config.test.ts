@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, describeSettings, loadConfig } from '../src/config.js';
 import { KMS_MODULES } from '../src/kms-modules.js';
@@ -254,6 +257,24 @@ describe('loadConfig', () => {
     expect(names).toEqual(
       expect.arrayContaining(['PORT', 'DATABASE_URL', 'TLS_CERT_FILE', 'AUDIT_SIGNING_KEY_FILE']),
     );
+  });
+
+  it("refuses the image's own environment until the operator adds a TLS decision and the keys", () => {
+    const dockerfile = readFileSync(
+      resolve(dirname(fileURLToPath(import.meta.url)), '../../../infra/Dockerfile'),
+      'utf8',
+    );
+    const image = Object.fromEntries(
+      [...dockerfile.matchAll(/^(?:ENV |\s+)([A-Z_]+)=(\S+?)(?: \\)?$/gm)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+    expect(image).toMatchObject({ BYOK_MODE: 'production', HOST: '0.0.0.0' });
+    expect(problemsOf(image).map((p) => p.split(':')[0])).toEqual([
+      'DATABASE_URL',
+      'TLS_CERT_FILE',
+      'AUDIT_SIGNING_KEY_FILE',
+      'SINK_SECRET_KEY_FILE',
+    ]);
+    expect(loadConfig({ ...image, ...PROD }).host).toBe('0.0.0.0');
   });
 
   it('answers a deeply frozen object', () => {
