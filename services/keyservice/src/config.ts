@@ -1,6 +1,7 @@
 import type { KmsModuleConfigs } from '@byok/kms';
 import { z } from 'zod';
 import { kmsModules } from './kms-modules.js';
+import { productionProblems, tlsProblems } from './production-checks.js';
 
 /** One environment variable: its name, and the schema that parses, bounds, defaults and describes it. */
 interface Setting<S extends z.ZodType = z.ZodType> {
@@ -347,50 +348,6 @@ export function describeSettings(): { env: string; description: string | undefin
     const shape =
       m.configSchema instanceof z.ZodObject ? (m.configSchema.shape as Record<string, z.ZodType>) : {};
     for (const [env, schema] of Object.entries(shape)) out.push({ env, description: schema.description });
-  }
-  return out;
-}
-
-/** Pairs of TLS settings that only make sense together (any mode). */
-function tlsProblems(tls: Parsed<typeof SETTINGS>['tls']): string[] {
-  const out: string[] = [];
-  if (Boolean(tls.certFile) !== Boolean(tls.keyFile))
-    out.push(
-      `${tls.certFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`,
-    );
-  if (tls.clientCaFile && !tls.certFile)
-    out.push(
-      'TLS_CLIENT_CA_FILE: client certificates need the API to serve TLS (TLS_CERT_FILE, TLS_KEY_FILE)',
-    );
-  if (tls.certFile && tls.terminatedByProxy)
-    out.push('TLS_TERMINATED_BY_PROXY: set either TLS files (the service terminates TLS) or this, not both');
-  return out;
-}
-
-/**
- * What a production start must have and must not have, each a separate line so one refusal
- * lists everything an operator has to fix.
- */
-function productionProblems(values: Parsed<typeof SETTINGS>, modules: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  if (!values.databaseUrl)
-    out.push('DATABASE_URL: required in production (the embedded database is for development)');
-  if (!values.tls.certFile && !values.tls.terminatedByProxy)
-    out.push(
-      'TLS_CERT_FILE: required in production with TLS_KEY_FILE, unless TLS_TERMINATED_BY_PROXY=true (a proxy in front terminates TLS)',
-    );
-  if (!values.audit.signingKeyFile)
-    out.push(
-      'AUDIT_SIGNING_KEY_FILE: required in production (one checkpoint signing key shared by every instance)',
-    );
-  if (!values.audit.sinkSecretKeyFile)
-    out.push('SINK_SECRET_KEY_FILE: required in production (the key sealing SIEM sink secrets)');
-  if (values.failpoints?.length)
-    out.push('FAILPOINTS: crash points are a test-only setting and cannot be used in production');
-  for (const m of kmsModules.modules()) {
-    if (!(m.name in modules)) continue;
-    for (const s of m.developmentSettings?.(modules[m.name]) ?? [])
-      out.push(`${s.variable}: ${s.why}; emulator-only, refused in production`);
   }
   return out;
 }
