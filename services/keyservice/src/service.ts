@@ -204,7 +204,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       verify: (chain) => verifyChain(pool, chain),
     };
 
-    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs });
+    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs, audit });
     const app = createApp(
       {
         db,
