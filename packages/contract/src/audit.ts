@@ -31,7 +31,12 @@ export const AuditEvent = z.object({
   kmsProvider: z.string().nullable(),
   kmsKeyRef: z.string().nullable(),
   kmsRequestId: z.string().nullable(),
+  /** The server-issued request id (never the client's). */
   requestId: z.string().nullable(),
+  /** The client's own X-Request-Id, recorded beside it (null on events before issue 13). */
+  clientRequestId: z.string().nullable(),
+  /** The client address the service saw (null on events before issue 13 and on background jobs). */
+  clientAddress: z.string().nullable(),
   /** Allow-listed detail keys with scalar values (never plaintext, secrets or key material). */
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
   hash: z.string(),
