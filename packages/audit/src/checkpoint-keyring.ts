@@ -33,7 +33,8 @@ export function trustedKey(
   validity: { validFrom?: Date | null; validUntil?: Date | null } = {},
 ): TrustedKey {
   const publicKey = typeof pem === 'string' ? createPublicKey(pem) : pem;
-  if (publicKey.asymmetricKeyType !== 'ed25519') throw new AuditInputError('a checkpoint key must be Ed25519');
+  if (publicKey.asymmetricKeyType !== 'ed25519')
+    throw new AuditInputError('a checkpoint key must be Ed25519');
   return {
     keyId: keyIdOf(publicKey),
     algorithm: 'Ed25519',
@@ -63,7 +64,8 @@ export function mergeKeyrings(...rings: Keyring[]): Keyring {
 
 function date(v: unknown, what: string): Date | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new AuditInputError(`${what} must be an ISO date`);
+  if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+    throw new AuditInputError(`${what} must be an ISO date`);
   return new Date(v);
 }
 

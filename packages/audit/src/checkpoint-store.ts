@@ -1,10 +1,6 @@
 import type { Queryable } from '@byok/store';
 import { keyringProblem, type Keyring } from './checkpoint-keyring.js';
-import {
-  signCheckpoint,
-  type CheckpointSigner,
-  type SignedCheckpoint,
-} from './checkpoint.js';
+import { signCheckpoint, type CheckpointSigner, type SignedCheckpoint } from './checkpoint.js';
 import { EVENT_COLUMNS, rowToEvent, type EventRow } from './event-rows.js';
 import { verifyEvents, GENESIS_HASH } from './hash-chain.js';
 import type { ExportBreak } from './verify-export.js';

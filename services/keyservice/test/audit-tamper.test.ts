@@ -108,10 +108,12 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
       .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ type: 'header', format: 'byok-audit-export', chain: 'tp-clean' });
     expect(lines[lines.length - 1]).toMatchObject({ type: 'checkpoint', seq: 10 });
-    expect(lines.filter((l) => l.type === 'event').map((l) => l.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(lines.filter((l) => l.type === 'event' && l.action === 'audit.checkpoint').map((l) => l.seq)).toEqual([
-      5, 10,
+    expect(lines.filter((l) => l.type === 'event').map((l) => l.seq)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
     ]);
+    expect(
+      lines.filter((l) => l.type === 'event' && l.action === 'audit.checkpoint').map((l) => l.seq),
+    ).toEqual([5, 10]);
   });
 
   it('detects an edited field (seq 6)', async () => {
@@ -199,7 +201,12 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
       checkpointSeq: 5,
     });
     const { code, result, file } = await offlineVerify('tp-rehash');
-    expect(result).toMatchObject({ ok: false, reason: 'checkpoint-mismatch', firstBrokenSeq: 6, checked: 10 });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: 'checkpoint-mismatch',
+      firstBrokenSeq: 6,
+      checked: 10,
+    });
     expect(code).toBe(1);
 
     // The real command line, as a security team runs it: exit code 1 and the first bad seq.

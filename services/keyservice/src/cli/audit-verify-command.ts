@@ -42,7 +42,13 @@ export async function runAuditVerify(args: string[], io: Output): Promise<number
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const list =
-      a === '--public-key' ? keyFiles : a === '--keyring' ? keyringFiles : a === '--checkpoint' ? cpFiles : null;
+      a === '--public-key'
+        ? keyFiles
+        : a === '--keyring'
+          ? keyringFiles
+          : a === '--checkpoint'
+            ? cpFiles
+            : null;
     if (list) {
       const v = value(++i);
       if (v === undefined) {
@@ -86,7 +92,8 @@ export async function runAuditVerify(args: string[], io: Output): Promise<number
       keyring = mergeKeyrings(...rings);
     }
     for (const f of cpFiles) {
-      const parsed = JSON.parse(await readFile(f, 'utf8')) as SignedCheckpoint | { checkpoint: SignedCheckpoint };
+      const parsed = JSON.parse(await readFile(f, 'utf8')) as
+        SignedCheckpoint | { checkpoint: SignedCheckpoint };
       trusted.push('checkpoint' in parsed ? parsed.checkpoint : parsed);
     }
   } catch (err) {

@@ -94,7 +94,14 @@ export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): Reque
         seconds,
       );
       deps.logger.debug(
-        { requestId, clientRequestId: res.locals.clientRequestId as string | undefined, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        {
+          requestId,
+          clientRequestId: res.locals.clientRequestId as string | undefined,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000),
+        },
         'request',
       );
     });

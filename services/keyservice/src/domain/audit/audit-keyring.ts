@@ -80,7 +80,9 @@ export class AuditKeyring {
   /** The keyring as JSON (public keys only), oldest first. */
   async list(): Promise<{ source: KeyringSource; signingKeyId: string; keys: Required<KeyringEntryJson>[] }> {
     const keys = [...(await this.current()).values()].map(keyringEntryJson);
-    keys.sort((a, b) => (a.validFrom ?? '').localeCompare(b.validFrom ?? '') || a.keyId.localeCompare(b.keyId));
+    keys.sort(
+      (a, b) => (a.validFrom ?? '').localeCompare(b.validFrom ?? '') || a.keyId.localeCompare(b.keyId),
+    );
     return { source: this.source, signingKeyId: this.signer.keyId, keys };
   }
 }

@@ -44,7 +44,8 @@ export async function startAuditSecurity(opts: {
   if (rotated) logger.info({ keyId: signingKey.signer.keyId }, 'new audit signing key added to the keyring');
   const sinks = new AuditSinkService(pool, sinkKey, config.production);
   const moved = await sinks.resealLegacy(signingKey.legacySinkSecretKey);
-  if (moved.resealed > 0) logger.info({ sinks: moved.resealed }, 'SIEM sink secrets re-sealed under SINK_SECRET_KEY_FILE');
+  if (moved.resealed > 0)
+    logger.info({ sinks: moved.resealed }, 'SIEM sink secrets re-sealed under SINK_SECRET_KEY_FILE');
   if (moved.unreadable.length > 0) {
     // Sealed under an earlier signing key's derived key: the operator must re-register these sinks.
     logger.error(

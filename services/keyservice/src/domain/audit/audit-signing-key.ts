@@ -70,7 +70,9 @@ export async function loadAuditSigningKey(opts: {
   try {
     privateKey = createPrivateKey(pem);
   } catch (err) {
-    throw new AppError('INTERNAL', `the audit signing key in ${path} is not a PEM private key`, { cause: err });
+    throw new AppError('INTERNAL', `the audit signing key in ${path} is not a PEM private key`, {
+      cause: err,
+    });
   }
   const signer = createCheckpointSigner(privateKey);
   opts.logger.info({ keyId: signer.keyId }, 'audit checkpoint signing key loaded');

@@ -73,7 +73,9 @@ export class CmkManager {
               ...(await this.wrapVerified(kms, ref, tenantId, k.version, tk, actor)),
             });
             if (k.state !== 'retired')
-              purposeWraps.push(...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes, actor)));
+              purposeWraps.push(
+                ...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes, actor)),
+              );
           } finally {
             zeroize(tk);
           }
