@@ -207,6 +207,17 @@ describe('audit provenance: request ids, client address, audited checkpoints and
     });
     expect(e.clientAddress).toMatch(/127\.0\.0\.1|::1/);
     expect(r.body.checkpoint.seq).toBe(e.seq);
+    // The checkpoint covers its own event, so the chain stands still: asking again signs nothing new.
+    const again = await s.call('POST', '/v1/audit/checkpoints', {
+      token: s.adminToken,
+      body: { tenantId: 'pv-acme' },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.checkpoint.seq).toBe(e.seq);
+    const after = await s.call('GET', '/v1/audit?tenantId=pv-acme&action=audit.checkpoint', {
+      token: s.adminToken,
+    });
+    expect(after.body.events).toHaveLength(1);
     // A malformed client id is not recorded at all; the server's id always is.
     const issued = await s.call('POST', '/v1/tokens', {
       token: s.adminToken,
