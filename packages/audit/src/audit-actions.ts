@@ -83,6 +83,10 @@ export const AUDIT_ACTIONS = {
       'a signed checkpoint of the chain head; the checkpoint covers this event (failure: chain broken, nothing signed)',
     details: ['reason'],
   },
+  'audit.key.add': {
+    summary: 'a new checkpoint signing key entered the keyring at start (a rotation closes the older keys)',
+    details: [],
+  },
   'audit.sink.create': { summary: 'a SIEM sink registered', details: [] },
   'audit.sink.disable': { summary: 'a SIEM sink disabled', details: [] },
   // Development KMS (never in production)

@@ -110,6 +110,12 @@ describe('audit-key custody: one shared signing key, a keyring with rotation, of
     );
     expect(byId.get(oldKeyId)?.validUntil).not.toBeNull();
     expect(byId.get(fromC.body.checkpoint.keyId)?.validUntil).toBeNull();
+    // Each new key entering the keyring is a platform event.
+    const added = await c.call('GET', '/v1/audit?action=audit.key.add', { token: admin });
+    expect((added.body.events as { resource: string }[]).map((e) => e.resource)).toEqual([
+      `audit/keys/${oldKeyId}`,
+      `audit/keys/${fromC.body.checkpoint.keyId}`,
+    ]);
     // The deprecated single-key route answers the key this instance signs with now.
     expect((await c.call('GET', '/v1/audit/public-key', { token: admin })).body.keyId).toBe(
       fromC.body.checkpoint.keyId,

@@ -41,7 +41,18 @@ export async function startAuditSecurity(opts: {
     signer: signingKey.signer,
     trustedKeysFile: config.audit.trustedPublicKeysFile,
   });
-  if (rotated) logger.info({ keyId: signingKey.signer.keyId }, 'new audit signing key added to the keyring');
+  if (rotated) {
+    logger.info({ keyId: signingKey.signer.keyId }, 'new audit signing key added to the keyring');
+    await opts.audit.record(
+      {},
+      {
+        tenantId: null,
+        action: 'audit.key.add',
+        outcome: 'success',
+        resource: `audit/keys/${signingKey.signer.keyId}`,
+      },
+    );
+  }
   const sinks = new AuditSinkService(pool, sinkKey, config.production);
   const moved = await sinks.resealLegacy(signingKey.legacySinkSecretKey);
   if (moved.resealed > 0)
