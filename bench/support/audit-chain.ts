@@ -23,6 +23,8 @@ function decryptEvent(chain: string, tenantId: string, seq: number, at: Date): A
     kmsKeyRef: null,
     kmsRequestId: null,
     requestId: randomUUID(),
+    clientRequestId: null,
+    clientAddress: null,
     details: { keyVersion: 1, itemCount: 1 },
   };
 }

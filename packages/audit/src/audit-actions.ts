@@ -25,7 +25,7 @@ export const AUDIT_ACTIONS = {
   },
   'kms.unwrap': { summary: 'a tenant key unwrapped by the customer KMS', details: [] },
   'kms.wrap': {
-    summary: 'reserved for wrap calls; wraps are recorded as cmk.register, cmk.change, tenant-key.rotate',
+    summary: 'a tenant key wrapped by the customer KMS while a CMK is proven at registration or change',
     details: [],
   },
   'kms.health': { summary: 'the key-health probe found the customer key revoked', details: [] },
@@ -78,6 +78,15 @@ export const AUDIT_ACTIONS = {
     details: [],
   },
   'audit.export': { summary: 'an audit export streamed', details: ['reason'] },
+  'audit.checkpoint': {
+    summary:
+      'a signed checkpoint of the chain head; the checkpoint covers this event (failure: chain broken, nothing signed)',
+    details: ['reason'],
+  },
+  'audit.key.add': {
+    summary: 'a new checkpoint signing key entered the keyring at start (a rotation closes the older keys)',
+    details: [],
+  },
   'audit.sink.create': { summary: 'a SIEM sink registered', details: [] },
   'audit.sink.disable': { summary: 'a SIEM sink disabled', details: [] },
   // Development KMS (never in production)

@@ -27,7 +27,12 @@ export interface AuditEventInput {
   kmsProvider?: string;
   kmsKeyRef?: string;
   kmsRequestId?: string;
+  /** Server-issued id of the request (never taken from the client). */
   requestId?: string;
+  /** The client's own `X-Request-Id`, recorded beside the server's id, never trusted as it. */
+  clientRequestId?: string;
+  /** The client address as the HTTP layer saw it (`req.ip`). */
+  clientAddress?: string;
   /** Small object of allow-listed keys with scalar values; see {@link DEFAULT_DETAIL_KEYS}. */
   details?: Record<string, AuditDetailValue>;
 }
@@ -49,6 +54,10 @@ export interface AuditEvent {
   kmsKeyRef: string | null;
   kmsRequestId: string | null;
   requestId: string | null;
+  /** Added in migration 0009; hashed only when present, so older rows keep their hashes. */
+  clientRequestId: string | null;
+  /** Added in migration 0009; hashed only when present. */
+  clientAddress: string | null;
   details: Record<string, AuditDetailValue> | null;
 }
 
@@ -117,6 +126,8 @@ const OPTIONAL_STRINGS = [
   'kmsKeyRef',
   'kmsRequestId',
   'requestId',
+  'clientRequestId',
+  'clientAddress',
 ] as const;
 
 function fail(message: string): never {

@@ -54,12 +54,15 @@ interface Head {
   hash: Uint8Array;
 }
 
+// The head parameters follow the one array parameter per event column.
+const N = EVENT_COLUMN_SPECS.length;
+
 const INSERT_AND_ADVANCE = `
 WITH ins AS (
   ${INSERT_EVENT_ROWS}
 )
 UPDATE audit_chain_heads h SET seq = v.seq, hash = v.hash, updated_at = now()
-FROM unnest($19::text[], $20::bigint[], $21::bytea[]) AS v(chain, seq, hash)
+FROM unnest($${N + 1}::text[], $${N + 2}::bigint[], $${N + 3}::bytea[]) AS v(chain, seq, hash)
 WHERE h.chain = v.chain`;
 
 /**
@@ -68,21 +71,21 @@ WHERE h.chain = v.chain`;
  * they are still where this writer left them, and only then inserts the rows and advances the
  * heads. Under READ COMMITTED the FOR UPDATE waits for a concurrent writer and then sees its
  * committed head, so a head moved by another instance makes the check fail and nothing is written;
- * the caller then takes the locking path. $22 holds the expected (current) seq per head chain.
+ * the caller then takes the locking path. $N+4 holds the expected (current) seq per head chain.
  */
 const CHECKED_INSERT_AND_ADVANCE = `
 WITH expected AS (
-  SELECT * FROM unnest($19::text[], $22::bigint[]) AS e(chain, seq)
+  SELECT * FROM unnest($${N + 1}::text[], $${N + 4}::bigint[]) AS e(chain, seq)
 ), locked AS (
-  SELECT h.chain, h.seq FROM audit_chain_heads h WHERE h.chain = ANY($19::text[]) ORDER BY h.chain FOR UPDATE
+  SELECT h.chain, h.seq FROM audit_chain_heads h WHERE h.chain = ANY($${N + 1}::text[]) ORDER BY h.chain FOR UPDATE
 ), ok AS (
-  SELECT count(*) = cardinality($19::text[]) AS ok FROM locked l JOIN expected e ON e.chain = l.chain AND e.seq = l.seq
+  SELECT count(*) = cardinality($${N + 1}::text[]) AS ok FROM locked l JOIN expected e ON e.chain = l.chain AND e.seq = l.seq
 ), ins AS (
   ${INSERT_EVENT_ROWS}
   WHERE (SELECT ok FROM ok)
 )
 UPDATE audit_chain_heads h SET seq = v.seq, hash = v.hash, updated_at = now()
-FROM unnest($19::text[], $20::bigint[], $21::bytea[]) AS v(chain, seq, hash)
+FROM unnest($${N + 1}::text[], $${N + 2}::bigint[], $${N + 3}::bytea[]) AS v(chain, seq, hash)
 WHERE h.chain = v.chain AND (SELECT ok FROM ok)`;
 
 /**
@@ -188,6 +191,8 @@ function toEvent(e: AuditEventInput, at: Date): AuditEvent {
     kmsKeyRef: e.kmsKeyRef ?? null,
     kmsRequestId: e.kmsRequestId ?? null,
     requestId: e.requestId ?? null,
+    clientRequestId: e.clientRequestId ?? null,
+    clientAddress: e.clientAddress ?? null,
     details: e.details ? { ...e.details } : null,
   };
 }
@@ -242,7 +247,7 @@ interface Written {
 
 /**
  * Assigns seq and hashes from `start` heads (not modified) and builds the column arrays of the
- * insert statements: $1..$18 the events, $19..$21 the new heads.
+ * insert statements: $1..$N the events (N = event columns), $N+1..$N+3 the new heads.
  */
 function buildRows(batch: Pending[], start: ReadonlyMap<string, Head>): Written & { params: unknown[] } {
   const heads = new Map(start);

@@ -1,11 +1,6 @@
-import type { KeyObject } from 'node:crypto';
 import type { Queryable } from '@byok/store';
-import {
-  checkpointSignatureProblem,
-  signCheckpoint,
-  type CheckpointSigner,
-  type SignedCheckpoint,
-} from './checkpoint.js';
+import { keyringProblem, type Keyring } from './checkpoint-keyring.js';
+import { signCheckpoint, type CheckpointSigner, type SignedCheckpoint } from './checkpoint.js';
 import { EVENT_COLUMNS, rowToEvent, type EventRow } from './event-rows.js';
 import { verifyEvents, GENESIS_HASH } from './hash-chain.js';
 import type { ExportBreak } from './verify-export.js';
@@ -122,6 +117,16 @@ export async function createCheckpoint(
   return { created: false, checkpoint: (await latestCheckpoint(q, chain)) as SignedCheckpoint };
 }
 
+/** True when `chain` has events past its latest checkpoint. */
+export async function chainNeedsCheckpoint(q: Queryable, chain: string): Promise<boolean> {
+  const { rows } = await q.query<{ needs: boolean }>(
+    `SELECT h.seq > COALESCE((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.chain = h.chain), 0) AS needs
+     FROM audit_chain_heads h WHERE h.chain = $1`,
+    [chain],
+  );
+  return rows[0]?.needs === true;
+}
+
 /** Chains whose head moved past their latest checkpoint (what a periodic checkpointer signs). */
 export async function chainsNeedingCheckpoint(q: Queryable, limit = 1000): Promise<string[]> {
   const { rows } = await q.query<{ chain: string }>(
@@ -144,14 +149,14 @@ export interface CheckpointVerification {
 }
 
 /**
- * Checks every stored checkpoint of `chain`: signed by one of `publicKeys` (by key id), and its
+ * Checks every stored checkpoint of `chain`: signed by a key of `keyring` within its validity, and its
  * head hash equal to the stored event at its seq. Catches what the chain alone cannot: a removed
  * tail with a rewound head, or a table rewritten and rehashed consistently.
  */
 export async function verifyCheckpoints(
   q: Queryable,
   chain: string,
-  publicKeys: ReadonlyMap<string, KeyObject>,
+  keyring: Keyring,
 ): Promise<CheckpointVerification> {
   const maxSeq = Number(
     (await q.query<{ m: string | null }>('SELECT max(seq) AS m FROM audit_events WHERE chain = $1', [chain]))
@@ -175,9 +180,10 @@ export async function verifyCheckpoints(
         firstBrokenSeq: seq,
         reason,
       });
-      const key = publicKeys.get(cp.keyId);
-      if (!key) return fail('unknown-checkpoint-key', cp.seq);
-      if (checkpointSignatureProblem(cp, key)) return fail('bad-checkpoint-signature', cp.seq);
+      const problem = keyringProblem(cp, keyring);
+      if (problem === 'unknown-key') return fail('unknown-checkpoint-key', cp.seq);
+      if (problem === 'key-not-valid') return fail('checkpoint-key-not-valid', cp.seq);
+      if (problem) return fail('bad-checkpoint-signature', cp.seq);
       if (cp.seq > maxSeq) return fail('truncated', maxSeq + 1);
       const h = hashes.get(cp.seq);
       if (h === undefined) return fail('deleted', cp.seq);

@@ -21,6 +21,8 @@ export const EVENT_COLUMN_SPECS = [
   { column: 'kms_key_ref', field: 'kmsKeyRef', type: 'text' },
   { column: 'kms_request_id', field: 'kmsRequestId', type: 'text' },
   { column: 'request_id', field: 'requestId', type: 'text' },
+  { column: 'client_request_id', field: 'clientRequestId', type: 'text' },
+  { column: 'client_address', field: 'clientAddress', type: 'text' },
   { column: 'details', field: 'details', type: 'jsonb' },
   { column: 'prev_hash', field: 'prevHash', type: 'bytea' },
   { column: 'hash', field: 'hash', type: 'bytea' },
@@ -33,7 +35,7 @@ export const EVENT_COLUMN_NAMES: readonly string[] = EVENT_COLUMN_SPECS.map((c) 
 export const EVENT_COLUMNS = EVENT_COLUMN_NAMES.join(', ');
 
 /**
- * Bulk insert of events: one array parameter per column ($1..$18, in {@link EVENT_COLUMN_SPECS}
+ * Bulk insert of events: one array parameter per column ($1..$N, in {@link EVENT_COLUMN_SPECS}
  * order, values from {@link eventRowValues}), unnested into rows.
  */
 export const INSERT_EVENT_ROWS =
@@ -74,6 +76,8 @@ export interface EventRow {
   kms_key_ref: string | null;
   kms_request_id: string | null;
   request_id: string | null;
+  client_request_id: string | null;
+  client_address: string | null;
   details: Record<string, AuditDetailValue> | null;
   prev_hash: Buffer;
   hash: Buffer;
@@ -97,6 +101,8 @@ export function rowToEvent(r: EventRow): ChainedAuditEvent {
     kmsKeyRef: r.kms_key_ref,
     kmsRequestId: r.kms_request_id,
     requestId: r.request_id,
+    clientRequestId: r.client_request_id,
+    clientAddress: r.client_address,
     details: r.details,
     prevHash: r.prev_hash,
     hash: r.hash,

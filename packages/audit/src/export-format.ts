@@ -47,6 +47,8 @@ export function toExportedEvent(e: ChainedAuditEvent): ExportedEvent {
     kmsKeyRef: e.kmsKeyRef,
     kmsRequestId: e.kmsRequestId,
     requestId: e.requestId,
+    clientRequestId: e.clientRequestId,
+    clientAddress: e.clientAddress,
     details: e.details,
     prevHash: Buffer.from(e.prevHash).toString('hex'),
     hash: Buffer.from(e.hash).toString('hex'),
@@ -126,6 +128,9 @@ export function parseExportLine(text: string, lineNo: number): ExportLine {
       kmsKeyRef: str(o.kmsKeyRef),
       kmsRequestId: str(o.kmsRequestId),
       requestId: str(o.requestId),
+      // Absent in exports written before these fields existed: null, as stored.
+      clientRequestId: str(o.clientRequestId),
+      clientAddress: str(o.clientAddress),
       details: (details ?? null) as Record<string, AuditDetailValue> | null,
       prevHash: Buffer.from(o.prevHash, 'hex'),
       hash: Buffer.from(o.hash, 'hex'),
@@ -142,9 +147,17 @@ export const CSV_COLUMNS: readonly string[] = ['type', ...EVENT_COLUMN_NAMES, 's
 
 const CSV_INDEX = (name: string): number => CSV_COLUMNS.indexOf(name);
 
-function csvField(v: string | number | null): string {
+// Spreadsheets run cells that start with these as formulas (CSV injection, OWASP).
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV cell: a text starting like a formula gets a leading `'` so a spreadsheet shows it as
+ * text (the CSV is for reading; the NDJSON export is the verifiable form), then RFC 4180 quoting.
+ */
+export function csvField(v: string | number | null): string {
   if (v === null) return '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

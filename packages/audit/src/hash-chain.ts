@@ -22,6 +22,9 @@ export function canonicalJson(value: unknown): string {
 /**
  * The canonical text of an event that its hash covers: canonical JSON of every field of
  * {@link AuditEvent} (absent ones as `null`), with `at` as ISO-8601 UTC with milliseconds.
+ * The fields added later (`clientRequestId`, `clientAddress`, migration 0009) are members only
+ * when not null: rows written before them hash exactly as they always did, and on newer rows
+ * they are covered (changing, adding or removing one breaks the hash).
  * Pure: the offline verifier recomputes it from exported rows.
  */
 export function canonicalEvent(e: AuditEvent): string {
@@ -31,6 +34,8 @@ export function canonicalEvent(e: AuditEvent): string {
     actorTokenId: e.actorTokenId,
     at: e.at.toISOString(),
     chain: e.chain,
+    clientAddress: e.clientAddress ?? undefined,
+    clientRequestId: e.clientRequestId ?? undefined,
     details: e.details,
     errorCode: e.errorCode,
     kmsKeyRef: e.kmsKeyRef,

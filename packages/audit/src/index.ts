@@ -13,6 +13,7 @@ export {
 export * from './verify-chain.js';
 export * from './query-events.js';
 export * from './checkpoint.js';
+export * from './checkpoint-keyring.js';
 export * from './checkpoint-store.js';
 export * from './export-format.js';
 export * from './export-stream.js';

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { AuditQueryError } from './audit-errors.js';
 import type { ChainedAuditEvent } from './audit-event.js';
-import { checkpointSignatureProblem, type SignedCheckpoint } from './checkpoint.js';
+import type { SignedCheckpoint } from './checkpoint.js';
+import { keyringOf, keyringProblem, type Keyring } from './checkpoint-keyring.js';
 import { parseExportLine } from './export-format.js';
 import { verifyEvents, type ChainBreak } from './hash-chain.js';
 
@@ -12,6 +13,8 @@ export type ExportBreak =
   | 'checkpoint-mismatch'
   | 'bad-checkpoint-signature'
   | 'unknown-checkpoint-key'
+  // signed by a trusted key, but at a time outside that key's validity period
+  | 'checkpoint-key-not-valid'
   | 'malformed';
 
 /** Outcome of {@link verifyExport}. */
@@ -33,8 +36,10 @@ export interface ExportVerification {
 
 /** Options for {@link verifyExport}. */
 export interface VerifyExportOptions {
-  /** Ed25519 public key checkpoints must be signed with. Without it signatures are not checked. */
+  /** Ed25519 public key checkpoints must be signed with (shorthand for a keyring of one). */
   publicKey?: KeyObject;
+  /** Keys checkpoints may be signed with, each in its validity period. Without a key or keyring signatures are not checked. */
+  keyring?: Keyring;
   /** Checkpoints held outside the database (e.g. saved from earlier exports), checked like in-line ones. */
   trustedCheckpoints?: SignedCheckpoint[];
 }
@@ -49,7 +54,8 @@ const EXPLAIN: Record<ExportBreak, string> = {
   'checkpoint-mismatch':
     'the events do not match a signed checkpoint (rewritten and rehashed); the change lies after the last matching checkpoint',
   'bad-checkpoint-signature': 'a checkpoint signature is invalid (forged or altered checkpoint)',
-  'unknown-checkpoint-key': 'a checkpoint was signed by another key than the one given',
+  'unknown-checkpoint-key': 'a checkpoint was signed by a key that is not in the trusted keyring',
+  'checkpoint-key-not-valid': "a checkpoint was signed outside its key's validity period (a retired key)",
   malformed: 'the export is malformed',
 };
 
@@ -136,14 +142,16 @@ export async function verifyExport(
     return fail(chainResult.reason as ChainBreak, chainResult.firstBrokenSeq as number);
   }
 
+  const keyring = opts.keyring ?? (opts.publicKey ? keyringOf([opts.publicKey]) : undefined);
   let lastGood = 0;
   let verified = 0;
   for (const seq of [...expected.keys()].sort((a, b) => a - b)) {
     for (const cp of expected.get(seq) as SignedCheckpoint[]) {
       const done = { checkpointsVerified: verified, checkpointSeq: lastGood };
-      if (opts.publicKey) {
-        const problem = checkpointSignatureProblem(cp, opts.publicKey);
+      if (keyring) {
+        const problem = keyringProblem(cp, keyring);
         if (problem === 'unknown-key') return fail('unknown-checkpoint-key', seq, undefined, done);
+        if (problem === 'key-not-valid') return fail('checkpoint-key-not-valid', seq, undefined, done);
         if (problem) return fail('bad-checkpoint-signature', seq, undefined, done);
       }
       if (seq > chainResult.lastSeq) {

@@ -20,6 +20,8 @@ describe('CSV export format v1', () => {
     kmsKeyRef: 'local:k',
     kmsRequestId: null,
     requestId: 'req-1',
+    clientRequestId: 'client-7',
+    clientAddress: '203.0.113.9',
     details: { secretVersion: 2 },
     prevHash: 'aa'.repeat(32),
     hash: 'bb'.repeat(32),
@@ -28,14 +30,14 @@ describe('CSV export format v1', () => {
   it('has the published header columns in order', () => {
     expect(CSV_COLUMNS.join(',')).toBe(
       'type,chain,seq,at,tenant_id,actor_token_id,actor_role,action,resource,outcome,error_code,purpose,' +
-        'kms_provider,kms_key_ref,kms_request_id,request_id,details,prev_hash,hash,signature,key_id',
+        'kms_provider,kms_key_ref,kms_request_id,request_id,client_request_id,client_address,details,prev_hash,hash,signature,key_id',
     );
   });
 
   it('writes an event row in header order, quoting commas and quotes, empty for null', () => {
     expect(eventCsvRow(event)).toBe(
       'event,acme,7,2026-01-02T03:04:05.006Z,acme,tok_1,service,secret.reveal,"tenants/acme/secrets/a,b",' +
-        `success,,"llm ""x""",local,local:k,,req-1,"{""secretVersion"":2}",${'aa'.repeat(32)},${'bb'.repeat(32)},,\r\n`,
+        `success,,"llm ""x""",local,local:k,,req-1,client-7,203.0.113.9,"{""secretVersion"":2}",${'aa'.repeat(32)},${'bb'.repeat(32)},,\r\n`,
     );
   });
 
@@ -49,7 +51,7 @@ describe('CSV export format v1', () => {
       keyId: 'abcd',
     });
     expect(row).toBe(
-      `checkpoint,acme,7,2026-01-02T03:04:05.006Z${','.repeat(15)}${'cc'.repeat(32)},c2ln,abcd\r\n`,
+      `checkpoint,acme,7,2026-01-02T03:04:05.006Z${','.repeat(17)}${'cc'.repeat(32)},c2ln,abcd\r\n`,
     );
   });
 });

@@ -31,6 +31,8 @@ function event(seq: number, over: Partial<AuditEvent> = {}): AuditEvent {
     kmsKeyRef: null,
     kmsRequestId: null,
     requestId: `req-${seq}`,
+    clientRequestId: null,
+    clientAddress: null,
     details: { keyVersion: 1 },
     ...over,
   };

@@ -40,6 +40,8 @@ export async function seedSyntheticChain(
         kmsKeyRef: null,
         kmsRequestId: null,
         requestId: `req-${seq}`,
+        clientRequestId: null,
+        clientAddress: null,
         details: { itemCount: seq % 7 },
       };
       const hash = computeHash(prev, canonicalEvent(e));

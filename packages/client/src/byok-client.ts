@@ -3,6 +3,7 @@ import { chunkItems, contextSize, DEFAULT_MAX_BATCH_BYTES } from './batch-chunks
 import { ByokApiError } from './client-errors.js';
 import type {
   AuditEvent,
+  AuditKeyring,
   AuditPage,
   AuditPublicKey,
   AuditQueryInput,
@@ -301,6 +302,11 @@ export class ByokClient {
   /** The Ed25519 key audit checkpoints are signed with. */
   async getAuditPublicKey(): Promise<AuditPublicKey> {
     return this.http.call({ op: api.getAuditPublicKey, idempotent: true });
+  }
+
+  /** Every trusted checkpoint key with its validity period (the service's keyring; public keys only). */
+  async listAuditPublicKeys(): Promise<AuditKeyring> {
+    return this.http.call({ op: api.listAuditPublicKeys, idempotent: true });
   }
 
   /** Signs the head of the tenant's chain (idempotent: an already signed head is returned). */

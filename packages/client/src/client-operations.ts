@@ -37,6 +37,7 @@ export const CLIENT_OPERATIONS = {
   verifyAudit: 'verifyAudit',
   exportAudit: 'exportAudit',
   getAuditPublicKey: 'getAuditPublicKey',
+  listAuditPublicKeys: 'listAuditPublicKeys',
   createCheckpoint: 'createCheckpoint',
   listCheckpoints: 'listCheckpoints',
   listKmsCalls: 'listKmsCalls',

@@ -1,4 +1,5 @@
 import type {
+  AuditKeyring as AuditKeyringSchema,
   AuditPublicKey as AuditPublicKeySchema,
   AuditSink as AuditSinkSchema,
   Checkpoint as CheckpointSchema,
@@ -137,6 +138,8 @@ export type Job = z.output<typeof JobResponse>;
 export type TokenInfo = z.output<typeof TokenResponse>;
 /** The audit checkpoint signing key. */
 export type AuditPublicKey = z.output<typeof AuditPublicKeySchema>;
+/** The trusted checkpoint keys and their validity periods (public keys only). */
+export type AuditKeyring = z.output<typeof AuditKeyringSchema>;
 /** A signed checkpoint. */
 export type Checkpoint = z.output<typeof CheckpointSchema>;
 /** `createCheckpoint` result. */

@@ -78,6 +78,9 @@ describe('ByokClient administration and audit operations against the real key se
 
     const key = await auditor.getAuditPublicKey();
     expect(key.algorithm).toBe('Ed25519');
+    const ring = await auditor.listAuditPublicKeys();
+    expect(ring.signingKeyId).toBe(key.keyId);
+    expect(ring.keys.map((k) => k.keyId)).toContain(key.keyId);
     const cp = await auditor.createCheckpoint(T);
     expect(cp.checkpoint).toMatchObject({ chain: T, keyId: key.keyId });
     expect((await auditor.listCheckpoints(T)).map((c) => c.seq)).toContain(cp.checkpoint.seq);

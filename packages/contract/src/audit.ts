@@ -31,7 +31,12 @@ export const AuditEvent = z.object({
   kmsProvider: z.string().nullable(),
   kmsKeyRef: z.string().nullable(),
   kmsRequestId: z.string().nullable(),
+  /** The server-issued request id (never the client's). */
   requestId: z.string().nullable(),
+  /** The client's own X-Request-Id, recorded beside it (null on events before issue 13). */
+  clientRequestId: z.string().nullable(),
+  /** The client address the service saw (null on events before issue 13 and on background jobs). */
+  clientAddress: z.string().nullable(),
   /** Allow-listed detail keys with scalar values (never plaintext, secrets or key material). */
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
   hash: z.string(),
@@ -120,11 +125,31 @@ export const CheckpointRefused = z.object({
 /** `GET /v1/audit/checkpoints` response. */
 export const CheckpointList = z.object({ checkpoints: z.array(Checkpoint) });
 
-/** `GET /v1/audit/public-key` response: the key checkpoints are signed with. */
+/** `GET /v1/audit/public-key` response: the key checkpoints are signed with now (see {@link AuditKeyring} for all). */
 export const AuditPublicKey = z.object({
   algorithm: z.literal('Ed25519'),
   keyId: z.string(),
   publicKeyPem: z.string(),
+});
+
+/** One trusted checkpoint key (public only) and its validity period (null = open). */
+export const AuditKeyringEntry = z.object({
+  keyId: z.string(),
+  algorithm: z.literal('Ed25519'),
+  publicKeyPem: z.string(),
+  validFrom: z.string().nullable(),
+  validUntil: z.string().nullable(),
+});
+
+/**
+ * `GET /v1/audit/public-keys` response: the keyring the service verifies checkpoints with, and
+ * the key it signs with now. Saved after review by the security team, it is also a keyring file
+ * for `byok audit verify --keyring`.
+ */
+export const AuditKeyring = z.object({
+  source: z.enum(['database', 'file']),
+  signingKeyId: z.string(),
+  keys: z.array(AuditKeyringEntry),
 });
 
 /** Sink id as it appears in URLs. */

@@ -190,7 +190,27 @@ const SETTINGS = {
         .min(1)
         .optional()
         .describe(
-          'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints; default: generated under DATA_DIR',
+          'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints, one shared by every instance; required in production (development: generated under DATA_DIR)',
+        ),
+    ),
+    sinkSecretKeyFile: setting(
+      'SINK_SECRET_KEY_FILE',
+      z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'key (32 random bytes, base64 or hex, or a PEM) that seals SIEM sink secrets; required in production',
+        ),
+    ),
+    trustedPublicKeysFile: setting(
+      'AUDIT_TRUSTED_PUBLIC_KEYS_FILE',
+      z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'keyring (JSON, the GET /v1/audit/public-keys shape) the service verifies checkpoints with instead of the keys in the database',
         ),
     ),
     sinkSecretKeyFile: setting(

@@ -206,7 +206,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       verify: (chain) => verifyChain(pool, chain),
     };
 
-    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs });
+    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs, audit });
     const app = createApp(
       {
         db,

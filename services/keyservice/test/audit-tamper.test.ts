@@ -33,7 +33,10 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
     await s?.close();
   });
 
-  /** Chain `chain` with events 1..8 and signed checkpoints at seq 4 and seq 8. */
+  /**
+   * Chain `chain` with test events 1..4, the audited checkpoint request at 5 (signed checkpoint at 5,
+   * covering its own `audit.checkpoint` event), test events 6..9, and the second at 10.
+   */
   async function seedChain(chain: string): Promise<void> {
     const ev = (i: number) => ({
       tenantId: chain,
@@ -47,13 +50,13 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
       body: { tenantId: chain },
     });
     expect(cp4.status).toBe(201);
-    expect(cp4.body.checkpoint).toMatchObject({ chain, seq: 4 });
+    expect(cp4.body.checkpoint).toMatchObject({ chain, seq: 5 });
     for (let i = 5; i <= 8; i++) await writer.record(ev(i));
     const cp8 = await s.call('POST', '/v1/audit/checkpoints', {
       token: s.adminToken,
       body: { tenantId: chain },
     });
-    expect(cp8.body.checkpoint).toMatchObject({ chain, seq: 8 });
+    expect(cp8.body.checkpoint).toMatchObject({ chain, seq: 10 });
   }
 
   async function asSuperuser(fn: (q: (sql: string, p?: unknown[]) => Promise<unknown>) => Promise<unknown>) {
@@ -94,18 +97,23 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
     expect(await serverVerify('tp-clean')).toMatchObject({
       ok: true,
       checkpointsVerified: 2,
-      checkpointSeq: 8,
+      checkpointSeq: 10,
     });
     const { code, result, text } = await offlineVerify('tp-clean');
-    expect(result).toMatchObject({ ok: true, checked: 8, checkpointsVerified: 3, checkpointSeq: 8 });
+    expect(result).toMatchObject({ ok: true, checked: 10, checkpointsVerified: 3, checkpointSeq: 10 });
     expect(code).toBe(0);
     const lines = text
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ type: 'header', format: 'byok-audit-export', chain: 'tp-clean' });
-    expect(lines[lines.length - 1]).toMatchObject({ type: 'checkpoint', seq: 8 });
-    expect(lines.filter((l) => l.type === 'event').map((l) => l.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(lines[lines.length - 1]).toMatchObject({ type: 'checkpoint', seq: 10 });
+    expect(lines.filter((l) => l.type === 'event').map((l) => l.seq)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    expect(
+      lines.filter((l) => l.type === 'event' && l.action === 'audit.checkpoint').map((l) => l.seq),
+    ).toEqual([5, 10]);
   });
 
   it('detects an edited field (seq 6)', async () => {
@@ -172,9 +180,9 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
     await seedChain('tp-rehash');
     const { events } = await queryEvents(store.pool, { chain: 'tp-rehash' }, null, 500);
     await asSuperuser(async (q) => {
-      let prev: Buffer = Buffer.from((events[3] as { hash: string }).hash, 'hex');
-      for (const e of events.slice(4)) {
-        const forged = { ...e, resource: e.seq === 5 ? 'r/forged' : e.resource };
+      let prev: Buffer = Buffer.from((events[4] as { hash: string }).hash, 'hex');
+      for (const e of events.slice(5)) {
+        const forged = { ...e, resource: e.seq === 6 ? 'r/forged' : e.resource };
         const hash = computeHash(prev, canonicalEvent(forged));
         await q(
           "UPDATE audit_events SET resource = $2, prev_hash = $3, hash = $4 WHERE chain = 'tp-rehash' AND seq = $1",
@@ -184,16 +192,21 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
       }
       await q("UPDATE audit_chain_heads SET hash = $1 WHERE chain = 'tp-rehash'", [prev]);
     });
-    // The chain alone is consistent again; only the checkpoint at seq 8 exposes it.
+    // The chain alone is consistent again; only the checkpoint at seq 10 exposes it.
     const server = await serverVerify('tp-rehash');
     expect(server).toMatchObject({
       ok: false,
       reason: 'checkpoint-mismatch',
-      firstBrokenSeq: 5,
-      checkpointSeq: 4,
+      firstBrokenSeq: 6,
+      checkpointSeq: 5,
     });
     const { code, result, file } = await offlineVerify('tp-rehash');
-    expect(result).toMatchObject({ ok: false, reason: 'checkpoint-mismatch', firstBrokenSeq: 5, checked: 8 });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: 'checkpoint-mismatch',
+      firstBrokenSeq: 6,
+      checked: 10,
+    });
     expect(code).toBe(1);
 
     // The real command line, as a security team runs it: exit code 1 and the first bad seq.
@@ -202,21 +215,21 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
       (e: { code: number; stdout: string }) => e,
     );
     expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stdout: string }).stdout).toContain('first bad seq 5 (checkpoint-mismatch)');
+    expect((bad as { stdout: string }).stdout).toContain('first bad seq 6 (checkpoint-mismatch)');
   });
 
   it('refuses to sign a checkpoint over a tampered chain', async () => {
     await seedChain('tp-nosign');
     await writer.record({ tenantId: 'tp-nosign', action: 'test.event', outcome: 'success' });
     await asSuperuser((q) =>
-      q("UPDATE audit_events SET resource = 'x' WHERE chain = 'tp-nosign' AND seq = 9"),
+      q("UPDATE audit_events SET resource = 'x' WHERE chain = 'tp-nosign' AND seq = 11"),
     );
     const r = await s.call('POST', '/v1/audit/checkpoints', {
       token: s.adminToken,
       body: { tenantId: 'tp-nosign' },
     });
     expect(r.status).toBe(409);
-    expect(r.body.refused).toEqual({ firstBrokenSeq: 9, reason: 'edited' });
+    expect(r.body.refused).toEqual({ firstBrokenSeq: 11, reason: 'edited' });
   });
 
   it('rejects a forged checkpoint signature offline', async () => {
@@ -234,7 +247,7 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
     expect(JSON.parse(out[0] as string)).toMatchObject({
       ok: false,
       reason: 'bad-checkpoint-signature',
-      firstBrokenSeq: 4,
+      firstBrokenSeq: 5,
     });
   });
 

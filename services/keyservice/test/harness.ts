@@ -45,9 +45,14 @@ export interface TestService {
 
 /** Starts the real app (real PostgreSQL when DATABASE_URL is set) with a capturing debug logger. */
 export async function startTestService(
-  opts: { env?: Record<string, string>; providers?: KmsProvider[] } = {},
+  opts: {
+    env?: Record<string, string>;
+    providers?: KmsProvider[];
+    /** Another instance's database: this service joins it (and leaves it in place on close). */
+    sharedDb?: TestDatabase;
+  } = {},
 ): Promise<TestService> {
-  const db = await createTestDatabase();
+  const db = opts.sharedDb ?? (await createTestDatabase());
   const dataDir = await mkdtemp(join(tmpdir(), 'byok-svc-'));
   const adminToken = `byok_test_admin_${Math.random().toString(36).slice(2)}_0123456789abcdef`;
   const config = loadConfig({
@@ -159,7 +164,7 @@ export async function startTestService(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await service.close();
-      await db.drop();
+      if (!opts.sharedDb) await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

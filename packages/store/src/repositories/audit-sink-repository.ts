@@ -92,4 +92,21 @@ export const auditSinkRepository = {
       [id, attempts, error, retryMs],
     );
   },
+
+  /** Every sink's sealed secret (for re-sealing under a new key at start). */
+  async listSealed(db: Db): Promise<Pick<AuditSinkRow, 'id' | 'tenant_id' | 'secret_sealed'>[]> {
+    const { rows } = await db.query<Pick<AuditSinkRow, 'id' | 'tenant_id' | 'secret_sealed'>>(
+      'SELECT id, tenant_id, secret_sealed FROM audit_sinks ORDER BY id',
+    );
+    return rows;
+  },
+
+  /** Replaces a sink's sealed secret only if it is still `before` (another instance may have re-sealed it). */
+  async reseal(db: Db, id: string, before: Uint8Array, after: Uint8Array): Promise<boolean> {
+    const r = await db.query(
+      'UPDATE audit_sinks SET secret_sealed = $3 WHERE id = $1 AND secret_sealed = $2',
+      [id, Buffer.from(before), Buffer.from(after)],
+    );
+    return (r.rowCount ?? 0) > 0;
+  },
 };

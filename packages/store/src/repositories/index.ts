@@ -5,3 +5,4 @@ export * from './tenant-repository.js';
 export * from './token-repository.js';
 export * from './job-repository.js';
 export * from './audit-sink-repository.js';
+export * from './audit-key-repository.js';

@@ -1,8 +1,16 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { verifyExport, type ExportVerification, type SignedCheckpoint } from '@byok/audit';
+import {
+  mergeKeyrings,
+  keyringOf,
+  parseKeyring,
+  trustedKey,
+  verifyExport,
+  type ExportVerification,
+  type Keyring,
+  type SignedCheckpoint,
+} from '@byok/audit';
 
 /** Where the command writes (stdout/stderr in the CLI, buffers in tests). */
 export interface Output {
@@ -11,21 +19,45 @@ export interface Output {
 }
 
 const USAGE =
-  'usage: byok audit verify <export.ndjson> [--public-key key.pem] [--checkpoint cp.json ...] [--json]\n' +
+  'usage: byok audit verify <export.ndjson> (--public-key key.pem ... | --keyring keyring.json | --no-signature-check)\n' +
+  '                         [--checkpoint cp.json ...] [--json]\n' +
   '  Recomputes the hash chain of an NDJSON export offline and checks it against its signed\n' +
-  '  checkpoints (and any --checkpoint saved earlier). Exit 0 = intact, 1 = tampered, 2 = usage error.';
+  '  checkpoints (and any --checkpoint saved earlier). Take the keys from your security team, not\n' +
+  '  from the service: --public-key (repeatable) trusts a key without bounds, --keyring trusts each\n' +
+  '  key within its validFrom..validUntil. Without a key the command refuses unless told\n' +
+  '  --no-signature-check. Exit 0 = intact, 1 = tampered, 2 = usage error.';
 
 /** Parses `audit verify` arguments and runs the offline verification; returns the exit code. */
 export async function runAuditVerify(args: string[], io: Output): Promise<number> {
   let file: string | undefined;
-  let keyFile: string | undefined;
   let json = false;
+  let noSignatureCheck = false;
+  const keyFiles: string[] = [];
+  const keyringFiles: string[] = [];
   const cpFiles: string[] = [];
+  const value = (i: number): string | undefined => {
+    const v = args[i];
+    return v === undefined || v.startsWith('--') ? undefined : v;
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === '--public-key') keyFile = args[++i];
-    else if (a === '--checkpoint') cpFiles.push(args[++i] ?? '');
-    else if (a === '--json') json = true;
+    const list =
+      a === '--public-key'
+        ? keyFiles
+        : a === '--keyring'
+          ? keyringFiles
+          : a === '--checkpoint'
+            ? cpFiles
+            : null;
+    if (list) {
+      const v = value(++i);
+      if (v === undefined) {
+        io.err(`${a} needs a file\n${USAGE}`);
+        return 2;
+      }
+      list.push(v);
+    } else if (a === '--json') json = true;
+    else if (a === '--no-signature-check') noSignatureCheck = true;
     else if (a === '--help' || a === '-h') {
       io.out(USAGE);
       return 0;
@@ -35,30 +67,43 @@ export async function runAuditVerify(args: string[], io: Output): Promise<number
       return 2;
     }
   }
-  if (!file || (args.includes('--public-key') && !keyFile)) {
+  const withKeys = keyFiles.length + keyringFiles.length > 0;
+  if (!file) {
     io.err(USAGE);
     return 2;
   }
-  let publicKey: KeyObject | undefined;
+  if (!withKeys && !noSignatureCheck) {
+    io.err(
+      `no trusted key: give --public-key or --keyring (from your security team), or --no-signature-check\n${USAGE}`,
+    );
+    return 2;
+  }
+  if (withKeys && noSignatureCheck) {
+    io.err(`--no-signature-check contradicts --public-key/--keyring\n${USAGE}`);
+    return 2;
+  }
+  let keyring: Keyring | undefined;
   const trusted: SignedCheckpoint[] = [];
   try {
-    if (keyFile) publicKey = createPublicKey(await readFile(keyFile, 'utf8'));
+    if (withKeys) {
+      const rings: Keyring[] = [];
+      for (const f of keyFiles) rings.push(keyringOf([trustedKey(await readFile(f, 'utf8'))]));
+      for (const f of keyringFiles) rings.push(parseKeyring(await readFile(f, 'utf8')));
+      keyring = mergeKeyrings(...rings);
+    }
     for (const f of cpFiles) {
       const parsed = JSON.parse(await readFile(f, 'utf8')) as
         SignedCheckpoint | { checkpoint: SignedCheckpoint };
       trusted.push('checkpoint' in parsed ? parsed.checkpoint : parsed);
     }
   } catch (err) {
-    io.err(`cannot read key or checkpoint: ${(err as Error).message}`);
+    io.err(`cannot read key, keyring or checkpoint: ${(err as Error).message}`);
     return 2;
   }
   let result: ExportVerification;
   try {
     const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    result = await verifyExport(lines, {
-      ...(publicKey ? { publicKey } : {}),
-      trustedCheckpoints: trusted,
-    });
+    result = await verifyExport(lines, { ...(keyring ? { keyring } : {}), trustedCheckpoints: trusted });
   } catch (err) {
     io.err(`cannot verify ${file}: ${(err as Error).message}`);
     return 1;
@@ -67,7 +112,7 @@ export async function runAuditVerify(args: string[], io: Output): Promise<number
   else if (result.ok) {
     io.out(
       `OK chain ${result.chain}: ${result.checked} events (seq 1..${result.lastSeq}) verified; ` +
-        `${result.checkpointsVerified} checkpoint(s) ${publicKey ? 'signature-checked' : 'NOT signature-checked (no --public-key)'}, ` +
+        `${result.checkpointsVerified} checkpoint(s) ${keyring ? `signature-checked against ${keyring.size} trusted key(s)` : 'NOT signature-checked (--no-signature-check)'}, ` +
         `latest at seq ${result.checkpointSeq}`,
     );
     if (result.checkpointSeq === 0)

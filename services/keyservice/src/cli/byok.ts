@@ -2,7 +2,7 @@
 import { runAuditVerify } from './audit-verify-command.js';
 
 /**
- * The `byok` command line. Today: `byok audit verify <export.ndjson> --public-key key.pem`
+ * The `byok` command line. Today: `byok audit verify <export.ndjson> --keyring keyring.json`
  * (offline verification of an audit export; needs no server and no database).
  */
 async function main(argv: string[]): Promise<number> {
@@ -12,7 +12,9 @@ async function main(argv: string[]): Promise<number> {
   };
   const [group, command, ...rest] = argv;
   if (group === 'audit' && command === 'verify') return runAuditVerify(rest, io);
-  io.err('usage: byok audit verify <export.ndjson> [--public-key key.pem] [--checkpoint cp.json] [--json]');
+  io.err(
+    'usage: byok audit verify <export.ndjson> (--public-key key.pem ... | --keyring keyring.json | --no-signature-check) [--checkpoint cp.json] [--json]',
+  );
   return 2;
 }
 

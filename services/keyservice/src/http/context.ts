@@ -73,14 +73,19 @@ export interface RouteDeps extends AppDeps {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Assigns a request id (a well-formed incoming X-Request-Id is kept), sets the security headers
- * every answer carries (nosniff, no-store), logs and times the request.
+ * Issues the request id (always the server's own: a client could otherwise make its requests look
+ * like someone else's in the audit log); a well-formed incoming X-Request-Id is kept beside it as
+ * the client's id. Sets the security headers every answer carries (nosniff, no-store), logs and
+ * times the request.
  */
 export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = randomUUID();
     res.locals.requestId = requestId;
+    if (incoming && REQUEST_ID.test(incoming)) res.locals.clientRequestId = incoming;
+    // req.ip honours express's `trust proxy` (off unless configured): the socket's peer by default.
+    if (req.ip) res.locals.clientAddress = req.ip;
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
@@ -95,7 +100,14 @@ export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): Reque
         seconds,
       );
       deps.logger.debug(
-        { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        {
+          requestId,
+          clientRequestId: res.locals.clientRequestId as string | undefined,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000),
+        },
         'request',
       );
     });
@@ -134,11 +146,13 @@ export function principalOf(res: Response): Principal {
   return p;
 }
 
-/** Actor fields for audit events of this request. */
+/** Actor fields for audit events of this request: who, the server's request id, the client's id and address. */
 export function actorOf(res: Response): AuditActor {
   return {
     principal: res.locals.principal as Principal | undefined,
     requestId: res.locals.requestId as string | undefined,
+    clientRequestId: res.locals.clientRequestId as string | undefined,
+    clientAddress: res.locals.clientAddress as string | undefined,
   };
 }
 

@@ -62,6 +62,7 @@ export function auditHandlers(
   | 'verifyAudit'
   | 'exportAudit'
   | 'getAuditPublicKey'
+  | 'listAuditPublicKeys'
   | 'createCheckpoint'
   | 'listCheckpoints'
   | 'listKmsCalls'
@@ -125,15 +126,16 @@ export function auditHandlers(
       res.json(deps.auditLog.publicKey());
     },
 
+    listAuditPublicKeys: async (_req, res) => {
+      principalOf(res);
+      res.json(await deps.auditLog.publicKeys());
+    },
+
     createCheckpoint: async (req, res, input) => {
       const body = input.body(req) ?? {};
       const tenantId = await tenantScope(deps, res, body.tenantId);
-      const result = await deps.auditLog.checkpoint(tenantId);
+      const result = await deps.auditLog.checkpoint(tenantId, actorOf(res));
       if ('refused' in result && result.refused) {
-        deps.logger.error(
-          { tenantId, ...result.refused },
-          'audit chain failed verification; checkpoint NOT signed',
-        );
         res.status(409).json({ created: false, checkpoint: null, refused: result.refused });
         return;
       }

@@ -1,5 +1,4 @@
 import {
-  createCheckpoint,
   exportInSnapshot,
   listCheckpoints,
   queryEvents,
@@ -11,6 +10,7 @@ import {
 } from '@byok/audit';
 import type { Db } from '@byok/store';
 import { AppError } from '../../errors.js';
+import type { AuditActor } from './audit-recorder.js';
 import type { AuditSecurity } from './audit-security.js';
 
 /** What {@link AuditLogService} needs. */
@@ -50,7 +50,7 @@ export class AuditLogService {
     const chain = await verifyChain(this.deps.db, tenantId);
     const sec = this.deps.security;
     if (!sec) return chain;
-    const cps = await verifyCheckpoints(this.deps.db, tenantId, sec.signingKey.publicKeys);
+    const cps = await verifyCheckpoints(this.deps.db, tenantId, await sec.keyring.current());
     const { ok: cpOk, ...cpRest } = cps;
     // The chain names the exact broken row; checkpoints catch a table rewritten and rehashed.
     return chain.ok
@@ -73,9 +73,14 @@ export class AuditLogService {
     return { algorithm: 'Ed25519', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem };
   }
 
-  /** Signs the chain head (after verifying the events since the last checkpoint). */
-  checkpoint(tenantId: string): Promise<CheckpointResult> {
-    return createCheckpoint(this.deps.db, tenantId, this.security().signingKey.signer);
+  /** The trusted checkpoint keys with their validity periods (public keys only). */
+  publicKeys(): ReturnType<AuditSecurity['keyring']['list']> {
+    return this.security().keyring.list();
+  }
+
+  /** Signs the chain head (after verifying the events since the last checkpoint); audited. */
+  checkpoint(tenantId: string, actor: AuditActor): Promise<CheckpointResult> {
+    return this.security().checkpointer.checkpoint(tenantId, actor);
   }
 
   /** The chain's signed checkpoints after `afterSeq`. */

@@ -28,7 +28,12 @@ export interface AuditEntry<A extends AuditAction = AuditAction> {
 /** Who and which request an event belongs to. */
 export interface AuditActor {
   principal?: Principal | undefined;
+  /** Server-issued request id (or a job id). */
   requestId?: string | undefined;
+  /** The client's own X-Request-Id, recorded beside the server's id. */
+  clientRequestId?: string | undefined;
+  /** The client address (`req.ip`). */
+  clientAddress?: string | undefined;
 }
 
 /** One event as handed to the appender: the entry plus its actor and request id. */
@@ -37,6 +42,8 @@ export type AppendedAuditEvent = Omit<AuditEntry, 'tenantId' | 'details'> & {
   actorTokenId?: string;
   actorRole?: string;
   requestId?: string;
+  clientRequestId?: string;
+  clientAddress?: string;
   details?: Record<string, AuditDetailValue>;
 };
 
@@ -73,6 +80,8 @@ export class AuditRecorder {
         event.actorRole = actor.principal.role;
       }
       if (actor.requestId) event.requestId = actor.requestId;
+      if (actor.clientRequestId) event.clientRequestId = actor.clientRequestId;
+      if (actor.clientAddress) event.clientAddress = actor.clientAddress;
       await this.appender.record(event);
       end({ outcome: 'ok' });
     } catch (err) {

@@ -129,6 +129,36 @@ export class AuditSinkService {
     return auditSinkRepository.disable(this.db, tenantId, id);
   }
 
+  /**
+   * Re-seals, under this service's sink key, every sink secret still sealed under `legacyKey` (the
+   * key once derived from the audit signing key). Returns how many were re-sealed and how many
+   * open under neither key (those stay as they are, and fail delivery visibly, never silently).
+   */
+  async resealLegacy(legacyKey: Buffer): Promise<{ resealed: number; unreadable: string[] }> {
+    let resealed = 0;
+    const unreadable: string[] = [];
+    for (const row of await auditSinkRepository.listSealed(this.db)) {
+      const params = sealParams(row.tenant_id, row.id);
+      try {
+        open(this.secretKey, row.secret_sealed, params).fill(0);
+        continue;
+      } catch {
+        // not under the current key: try the legacy one below
+      }
+      let secret: Buffer;
+      try {
+        secret = open(legacyKey, row.secret_sealed, params);
+      } catch {
+        unreadable.push(row.id);
+        continue;
+      }
+      const sealed = seal(this.secretKey, secret, params);
+      secret.fill(0);
+      if (await auditSinkRepository.reseal(this.db, row.id, row.secret_sealed, sealed)) resealed += 1;
+    }
+    return { resealed, unreadable };
+  }
+
   /** The HMAC secret of a sink (for the dispatcher only). */
   openSecret(row: Pick<AuditSinkRow, 'id' | 'tenant_id' | 'secret_sealed'>): Buffer {
     return open(this.secretKey, row.secret_sealed, sealParams(row.tenant_id, row.id));

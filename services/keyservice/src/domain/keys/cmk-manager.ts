@@ -58,7 +58,7 @@ export class CmkManager {
       if (live.length === 0) {
         const tk = generateTenantKey();
         try {
-          plan.push({ version: 1, ...(await this.wrapVerified(kms, ref, tenantId, 1, tk)) });
+          plan.push({ version: 1, ...(await this.wrapVerified(kms, ref, tenantId, 1, tk, actor)) });
         } finally {
           zeroize(tk);
         }
@@ -70,10 +70,12 @@ export class CmkManager {
           try {
             plan.push({
               version: k.version,
-              ...(await this.wrapVerified(kms, ref, tenantId, k.version, tk)),
+              ...(await this.wrapVerified(kms, ref, tenantId, k.version, tk, actor)),
             });
             if (k.state !== 'retired')
-              purposeWraps.push(...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes)));
+              purposeWraps.push(
+                ...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes, actor)),
+              );
           } finally {
             zeroize(tk);
           }
@@ -146,8 +148,16 @@ export class CmkManager {
     let wrapped: { wrapped: Uint8Array; keyVersion?: string | undefined };
     let copies: PurposeWrap[];
     try {
-      wrapped = await this.wrapVerified(kms, ref, tenantId, version, tk);
-      copies = await this.purposeCopies(kms, ref, tenantId, version, tk, boundPurposes(view.tenant.policy));
+      wrapped = await this.wrapVerified(kms, ref, tenantId, version, tk, actor);
+      copies = await this.purposeCopies(
+        kms,
+        ref,
+        tenantId,
+        version,
+        tk,
+        boundPurposes(view.tenant.policy),
+        actor,
+      );
     } finally {
       zeroize(tk);
     }
@@ -173,16 +183,60 @@ export class CmkManager {
     return version;
   }
 
+  /**
+   * Wraps `tk` and proves the wrap by unwrapping it again. Both KMS calls are audited (`kms.wrap`,
+   * `kms.unwrap`, with provider, key ref, the KMS request id and this request's id), so the
+   * tenant's `/v1/audit/kms-calls` matches the customer's own KMS log call for call.
+   */
   private async wrapVerified(
     kms: ReturnType<KmsRegistry['forRef']>,
     ref: KeyRef,
     tenantId: string,
     version: number,
     tk: Buffer,
+    actor: AuditActor,
     ctx: EncryptionContext = tenantKeyContext(tenantId, version),
   ): Promise<{ wrapped: Uint8Array; keyVersion?: string | undefined }> {
-    const wrapped = await kms.wrap(ref, tk, ctx);
-    const back = await kms.unwrap(ref, wrapped.wrapped, ctx);
+    const call = async <R extends { requestId?: string | undefined }>(
+      action: 'kms.wrap' | 'kms.unwrap',
+      fn: () => Promise<R>,
+    ): Promise<R> => {
+      const base = {
+        tenantId,
+        action,
+        resource: `tenants/${tenantId}/tenant-keys/${version}`,
+        kmsProvider: ref.provider,
+        kmsKeyRef: ref.uri,
+        ...(typeof ctx.accessPurpose === 'string' ? { purpose: ctx.accessPurpose } : {}),
+      };
+      let r: R;
+      try {
+        r = await fn();
+      } catch (err) {
+        await this.d.audit.record(actor, {
+          ...base,
+          outcome: 'failure',
+          errorCode: isKmsError(err) ? err.code : 'KMS_UNAVAILABLE',
+          ...(isKmsError(err) && err.requestId ? { kmsRequestId: err.requestId } : {}),
+        });
+        throw err;
+      }
+      try {
+        await this.d.audit.record(actor, {
+          ...base,
+          outcome: 'success',
+          ...(r.requestId ? { kmsRequestId: r.requestId } : {}),
+        });
+      } catch (err) {
+        // Fail closed, and leave no unwrapped key behind.
+        const plaintext = (r as { plaintext?: Uint8Array }).plaintext;
+        if (plaintext) zeroize(plaintext);
+        throw err;
+      }
+      return r;
+    };
+    const wrapped = await call('kms.wrap', () => kms.wrap(ref, tk, ctx));
+    const back = await call('kms.unwrap', () => kms.unwrap(ref, wrapped.wrapped, ctx));
     try {
       const same = back.plaintext.length === tk.length && timingSafeEqual(Buffer.from(back.plaintext), tk);
       if (!same)
@@ -201,11 +255,12 @@ export class CmkManager {
     version: number,
     tk: Buffer,
     purposes: readonly string[],
+    actor: AuditActor,
   ): Promise<PurposeWrap[]> {
     const out: PurposeWrap[] = [];
     for (const purpose of purposes) {
       const ctx = accessPurposeContext(tenantId, version, purpose);
-      const { wrapped } = await this.wrapVerified(kms, ref, tenantId, version, tk, ctx);
+      const { wrapped } = await this.wrapVerified(kms, ref, tenantId, version, tk, actor, ctx);
       out.push({ version, purpose, wrapped, cmkKeyRef: ref.uri });
     }
     return out;
@@ -233,7 +288,7 @@ export class CmkManager {
       if (k.state !== 'active') continue;
       const tk = await this.d.tenantKeys.unwrap(tenantId, k.version, actor, true);
       try {
-        wraps.push(...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes)));
+        wraps.push(...(await this.purposeCopies(kms, ref, tenantId, k.version, tk, purposes, actor)));
       } finally {
         zeroize(tk);
       }
