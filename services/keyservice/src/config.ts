@@ -213,16 +213,6 @@ const SETTINGS = {
           'keyring (JSON, the GET /v1/audit/public-keys shape) the service verifies checkpoints with instead of the keys in the database',
         ),
     ),
-    sinkSecretKeyFile: setting(
-      'SINK_SECRET_KEY_FILE',
-      z
-        .string()
-        .min(1)
-        .optional()
-        .describe(
-          'key (32 random bytes, base64 or hex, or a PEM) that seals SIEM sink secrets; required in production',
-        ),
-    ),
     checkpointIntervalSeconds: setting(
       'AUDIT_CHECKPOINT_INTERVAL_SECONDS',
       int(0, 86400, 300).describe(
