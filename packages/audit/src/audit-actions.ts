@@ -59,7 +59,15 @@ export const AUDIT_ACTIONS = {
     summary: 'kill switch engaged; also the permission of restore (recorded when refused)',
     details: ['newState'],
   },
-  'tenant.restore': { summary: 'kill switch released', details: ['newState'] },
+  'tenant.restore': { summary: 'kill switch released (recorded when refused)', details: ['newState'] },
+  'tenant.restore.request': {
+    summary: 'first of two tenant admins asked to release the kill switch',
+    details: ['newState'],
+  },
+  'service.suspend': {
+    summary: "a service's access to the tenant suspended, or lifted (recorded when refused)",
+    details: ['newState'],
+  },
   'tenant.delete': { summary: 'tenant offboarded and its keys crypto-shredded', details: ['newState'] },
   'policy.read': { summary: 'read the tenant policy (recorded when refused)', details: [] },
   'policy.write': {
@@ -72,6 +80,12 @@ export const AUDIT_ACTIONS = {
   'token.create': { summary: 'a token issued (or refused)', details: ['newState'] },
   'token.read': { summary: 'list tokens (recorded when refused)', details: [] },
   'token.revoke': { summary: 'a token revoked', details: [] },
+  'token.rotate': {
+    summary: 'a token rotated: a new one issued, the old one ends after the overlap',
+    details: ['newState'],
+  },
+  'token.platform.read': { summary: 'list platform-level tokens (recorded when refused)', details: [] },
+  'token.platform.revoke': { summary: 'a platform-level token revoked (or refused)', details: [] },
   // Audit log
   'audit.read': {
     summary: 'read the audit log, its exports, checkpoints or sinks (recorded when refused)',

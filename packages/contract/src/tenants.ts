@@ -13,11 +13,22 @@ export const TenantResponse = z.object({
   createdAt: Timestamp,
 });
 
+/** The name of a platform service (what a service token belongs to and a tenant admin can suspend). */
+export const ServiceName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
+
+/** An instant in ISO 8601 with an offset (`2026-12-01T12:00:00Z`). */
+const Instant = z.iso.datetime({ offset: true });
+
 /** `POST /v1/tokens` */
 export const CreateTokenRequest = z.strictObject({
   name: z.string().min(1).max(200),
   role: IssuableRole,
+  /** Required except for platform-admin and global auditor tokens. */
   tenantId: TenantId.optional(),
+  /** The platform service of a service token (defaults to a slug of `name`). */
+  service: ServiceName.optional(),
+  /** When the token stops working. */
+  expiresAt: Instant.optional(),
 });
 
 /** The one response that shows a token. */
@@ -27,6 +38,26 @@ export const CreateTokenResponse = z.object({
   name: z.string(),
   role: Role,
   tenantId: TenantId.nullable(),
+  service: ServiceName.nullable(),
+  expiresAt: Timestamp.nullable(),
+});
+
+/** `POST /v1/tokens/{tokenId}/rotate` */
+export const RotateTokenRequest = z.strictObject({
+  /** How long the old token keeps working (0 = it stops now). */
+  overlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600),
+  /** When the new token stops working (default: the old token's expiry). */
+  expiresAt: Instant.optional(),
+});
+
+/** A rotated token: the new token (shown once) and when the old one stops. */
+export const RotateTokenResponse = CreateTokenResponse.extend({
+  replaces: z.string(),
+  previousExpiresAt: Timestamp,
 });
 
 /** Token metadata (never the token). */
@@ -35,7 +66,9 @@ export const TokenResponse = z.object({
   name: z.string(),
   role: Role,
   tenantId: TenantId.nullable(),
+  service: ServiceName.nullable(),
   createdAt: Timestamp,
+  expiresAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),
 });
 
@@ -53,6 +86,22 @@ export const TokenId = z.string().min(1).max(64);
 
 /** Kill switch answer (`revoke`, `restore`). */
 export const TenantStateResponse = z.object({ id: TenantId, state: z.enum(['active', 'locked']) });
+
+/** First half of a two-admin restore: still locked until a different tenant admin confirms. */
+export const RestorePendingResponse = z.object({
+  id: TenantId,
+  state: z.literal('locked'),
+  restore: z.literal('pending'),
+  /** Until when a second, different tenant-admin token can confirm. */
+  confirmBefore: Timestamp,
+});
+
+/** A service's suspension from a tenant. */
+export const ServiceSuspensionResponse = z.object({
+  tenantId: TenantId,
+  service: ServiceName,
+  suspended: z.boolean(),
+});
 
 /** Offboarding answer: the tenant keys destroyed (crypto-shredding). */
 export const DeletedTenantResponse = z.object({
@@ -90,6 +139,7 @@ export const PutPolicyRequest = z.strictObject({
     })
     .optional(),
   purposeInKmsContext: z.boolean().optional(),
+  restoreRequiresTwoAdmins: z.boolean().optional(),
 });
 
 /** The tenant's policy. */
@@ -102,6 +152,7 @@ export const PolicyResponse = z.object({
     })
     .optional(),
   purposeInKmsContext: z.boolean().optional(),
+  restoreRequiresTwoAdmins: z.boolean().optional(),
 });
 
 /** Name of a key of the local development KMS. */
