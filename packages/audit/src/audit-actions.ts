@@ -56,12 +56,11 @@ export const AUDIT_ACTIONS = {
   'tenant.create': { summary: 'a tenant created', details: [] },
   'tenant.read': { summary: 'read a tenant (recorded when refused)', details: [] },
   'tenant.lock': {
-    summary: 'kill switch engaged; also the permission of restore (recorded when refused)',
+    summary: 'kill switch engaged (recorded when refused)',
     details: ['newState'],
   },
-  'tenant.restore': { summary: 'kill switch released (recorded when refused)', details: ['newState'] },
-  'tenant.restore.request': {
-    summary: 'first of two tenant admins asked to release the kill switch',
+  'tenant.restore': {
+    summary: 'kill switch released, or the first of two admins asked (recorded when refused)',
     details: ['newState'],
   },
   'service.suspend': {
@@ -84,8 +83,6 @@ export const AUDIT_ACTIONS = {
     summary: 'a token rotated: a new one issued, the old one ends after the overlap',
     details: ['newState'],
   },
-  'token.platform.read': { summary: 'list platform-level tokens (recorded when refused)', details: [] },
-  'token.platform.revoke': { summary: 'a platform-level token revoked (or refused)', details: [] },
   // Audit log
   'audit.read': {
     summary: 'read the audit log, its exports, checkpoints or sinks (recorded when refused)',

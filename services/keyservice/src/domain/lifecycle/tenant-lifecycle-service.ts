@@ -48,7 +48,7 @@ export class TenantLifecycleService {
       const live = pending && pending.at.getTime() + RESTORE_CONFIRM_MS > Date.now();
       if (!live || pending.tokenId === tokenId) {
         // The same token asking twice restarts the window; it never counts as the second admin.
-        await this.record(tenant.id, actor, 'tenant.restore.request', 'restore pending');
+        await this.record(tenant.id, actor, 'tenant.restore', 'restore pending');
         await tenantRepository.requestRestore(this.deps.db, tenant.id, tokenId);
         await this.deps.publishTenantEvent(tenant.id, 'policy');
         return { state: 'pending', confirmBefore: new Date(Date.now() + RESTORE_CONFIRM_MS) };
@@ -109,7 +109,7 @@ export class TenantLifecycleService {
   private record(
     tenantId: string,
     actor: AuditActor,
-    action: 'tenant.lock' | 'tenant.restore' | 'tenant.restore.request' | 'tenant.delete',
+    action: 'tenant.lock' | 'tenant.restore' | 'tenant.delete',
     newState: string,
   ): Promise<void> {
     return this.deps.audit.record(actor, {

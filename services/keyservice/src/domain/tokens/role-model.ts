@@ -125,7 +125,8 @@ export function issueAction(t: { role: TokenRole; tenantId: string | null }): Ac
 
 /** The audit action a refusal of `action` is recorded under (every kind of issuing is `token.create`). */
 export function auditActionOf(action: Action): AuditAction {
-  return action.startsWith('token.create.')
-    ? 'token.create'
-    : (action as Exclude<Action, `token.create.${string}`>);
+  if (action.startsWith('token.create.')) return 'token.create';
+  if (action === 'token.platform.read') return 'token.read';
+  if (action === 'token.platform.revoke') return 'token.revoke';
+  return action as Exclude<Action, `token.create.${string}` | `token.platform.${string}`>;
 }

@@ -161,7 +161,7 @@ export class TokenAdminService {
     }
     await this.deps.audit.record(actor, {
       tenantId: null,
-      action: 'token.platform.revoke',
+      action: 'token.revoke',
       outcome: 'success',
       resource: `tokens/${row.id}`,
     });
