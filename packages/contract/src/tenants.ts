@@ -16,6 +16,9 @@ export const TenantResponse = z.object({
 /** The name of a platform service (what a service token belongs to and a tenant admin can suspend). */
 export const ServiceName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
 
+/** The tenants a shared service token may act on: a list, or `all` (null: just its tenantId). */
+export const TenantGrants = z.union([z.array(TenantId), z.literal('all')]).nullable();
+
 /** An instant in ISO 8601 with an offset (`2026-12-01T12:00:00Z`). */
 const Instant = z.iso.datetime({ offset: true });
 
@@ -23,8 +26,12 @@ const Instant = z.iso.datetime({ offset: true });
 export const CreateTokenRequest = z.strictObject({
   name: z.string().min(1).max(200),
   role: IssuableRole,
-  /** Required except for platform-admin and global auditor tokens. */
+  /** Required except for platform-admin and global auditor tokens, and shared service tokens. */
   tenantId: TenantId.optional(),
+  /** One service token for several tenants (one token per platform service), instead of tenantId. */
+  tenantIds: z.array(TenantId).min(1).max(1000).optional(),
+  /** One service token for every tenant, instead of tenantId. */
+  allTenants: z.literal(true).optional(),
   /** The platform service of a service token (defaults to a slug of `name`). */
   service: ServiceName.optional(),
   /** When the token stops working. */
@@ -39,6 +46,7 @@ export const CreateTokenResponse = z.object({
   role: Role,
   tenantId: TenantId.nullable(),
   service: ServiceName.nullable(),
+  grants: TenantGrants,
   expiresAt: Timestamp.nullable(),
 });
 
@@ -67,6 +75,7 @@ export const TokenResponse = z.object({
   role: Role,
   tenantId: TenantId.nullable(),
   service: ServiceName.nullable(),
+  grants: TenantGrants,
   createdAt: Timestamp,
   expiresAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),

@@ -9,3 +9,12 @@ ALTER TABLE tenants ADD COLUMN IF NOT EXISTS suspended_services text[] NOT NULL 
 -- First half of a two-admin restore (policy restoreRequiresTwoAdmins): who asked, and when.
 ALTER TABLE tenants ADD COLUMN IF NOT EXISTS restore_requested_by text;
 ALTER TABLE tenants ADD COLUMN IF NOT EXISTS restore_requested_at timestamptz;
+-- One service token per platform service: granted a list of tenants (tenant_grants), or every
+-- tenant (a service token with neither tenant_id nor tenant_grants). A single-tenant service token
+-- keeps tenant_id as before.
+ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS tenant_grants text[];
+ALTER TABLE api_tokens DROP CONSTRAINT IF EXISTS api_tokens_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_tenant_scope
+  CHECK (role IN ('platform-admin', 'auditor', 'service') OR tenant_id IS NOT NULL);
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_grants_service_only
+  CHECK (tenant_grants IS NULL OR (role = 'service' AND tenant_id IS NULL));

@@ -63,6 +63,11 @@ const PROBES: Record<Action, (c: Cell) => Promise<Probe>> = {
     path: '/v1/tokens',
     body: { name: 'pa', role: 'platform-admin' },
   }),
+  'token.create.service-all': async () => ({
+    method: 'POST',
+    path: '/v1/tokens',
+    body: { name: 'shared', role: 'service', allTenants: true },
+  }),
   'token.create.global-auditor': async () => ({
     method: 'POST',
     path: '/v1/tokens',

@@ -17,6 +17,8 @@ export interface TokenRow {
   expiresAt: Date | null;
   /** The platform service a service token belongs to. */
   service: string | null;
+  /** The tenants a multi-tenant service token may act on (null: its tenantId, or all tenants). */
+  tenantGrants: string[] | null;
 }
 
 interface Row {
@@ -30,6 +32,7 @@ interface Row {
   revoked_at: Date | null;
   expires_at: Date | null;
   service: string | null;
+  tenant_grants: string[] | null;
 }
 
 const toRow = (r: Row): TokenRow => ({
@@ -43,6 +46,7 @@ const toRow = (r: Row): TokenRow => ({
   revokedAt: r.revoked_at,
   expiresAt: r.expires_at,
   service: r.service,
+  tenantGrants: r.tenant_grants,
 });
 
 /** API tokens. */
@@ -59,12 +63,23 @@ export const tokenRepository = {
       createdBy: string | null;
       expiresAt?: Date | null;
       service?: string | null;
+      tenantGrants?: string[] | null;
     },
   ): Promise<TokenRow> {
     const { rows } = await db.query<Row>(
-      `INSERT INTO api_tokens (id, name, role, tenant_id, token_hash, created_by, expires_at, service)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-      [t.id, t.name, t.role, t.tenantId, t.tokenHash, t.createdBy, t.expiresAt ?? null, t.service ?? null],
+      `INSERT INTO api_tokens (id, name, role, tenant_id, token_hash, created_by, expires_at, service, tenant_grants)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [
+        t.id,
+        t.name,
+        t.role,
+        t.tenantId,
+        t.tokenHash,
+        t.createdBy,
+        t.expiresAt ?? null,
+        t.service ?? null,
+        t.tenantGrants ?? null,
+      ],
     );
     return toRow(rows[0] as Row);
   },

@@ -1,4 +1,5 @@
 import type { TokenRecord } from '../domain/tokens/token-admin-service.js';
+import { grantsOf } from '../domain/tokens/token-service.js';
 import { AppError } from '../errors.js';
 import type { ContractHandlers } from '../http/bind-operations.js';
 import { actorOf, platformAccess, principalOf, tenantAccess, type RouteDeps } from '../http/context.js';
@@ -11,6 +12,7 @@ const tokenBody = (t: TokenRecord) => ({
   role: t.role,
   tenantId: t.tenantId,
   service: t.service,
+  grants: grantsOf(t) ?? null,
   createdAt: t.createdAt.toISOString(),
   expiresAt: iso(t.expiresAt),
   revokedAt: iso(t.revokedAt),
@@ -23,6 +25,7 @@ const issuedBody = (t: TokenRecord, token: string) => ({
   role: t.role,
   tenantId: t.tenantId,
   service: t.service,
+  grants: grantsOf(t) ?? null,
   expiresAt: iso(t.expiresAt),
 });
 
@@ -43,6 +46,8 @@ export function tokenHandlers(
           role: body.role,
           tenantId: body.tenantId ?? null,
           service: body.service,
+          tenantIds: body.tenantIds,
+          allTenants: body.allTenants,
           expiresAt: body.expiresAt ? new Date(body.expiresAt) : undefined,
         },
         actorOf(res),

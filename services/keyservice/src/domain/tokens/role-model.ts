@@ -35,6 +35,11 @@ const AUD = 'auditor';
 export const ROLE_TABLE = {
   'tenant.create': { scope: 'platform', label: 'create a tenant', allowed: [PA] },
   'token.create.platform-admin': { scope: 'platform', label: 'issue a platform-admin token', allowed: [PA] },
+  'token.create.service-all': {
+    scope: 'platform',
+    label: 'issue a service token for all tenants',
+    allowed: [PA],
+  },
   'token.create.global-auditor': {
     scope: 'platform',
     label: 'issue an auditor token for all tenants',
@@ -81,6 +86,8 @@ export interface RoleSubject {
   role: TokenRole;
   /** The tenant a tenant-scoped token is for; null for platform admins and global auditors. */
   tenantId: string | null;
+  /** A multi-tenant service token's tenants (a list, or all); absent for every other token. */
+  grants?: readonly string[] | 'all' | undefined;
 }
 
 /** True when the table gives `role` the action at all (before tenant scoping). */
@@ -90,16 +97,20 @@ export function roleMay(role: TokenRole, action: Action): boolean {
 
 /**
  * The table plus the tenant scoping rules: a platform admin acts on any tenant (for what the table
- * allows it); a tenant admin and a service only on their own tenant; an auditor on its tenant, or
+ * allows it); a tenant admin only on its own tenant; a service on its tenant or the tenants it
+ * was granted (a list, or all); an auditor on its tenant, or
  * on every tenant when it was issued without one (a global auditor). Platform actions need a
  * principal with no tenant.
  */
 export function isAllowed(p: RoleSubject, action: Action, tenantId: string | null): boolean {
   if (!roleMay(p.role, action)) return false;
-  if (ROLE_TABLE[action].scope === 'platform') return p.tenantId === null;
+  if (ROLE_TABLE[action].scope === 'platform') return p.tenantId === null && p.grants === undefined;
   if (tenantId === null) return false;
   if (p.role === 'platform-admin') return true;
   if (p.role === 'auditor' && p.tenantId === null) return true;
+  // One token per platform service: granted a list of tenants or all, never more.
+  if (p.role === 'service' && p.grants !== undefined)
+    return p.grants === 'all' || p.grants.includes(tenantId);
   return p.tenantId === tenantId;
 }
 
@@ -120,7 +131,8 @@ export function issueAction(t: { role: TokenRole; tenantId: string | null }): Ac
   if (t.role === 'platform-admin') return 'token.create.platform-admin';
   if (t.role === 'auditor')
     return t.tenantId === null ? 'token.create.global-auditor' : 'token.create.auditor';
-  return t.role === 'service' ? 'token.create.service' : 'token.create.tenant-admin';
+  if (t.role === 'service') return t.tenantId === null ? 'token.create.service-all' : 'token.create.service';
+  return 'token.create.tenant-admin';
 }
 
 /** The audit action a refusal of `action` is recorded under (every kind of issuing is `token.create`). */

@@ -24,6 +24,10 @@ export interface IssueTokenInput {
   tenantId: string | null;
   /** The platform service a service token belongs to (defaults to the token's name). */
   service?: string | undefined;
+  /** A service token for several tenants (instead of `tenantId`). */
+  tenantIds?: string[] | undefined;
+  /** A service token for every tenant (instead of `tenantId`). */
+  allTenants?: boolean | undefined;
   expiresAt?: Date | undefined;
 }
 
@@ -47,6 +51,8 @@ export class TokenAdminService {
     actor: AuditActor,
   ): Promise<{ row: TokenRow; token: string }> {
     const { tenantId } = input;
+    const grants = input.allTenants ? 'all' : input.tenantIds;
+    if (grants !== undefined) return this.issueShared(principal, input, grants, actor);
     if (tenantId === null && input.role !== 'auditor' && input.role !== 'platform-admin') {
       throw new AppError('VALIDATION_FAILED', `a ${input.role} token needs a tenantId`, {
         errors: [{ path: 'tenantId', message: 'required for this role' }],
@@ -82,6 +88,55 @@ export class TokenAdminService {
   }
 
   /**
+   * Issues one service token for a list of tenants or for all: each listed tenant must let the
+   * caller issue service tokens for it and be neither locked nor deleted.
+   */
+  private async issueShared(
+    principal: Principal,
+    input: IssueTokenInput,
+    grants: string[] | 'all',
+    actor: AuditActor,
+  ): Promise<{ row: TokenRow; token: string }> {
+    const conflicting = input.tenantId !== null || (input.allTenants && input.tenantIds !== undefined);
+    if (input.role !== 'service' || conflicting) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'tenantIds or allTenants: a service token, instead of tenantId',
+        {
+          errors: [
+            {
+              path: input.allTenants ? 'allTenants' : 'tenantIds',
+              message: 'only one tenant scope, for a service token',
+            },
+          ],
+        },
+      );
+    }
+    const tenants = grants === 'all' ? [] : [...new Set(grants)];
+    if (grants === 'all') await this.authorize(principal, 'token.create.service-all', null, actor, 'tokens');
+    for (const t of tenants) await this.authorize(principal, 'token.create.service', t, actor, 'tokens');
+    for (const t of tenants) await this.requireIssuableTenant(t, actor);
+    await this.deps.audit.record(actor, {
+      tenantId: null,
+      action: 'token.create',
+      outcome: 'success',
+      resource: `tokens/service/${grants === 'all' ? '(all tenants)' : tenants.join(',')}`.slice(0, 1000),
+      details: {
+        newState: `service token issued for ${grants === 'all' ? 'all tenants' : `${tenants.length} tenants`}`,
+      },
+    });
+    return this.deps.tokens.issue(this.deps.db, {
+      name: input.name,
+      role: 'service',
+      tenantId: null,
+      createdBy: principal.tokenId,
+      expiresAt: input.expiresAt ?? null,
+      service: input.service ?? serviceNameOf(input.name),
+      tenantGrants: grants === 'all' ? null : tenants,
+    });
+  }
+
+  /**
    * Rotates a token: a new token of the same kind now, the old one working until the overlap ends.
    * A token may rotate itself; otherwise the caller must be allowed to issue that kind of token.
    */
@@ -97,6 +152,7 @@ export class TokenAdminService {
     if (principal.tokenId !== old.id)
       await this.authorize(principal, issueAction(old), old.tenantId, actor, `tokens/${old.id}`);
     await this.requireIssuableTenant(old.tenantId, actor);
+    for (const t of old.tenantGrants ?? []) await this.requireIssuableTenant(t, actor);
     const previousExpiresAt = new Date(Date.now() + opts.overlapSeconds * 1000);
     await this.deps.audit.record(actor, {
       tenantId: old.tenantId,
@@ -112,6 +168,7 @@ export class TokenAdminService {
       createdBy: principal.tokenId,
       expiresAt: opts.expiresAt ?? old.expiresAt,
       service: old.service,
+      tenantGrants: old.tenantGrants,
     });
     await tokenRepository.expireBy(this.deps.db, old.id, previousExpiresAt);
     // Every instance forgets its verified tokens, so the old token's new end applies everywhere.

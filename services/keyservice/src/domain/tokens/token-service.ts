@@ -8,6 +8,16 @@ export interface Principal {
   tenantId: string | null;
   /** The platform service a service token belongs to (what a tenant can suspend). */
   service?: string | null;
+  /** A multi-tenant service token's tenants: a list, or every tenant. */
+  grants?: readonly string[] | 'all';
+}
+
+/** The tenants a token row may act on beyond its tenantId: a list, every tenant, or none. */
+export function grantsOf(
+  row: Pick<TokenRow, 'role' | 'tenantId' | 'tenantGrants'>,
+): readonly string[] | 'all' | undefined {
+  if (row.role !== 'service' || row.tenantId !== null) return undefined;
+  return row.tenantGrants ?? 'all';
 }
 
 const TOKEN_PREFIX = 'byok_';
@@ -62,6 +72,8 @@ export class TokenService {
       tenantId: row.tenantId,
       service: row.service,
     };
+    const grants = grantsOf(row);
+    if (grants) principal.grants = grants;
     if (this.cacheSeconds > 0) {
       if (this.cache.size > 10_000) this.cache.clear();
       // A cached verification never outlives the token's own expiry.
@@ -84,6 +96,7 @@ export class TokenService {
       createdBy: string | null;
       expiresAt?: Date | null;
       service?: string | null;
+      tenantGrants?: string[] | null;
       /** A chosen token (bootstrap), or only its SHA-256 when the operator keeps the token itself. */
       token?: string;
       tokenHash?: Buffer;
@@ -100,6 +113,7 @@ export class TokenService {
       createdBy: t.createdBy,
       expiresAt: t.expiresAt ?? null,
       service: t.service ?? null,
+      tenantGrants: t.tenantGrants ?? null,
     });
     return { row, token };
   }
