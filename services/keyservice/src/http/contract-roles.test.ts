@@ -37,7 +37,7 @@ const ACTION: Partial<Record<OperationId, Action>> = {
 
 const ROLES = ['platform-admin', 'tenant-admin', 'service', 'auditor'] as const;
 
-describe("the contract's roles document authorization.ts", () => {
+describe("the contract's roles document the role table (role-model.ts)", () => {
   it.each(Object.entries(ACTION))(
     '%s lists exactly the roles allowed to %s on their own tenant',
     (id, action) => {
