@@ -86,14 +86,18 @@ async function call(url: string, method: string, path: string, token: string, bo
 async function provision(r: Running, sinkUrl?: string): Promise<{ token: string; body: string }> {
   await call(r.url, 'POST', '/v1/tenants', ADMIN, { id: 'bench', name: 'bench' });
   await call(r.url, 'POST', '/v1/dev/local-kms/keys', ADMIN, { name: 'bench-cmk' });
-  await call(r.url, 'PUT', '/v1/tenants/bench/cmk', ADMIN, { provider: 'local', keyRef: 'local:bench-cmk' });
+  // The tenant admin, never the platform admin, registers the CMK and the SIEM sink.
+  const ta = (
+    await call(r.url, 'POST', '/v1/tokens', ADMIN, { name: 'a', role: 'tenant-admin', tenantId: 'bench' })
+  ).token as string;
+  await call(r.url, 'PUT', '/v1/tenants/bench/cmk', ta, { provider: 'local', keyRef: 'local:bench-cmk' });
   const tok = await call(r.url, 'POST', '/v1/tokens', ADMIN, {
     name: 's',
     role: 'service',
     tenantId: 'bench',
   });
   const token = tok.token as string;
-  if (sinkUrl) await call(r.url, 'POST', '/v1/tenants/bench/audit/sinks', ADMIN, { url: sinkUrl });
+  if (sinkUrl) await call(r.url, 'POST', '/v1/tenants/bench/audit/sinks', ta, { url: sinkUrl });
   const enc = await call(r.url, 'POST', '/v1/tenants/bench/encrypt', token, {
     plaintext: Buffer.alloc(1024, 7).toString('base64'),
   });

@@ -113,7 +113,7 @@ try {
   phases.push(await phase('default window, cold', 'default', 'cold', DECRYPTS, TENANTS));
   phases.push(await phase('default window, warm', 'default', 'warm', DECRYPTS, 0));
   for (const t of tenants)
-    await api(service.url, 'PUT', `/v1/tenants/${t.id}/policy`, ADMIN, { cacheTtlSeconds: 0 });
+    await api(service.url, 'PUT', `/v1/tenants/${t.id}/policy`, t.tenantAdminToken, { cacheTtlSeconds: 0 });
   await restart();
   // Strict mode keeps no tenant key, so cold and warm are the same: one phase.
   phases.push(await phase('strict (cacheTtlSeconds 0)', 'strict', 'cold', STRICT_DECRYPTS, STRICT_DECRYPTS));

@@ -90,7 +90,7 @@ for (let t = 0; t < TRIALS; t++) {
   const t1 = performance.now();
   await api(instances[0]!.url, 'POST', `/v1/tenants/${tenant.id}/revoke`, ADMIN);
   killTrials.push(await allRefuse(t1, 'TENANT_LOCKED', 10_000));
-  await api(instances[1]!.url, 'POST', `/v1/tenants/${tenant.id}/restore`, ADMIN);
+  await api(instances[1]!.url, 'POST', `/v1/tenants/${tenant.id}/restore`, tenant.tenantAdminToken);
 }
 
 for (const i of instances) await i.stop();

@@ -65,7 +65,10 @@ async function call(method: string, path: string, token: string, body?: unknown)
 try {
   await call('POST', '/v1/tenants', ADMIN, { id: 'bench', name: 'Bench' });
   await call('POST', '/v1/dev/local-kms/keys', ADMIN, { name: 'bench-cmk' });
-  await call('PUT', '/v1/tenants/bench/cmk', ADMIN, { provider: 'local', keyRef: 'local:bench-cmk' });
+  // The tenant admin, never the platform admin, registers the CMK and rotates.
+  const ta = (await call('POST', '/v1/tokens', ADMIN, { name: 'a', role: 'tenant-admin', tenantId: 'bench' }))
+    .token as string;
+  await call('PUT', '/v1/tenants/bench/cmk', ta, { provider: 'local', keyRef: 'local:bench-cmk' });
   const svc = (await call('POST', '/v1/tokens', ADMIN, { name: 'bench', role: 'service', tenantId: 'bench' }))
     .token as string;
 
@@ -101,7 +104,7 @@ try {
   say(`rotating (batch size ${BATCH})...`);
   const cpuBefore = process.cpuUsage();
   const loadBefore = loadavg()[0] ?? 0;
-  const rot = await call('POST', '/v1/tenants/bench/tenant-key/rotate', ADMIN);
+  const rot = await call('POST', '/v1/tenants/bench/tenant-key/rotate', ta);
   let job;
   for (;;) {
     job = await call('GET', `/v1/tenants/bench/jobs/${rot.jobId as string}`, ADMIN);

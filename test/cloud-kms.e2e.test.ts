@@ -39,8 +39,20 @@ describe('cloud customer keys end to end (AWS KMS, Azure Key Vault, Google Cloud
     await dir?.remove();
   }, 60_000);
 
+  /** Each tenant's own tokens: its admin registers the key, its service encrypts and decrypts. */
+  const tokens = new Map<string, { admin: string; service: string }>();
+  /** Creates tenant `t` and has the platform admin issue its tenant-admin and service tokens. */
+  async function createTenant(t: string, name: string): Promise<{ admin: string; service: string }> {
+    expect((await api(svc.url, 'POST', '/v1/tenants', ADMIN, { id: t, name })).status).toBe(201);
+    const issue = async (role: string) =>
+      (await api(svc.url, 'POST', '/v1/tokens', ADMIN, { name: `${t} ${role}`, role, tenantId: t })).body
+        .token as string;
+    const made = { admin: await issue('tenant-admin'), service: await issue('service') };
+    tokens.set(t, made);
+    return made;
+  }
   const decrypt = (tenant: string, ciphertext: string) =>
-    api(svc.url, 'POST', `/v1/tenants/${tenant}/decrypt`, ADMIN, {
+    api(svc.url, 'POST', `/v1/tenants/${tenant}/decrypt`, tokens.get(tenant)?.service, {
       ciphertext,
       context: { record: 'invoice-7' },
     });
@@ -71,16 +83,16 @@ describe('cloud customer keys end to end (AWS KMS, Azure Key Vault, Google Cloud
     it('registers the customer key, encrypts, is refused after the customer disables it, and recovers', async () => {
       const u = svc.url;
       const keyRef = await customer().createKey('tenant-cmk');
-      expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: tenant, name: provider })).status).toBe(201);
-      const reg = await api(u, 'PUT', `/v1/tenants/${tenant}/cmk`, ADMIN, { provider, keyRef });
+      const tk = await createTenant(tenant, provider);
+      const reg = await api(u, 'PUT', `/v1/tenants/${tenant}/cmk`, tk.admin, { provider, keyRef });
       expect(reg.status).toBe(200);
       expect(reg.body).toMatchObject({ provider, keyRef, state: 'active', tenantKeyVersion: 1 });
-      const policy = await api(u, 'PUT', `/v1/tenants/${tenant}/policy`, ADMIN, { cacheTtlSeconds: 1 });
+      const policy = await api(u, 'PUT', `/v1/tenants/${tenant}/policy`, tk.admin, { cacheTtlSeconds: 1 });
       expect(policy.status).toBe(200);
       expect(policy.body.cacheTtlSeconds).toBe(1);
 
       const plaintext = Buffer.from(`payroll for ${provider}`).toString('base64');
-      const enc = await api(u, 'POST', `/v1/tenants/${tenant}/encrypt`, ADMIN, {
+      const enc = await api(u, 'POST', `/v1/tenants/${tenant}/encrypt`, tk.service, {
         plaintext,
         context: { record: 'invoice-7' },
       });
@@ -114,25 +126,28 @@ describe('cloud customer keys end to end (AWS KMS, Azure Key Vault, Google Cloud
     it('refuses a key that does not exist with the provider reason and stores nothing', async () => {
       const u = svc.url;
       const t = `${tenant}-missing`;
-      expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: t, name: 'missing key' })).status).toBe(201);
+      const tk = await createTenant(t, 'missing key');
       const missing = customer().missingKeyRef();
-      const reg = await api(u, 'PUT', `/v1/tenants/${t}/cmk`, ADMIN, { provider, keyRef: missing });
+      const reg = await api(u, 'PUT', `/v1/tenants/${t}/cmk`, tk.admin, { provider, keyRef: missing });
       expect(reg.status).toBe(422);
       expect(reg.body.code).toBe('CMK_VERIFICATION_FAILED');
       // The provider's own reason, mapped to our taxonomy, reaches the tenant admin.
       expect(reg.body.detail).toContain('KEY_NOT_FOUND');
       expect(reg.body.detail).toContain(missing);
       expect((await api(u, 'GET', `/v1/tenants/${t}/cmk`, ADMIN)).status).toBe(404);
-      const enc = await api(u, 'POST', `/v1/tenants/${t}/encrypt`, ADMIN, { plaintext: 'aGk=', context: {} });
+      const enc = await api(u, 'POST', `/v1/tenants/${t}/encrypt`, tk.service, {
+        plaintext: 'aGk=',
+        context: {},
+      });
       expect(enc.body.code).toBe('CMK_NOT_CONFIGURED');
     }, 30_000);
 
     it('rejects a malformed key reference before any KMS call', async () => {
       const u = svc.url;
       const t = `${tenant}-malformed`;
-      expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: t, name: 'malformed' })).status).toBe(201);
+      const tk = await createTenant(t, 'malformed');
       const callsBefore = customer().calls();
-      const reg = await api(u, 'PUT', `/v1/tenants/${t}/cmk`, ADMIN, {
+      const reg = await api(u, 'PUT', `/v1/tenants/${t}/cmk`, tk.admin, {
         provider,
         keyRef: customer().malformedKeyRef,
       });

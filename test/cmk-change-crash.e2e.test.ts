@@ -58,23 +58,27 @@ describe('CMK change with SIGKILL at each failpoint', () => {
       let svc = await startServiceProcess(env);
       const u = svc.url;
       expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: t, name: t })).status).toBe(201);
+      // The tenant admin changes the CMK; the service encrypts, decrypts and reveals (issue 13).
+      const issue = async (role: string) =>
+        (await api(u, 'POST', '/v1/tokens', ADMIN, { name: `${t} ${role}`, role, tenantId: t })).body
+          .token as string;
+      const TA = await issue('tenant-admin');
+      const SVC = await issue('service');
       for (const k of ['old', 'new'])
         expect((await api(u, 'POST', '/v1/dev/local-kms/keys', ADMIN, { name: `${t}-${k}` })).status).toBe(
           201,
         );
       expect(
-        (await api(u, 'PUT', `/v1/tenants/${t}/cmk`, ADMIN, { provider: 'local', keyRef: `local:${t}-old` }))
+        (await api(u, 'PUT', `/v1/tenants/${t}/cmk`, TA, { provider: 'local', keyRef: `local:${t}-old` }))
           .status,
       ).toBe(200);
       const records: { ciphertext: string; plaintext: string }[] = [];
       const secrets: Record<string, string> = {};
       for (let v = 1; v <= 2; v++) {
         if (v === 2)
-          expect((await api(u, 'POST', `/v1/tenants/${t}/tenant-key/rotate`, ADMIN)).status).toBeLessThan(
-            300,
-          );
+          expect((await api(u, 'POST', `/v1/tenants/${t}/tenant-key/rotate`, TA)).status).toBeLessThan(300);
         const plaintext = Buffer.from(`record under TK v${v}`).toString('base64');
-        const enc = await api(u, 'POST', `/v1/tenants/${t}/encrypt`, ADMIN, {
+        const enc = await api(u, 'POST', `/v1/tenants/${t}/encrypt`, SVC, {
           plaintext,
           context: { row: String(v) },
         });
@@ -82,7 +86,7 @@ describe('CMK change with SIGKILL at each failpoint', () => {
         records.push({ ciphertext: enc.body.ciphertext, plaintext });
         const value = `sk-proj-${t}-secret-under-version-${v}-abcdefghij`.replace(/[^A-Za-z0-9_-]/g, '-');
         expect(
-          (await api(u, 'PUT', `/v1/tenants/${t}/secrets/s${v}`, ADMIN, { kind: 'openai', value })).status,
+          (await api(u, 'PUT', `/v1/tenants/${t}/secrets/s${v}`, SVC, { kind: 'openai', value })).status,
         ).toBe(201);
         secrets[`s${v}`] = value;
       }
@@ -90,7 +94,7 @@ describe('CMK change with SIGKILL at each failpoint', () => {
 
       // The crash.
       svc = await startServiceProcess({ ...env, FAILPOINTS: failpointName });
-      await api(svc.url, 'PUT', `/v1/tenants/${t}/cmk`, ADMIN, {
+      await api(svc.url, 'PUT', `/v1/tenants/${t}/cmk`, TA, {
         provider: 'local',
         keyRef: `local:${t}-new`,
       }).catch(() => undefined);
@@ -115,7 +119,7 @@ describe('CMK change with SIGKILL at each failpoint', () => {
           200,
         );
         for (const r of records) {
-          const dec = await api(svc.url, 'POST', `/v1/tenants/${t}/decrypt`, ADMIN, {
+          const dec = await api(svc.url, 'POST', `/v1/tenants/${t}/decrypt`, SVC, {
             ciphertext: r.ciphertext,
             context: { row: r.plaintext === records[0]?.plaintext ? '1' : '2' },
           });
@@ -123,7 +127,7 @@ describe('CMK change with SIGKILL at each failpoint', () => {
         }
         for (const [name, value] of Object.entries(secrets)) {
           expect(
-            (await api(svc.url, 'POST', `/v1/tenants/${t}/secrets/${name}/reveal`, ADMIN, {})).body.value,
+            (await api(svc.url, 'POST', `/v1/tenants/${t}/secrets/${name}/reveal`, SVC, {})).body.value,
           ).toBe(value);
         }
         // And a change that is not interrupted still completes afterwards.
@@ -133,7 +137,7 @@ describe('CMK change with SIGKILL at each failpoint', () => {
           );
           expect(
             (
-              await api(svc.url, 'PUT', `/v1/tenants/${t}/cmk`, ADMIN, {
+              await api(svc.url, 'PUT', `/v1/tenants/${t}/cmk`, TA, {
                 provider: 'local',
                 keyRef: `local:${t}-new`,
               })

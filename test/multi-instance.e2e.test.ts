@@ -28,6 +28,7 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
   let kms: KMSClient;
   let keyArn: string;
   let svc: string;
+  let tenantAdmin: string;
   let ciphertext: string;
   const plaintext = Buffer.from('tenant record: invoices 2026').toString('base64');
 
@@ -55,7 +56,11 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     const [u] = cluster.instances.map((i) => i.url);
     const admin = cluster.adminToken;
     expect((await api(u!, 'POST', '/v1/tenants', admin, { id: 'globex', name: 'Globex' })).status).toBe(201);
-    const cmk = await api(u!, 'PUT', '/v1/tenants/globex/cmk', admin, {
+    // The platform admin creates the tenant and its first tenant admin, who registers the CMK.
+    tenantAdmin = (
+      await api(u!, 'POST', '/v1/tokens', admin, { name: 'ta', role: 'tenant-admin', tenantId: 'globex' })
+    ).body.token;
+    const cmk = await api(u!, 'PUT', '/v1/tenants/globex/cmk', tenantAdmin, {
       provider: 'aws-kms',
       keyRef: keyArn,
     });
@@ -86,7 +91,7 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     // A policy change purges every instance's cache (LISTEN/NOTIFY).
     expect(
       (
-        await api(cluster.instances[0]!.url, 'PUT', '/v1/tenants/globex/policy', cluster.adminToken, {
+        await api(cluster.instances[0]!.url, 'PUT', '/v1/tenants/globex/policy', tenantAdmin, {
           cacheTtlSeconds: WINDOW_SECONDS,
         })
       ).status,
@@ -157,7 +162,7 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     expect(after.filter((r) => r.status === 200)).toHaveLength(0);
     expect(new Set(after.map((r) => r.body.code))).toEqual(new Set(['TENANT_LOCKED']));
 
-    expect((await api(two!.url, 'POST', '/v1/tenants/globex/restore', cluster.adminToken)).body.state).toBe(
+    expect((await api(two!.url, 'POST', '/v1/tenants/globex/restore', tenantAdmin)).body.state).toBe(
       'active',
     );
     for (const i of cluster.instances) {
@@ -199,11 +204,44 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     }
   }, 30_000);
 
+  it('a platform-admin token revoked on instance 1 gets 401 on all 3 instances within 2 s, despite their 30 s token cache', async () => {
+    const [one] = cluster.instances;
+    const second = await api(one!.url, 'POST', '/v1/tokens', cluster.adminToken, {
+      name: 'second platform admin',
+      role: 'platform-admin',
+    });
+    expect(second.status).toBe(201);
+    const token = second.body.token as string;
+    // Each instance verifies the token once and caches it for TOKEN_CACHE_SECONDS (30 s).
+    for (const i of cluster.instances)
+      expect((await api(i.url, 'GET', '/v1/tokens', token)).status).toBe(200);
+    const revokedAt = Date.now();
+    expect(
+      (await api(one!.url, 'DELETE', `/v1/tokens/${second.body.id as string}`, cluster.adminToken)).status,
+    ).toBe(204);
+    const ms = await Promise.all(
+      cluster.instances.map(async (i) => {
+        const { value } = await until('401', 2000, async () => {
+          const r = await api(i.url, 'GET', '/v1/tokens', token);
+          return r.status === 200 ? undefined : r;
+        });
+        expect(value.status).toBe(401);
+        expect(value.body.code).toBe('UNAUTHENTICATED');
+        return Date.now() - revokedAt;
+      }),
+    );
+    // Stated margin: 2 s; a later request on any instance is refused too.
+    expect(Math.max(...ms)).toBeLessThan(2000);
+    for (const i of cluster.instances)
+      expect((await api(i.url, 'GET', '/v1/tokens', token)).status).toBe(401);
+    process.stderr.write(`[platform-admin revocation] 401 on all 3 instances after ${ms.join(', ')} ms\n`);
+  }, 30_000);
+
   it('a 30 s KMS outage: cached keys keep serving until their expiry, then KMS_UNAVAILABLE; the breaker recovers after the KMS returns', async () => {
     const window = 3;
     expect(
       (
-        await api(cluster.instances[0]!.url, 'PUT', '/v1/tenants/globex/policy', cluster.adminToken, {
+        await api(cluster.instances[0]!.url, 'PUT', '/v1/tenants/globex/policy', tenantAdmin, {
           cacheTtlSeconds: window,
         })
       ).status,

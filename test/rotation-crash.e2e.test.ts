@@ -55,9 +55,13 @@ describe('rotation job survives SIGKILL at any step of a batch', () => {
       const u = svc.url;
       expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: 'crash', name: 'Crash' })).status).toBe(201);
       expect((await api(u, 'POST', '/v1/dev/local-kms/keys', ADMIN, { name: 'crash-cmk' })).status).toBe(201);
+      // The tenant admin registers the CMK and rotates (issue 13: never the platform admin).
+      const TA = (
+        await api(u, 'POST', '/v1/tokens', ADMIN, { name: 'ta', role: 'tenant-admin', tenantId: 'crash' })
+      ).body.token as string;
       expect(
         (
-          await api(u, 'PUT', '/v1/tenants/crash/cmk', ADMIN, {
+          await api(u, 'PUT', '/v1/tenants/crash/cmk', TA, {
             provider: 'local',
             keyRef: 'local:crash-cmk',
           })
@@ -79,7 +83,7 @@ describe('rotation job survives SIGKILL at any step of a batch', () => {
 
       // The job starts at once and the failpoint kills the process in its first batch; the answer
       // to this request may or may not get out first.
-      await api(u, 'POST', '/v1/tenants/crash/tenant-key/rotate', ADMIN).catch(() => undefined);
+      await api(u, 'POST', '/v1/tenants/crash/tenant-key/rotate', TA).catch(() => undefined);
       expect(await died).toBe('SIGKILL');
 
       const atCrash = await pool.query<{ tk_version: number; n: number }>(

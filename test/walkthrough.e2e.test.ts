@@ -105,21 +105,42 @@ describe.each(runs)('README walk-through against a started service, key in %s', 
 
   it('runs every step of the README and gets the documented answers', async () => {
     const u = svc.url;
+    const forbidden = (r: { status: number; body: { code?: string } }) => {
+      expect(r.status).toBe(403);
+      expect(r.body.code).toBe('FORBIDDEN');
+    };
     expect((await api(u, 'GET', '/readyz')).status).toBe(200);
+
+    // The platform admin creates a tenant and its first tenant-admin token.
     expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id: 'acme', name: 'Acme Corp' })).status).toBe(201);
+    const ta = await api(u, 'POST', '/v1/tokens', ADMIN, {
+      name: 'acme admin',
+      role: 'tenant-admin',
+      tenantId: 'acme',
+    });
+    expect(ta.status).toBe(201);
+    const TA = ta.body.token as string;
+
+    // The customer's key, registered by the tenant admin; the platform admin may not choose it.
     const registered = await key.create(svc, ADMIN);
-    const cmk = await api(u, 'PUT', '/v1/tenants/acme/cmk', ADMIN, registered);
+    const cmk = await api(u, 'PUT', '/v1/tenants/acme/cmk', TA, registered);
     expect(cmk.status).toBe(200);
     expect(cmk.body).toMatchObject({ ...registered, state: 'active', tenantKeyVersion: 1 });
+    forbidden(await api(u, 'PUT', '/v1/tenants/acme/cmk', ADMIN, registered));
 
+    // The platform admin issues the gateway's service token; the tenant admin cannot.
     const tok = await api(u, 'POST', '/v1/tokens', ADMIN, {
       name: 'llm-gateway',
       role: 'service',
+      service: 'llm-gateway',
       tenantId: 'acme',
     });
     expect(tok.status).toBe(201);
-    const SVC = tok.body.token as string;
+    let SVC = tok.body.token as string;
+    const SVC_ID = tok.body.id as string;
+    forbidden(await api(u, 'POST', '/v1/tokens', TA, { name: 'mine', role: 'service', tenantId: 'acme' }));
 
+    // Store, list (masked), reveal; the platform admin cannot reveal.
     const value = 'sk-ant-api03-EXAMPLEexampleEXAMPLEexample0123';
     expect(
       (await api(u, 'PUT', '/v1/tenants/acme/secrets/anthropic', SVC, { kind: 'anthropic', value })).status,
@@ -131,8 +152,12 @@ describe.each(runs)('README walk-through against a started service, key in %s', 
       purpose: 'llm-inference',
     });
     expect(reveal.body).toEqual({ value, version: 1 });
+    const byAdmin = await api(u, 'POST', '/v1/tenants/acme/secrets/anthropic/reveal', ADMIN, {});
+    forbidden(byAdmin);
+    expect(byAdmin.text).not.toContain(value);
 
-    expect((await api(u, 'PUT', '/v1/tenants/acme/policy', ADMIN, { cacheTtlSeconds: 0 })).status).toBe(200);
+    // The customer disables its key (strict mode: at once), then enables it again.
+    expect((await api(u, 'PUT', '/v1/tenants/acme/policy', TA, { cacheTtlSeconds: 0 })).status).toBe(200);
     await key.disable(svc, ADMIN);
     const refused = await api(u, 'POST', '/v1/tenants/acme/secrets/anthropic/reveal', SVC, {});
     expect(refused.status).toBe(403);
@@ -142,15 +167,38 @@ describe.each(runs)('README walk-through against a started service, key in %s', 
       value,
     );
 
-    const audit = await api(u, 'GET', '/v1/audit?tenantId=acme&action=secret.reveal', ADMIN);
+    // The tenant admin suspends the gateway's access to acme, then lifts it.
+    expect((await api(u, 'PUT', '/v1/tenants/acme/services/llm-gateway/suspension', TA)).body.suspended).toBe(
+      true,
+    );
+    forbidden(await api(u, 'POST', '/v1/tenants/acme/secrets/anthropic/reveal', SVC, {}));
+    expect(
+      (await api(u, 'DELETE', '/v1/tenants/acme/services/llm-gateway/suspension', TA)).body.suspended,
+    ).toBe(false);
+
+    // The gateway rotates its own token; the old one works through the overlap.
+    const rotated = await api(u, 'POST', `/v1/tokens/${SVC_ID}/rotate`, SVC, { overlapSeconds: 60 });
+    expect(rotated.status).toBe(201);
+    const OLD = SVC;
+    SVC = rotated.body.token as string;
+    expect((await api(u, 'POST', '/v1/tenants/acme/secrets/anthropic/reveal', SVC, {})).body.value).toBe(
+      value,
+    );
+    expect((await api(u, 'GET', '/v1/tenants/acme/secrets', OLD)).status).toBe(200);
+
+    // The audit log (read by the tenant admin) and its verification.
+    const audit = await api(u, 'GET', '/v1/audit?tenantId=acme&action=secret.reveal', TA);
     expect(
       audit.body.events.map((e: { outcome: string; errorCode: string | null }) => [e.outcome, e.errorCode]),
     ).toEqual([
       ['success', null],
+      ['denied', 'FORBIDDEN'],
       ['failure', 'KEY_REVOKED'],
       ['success', null],
+      ['denied', 'FORBIDDEN'],
+      ['success', null],
     ]);
-    const verify = await api(u, 'GET', '/v1/audit/verify?tenantId=acme', ADMIN);
+    const verify = await api(u, 'GET', '/v1/audit/verify?tenantId=acme', TA);
     expect(verify.body.ok).toBe(true);
     expect(svc.output()).not.toContain(value);
   });

@@ -25,11 +25,13 @@ export async function api<T = Record<string, unknown>>(
 export interface BenchTenant {
   id: string;
   serviceToken: string;
+  /** The tenant's admin: the one who sets its CMK and policy (never the platform admin). */
+  tenantAdminToken: string;
 }
 
 /**
- * Creates tenant `id`, registers `cmk` (the service proves wrap + unwrap first) and issues a
- * service token for it. With `localKey`, first creates that development KMS key.
+ * Creates tenant `id` and its tenant admin, who registers `cmk` (the service proves wrap + unwrap
+ * first); the platform admin issues a service token for it. With `localKey`, first creates that development KMS key.
  */
 export async function provisionTenant(
   url: string,
@@ -40,13 +42,18 @@ export async function provisionTenant(
 ): Promise<BenchTenant> {
   await api(url, 'POST', '/v1/tenants', admin, { id, name: `bench ${id}` });
   if (localKey !== undefined) await api(url, 'POST', '/v1/dev/local-kms/keys', admin, { name: localKey });
-  await api(url, 'PUT', `/v1/tenants/${id}/cmk`, admin, cmk);
+  const ta = await api<{ token: string }>(url, 'POST', '/v1/tokens', admin, {
+    name: `bench-${id}-admin`,
+    role: 'tenant-admin',
+    tenantId: id,
+  });
+  await api(url, 'PUT', `/v1/tenants/${id}/cmk`, ta.token, cmk);
   const tok = await api<{ token: string }>(url, 'POST', '/v1/tokens', admin, {
     name: `bench-${id}`,
     role: 'service',
     tenantId: id,
   });
-  return { id, serviceToken: tok.token };
+  return { id, serviceToken: tok.token, tenantAdminToken: ta.token };
 }
 
 /** Encrypts `plaintext` for the tenant; returns the base64url ciphertext. */

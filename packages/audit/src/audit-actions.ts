@@ -56,10 +56,17 @@ export const AUDIT_ACTIONS = {
   'tenant.create': { summary: 'a tenant created', details: [] },
   'tenant.read': { summary: 'read a tenant (recorded when refused)', details: [] },
   'tenant.lock': {
-    summary: 'kill switch engaged; also the permission of restore (recorded when refused)',
+    summary: 'kill switch engaged (recorded when refused)',
     details: ['newState'],
   },
-  'tenant.restore': { summary: 'kill switch released', details: ['newState'] },
+  'tenant.restore': {
+    summary: 'kill switch released, or the first of two admins asked (recorded when refused)',
+    details: ['newState'],
+  },
+  'service.suspend': {
+    summary: "a service's access to the tenant suspended, or lifted (recorded when refused)",
+    details: ['newState'],
+  },
   'tenant.delete': { summary: 'tenant offboarded and its keys crypto-shredded', details: ['newState'] },
   'policy.read': { summary: 'read the tenant policy (recorded when refused)', details: [] },
   'policy.write': {
@@ -72,6 +79,10 @@ export const AUDIT_ACTIONS = {
   'token.create': { summary: 'a token issued (or refused)', details: ['newState'] },
   'token.read': { summary: 'list tokens (recorded when refused)', details: [] },
   'token.revoke': { summary: 'a token revoked', details: [] },
+  'token.rotate': {
+    summary: 'a token rotated: a new one issued, the old one ends after the overlap',
+    details: ['newState'],
+  },
   // Audit log
   'audit.read': {
     summary: 'read the audit log, its exports, checkpoints or sinks (recorded when refused)',

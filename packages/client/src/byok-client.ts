@@ -45,6 +45,10 @@ import type {
   Tenant,
   TenantState,
   TokenInfo,
+  RestorePending,
+  RotateTokenInput,
+  RotatedToken,
+  ServiceSuspension,
 } from './client-types.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
 import { bytes } from './request-validation.js';
@@ -108,7 +112,7 @@ export class ByokClient {
   }
 
   /** Lifts the kill switch. */
-  async restoreTenant(tenantId: string): Promise<TenantState> {
+  async restoreTenant(tenantId: string): Promise<TenantState | RestorePending> {
     return this.http.call({ op: api.restoreTenant, params: { tenantId }, idempotent: true });
   }
 
@@ -171,6 +175,31 @@ export class ByokClient {
   /** Revokes a token of the tenant on every instance. */
   async revokeToken(tenantId: string, tokenId: string): Promise<void> {
     await this.http.call({ op: api.revokeToken, params: { tenantId, tokenId }, idempotent: true });
+  }
+
+  /** Rotates a token: a new one now, the old one working for `overlapSeconds` more. Never retried. */
+  async rotateToken(tokenId: string, input: RotateTokenInput): Promise<RotatedToken> {
+    return this.http.call({ op: api.rotateToken, params: { tokenId }, body: input, idempotent: false });
+  }
+
+  /** Platform-level tokens: platform admins and global auditors (platform admin). */
+  async listPlatformTokens(): Promise<TokenInfo[]> {
+    return (await this.http.call({ op: api.listPlatformTokens, idempotent: true })).tokens;
+  }
+
+  /** Revokes a platform-level token on every instance (platform admin). */
+  async revokePlatformToken(tokenId: string): Promise<void> {
+    await this.http.call({ op: api.revokePlatformToken, params: { tokenId }, idempotent: true });
+  }
+
+  /** Suspends a named service's access to the tenant on every instance (tenant admin). */
+  async suspendService(tenantId: string, service: string): Promise<ServiceSuspension> {
+    return this.http.call({ op: api.suspendService, params: { tenantId, service }, idempotent: true });
+  }
+
+  /** Lifts a service's suspension from the tenant (tenant admin). */
+  async resumeService(tenantId: string, service: string): Promise<ServiceSuspension> {
+    return this.http.call({ op: api.resumeService, params: { tenantId, service }, idempotent: true });
   }
 
   /** Encrypts `plaintext` (at most 1 MiB) under the tenant's key, bound to `context`. */

@@ -15,6 +15,10 @@ import type {
   RetireResponse,
   RotateResponse,
   TenantStateResponse,
+  RestorePendingResponse,
+  RotateTokenRequest,
+  RotateTokenResponse,
+  ServiceSuspensionResponse,
   TokenResponse,
   AuditEvent as AuditEventSchema,
   AuditPage as AuditPageSchema,
@@ -122,6 +126,14 @@ export interface HealthStatus {
 }
 /** Kill switch result. */
 export type TenantState = z.output<typeof TenantStateResponse>;
+/** First half of a two-admin restore: the tenant stays locked until a second tenant admin confirms. */
+export type RestorePending = z.output<typeof RestorePendingResponse>;
+/** Options of a token rotation (the overlap during which the old token still works). */
+export type RotateTokenInput = z.input<typeof RotateTokenRequest>;
+/** A rotated token: the new value (shown once) and when the old one stops. */
+export type RotatedToken = z.output<typeof RotateTokenResponse>;
+/** A service's suspension state on a tenant. */
+export type ServiceSuspension = z.output<typeof ServiceSuspensionResponse>;
 /** Offboarding result. */
 export type DeletedTenant = z.output<typeof DeletedTenantResponse>;
 /** `getCmkPolicy` query: the cloud and, optionally, the key. */

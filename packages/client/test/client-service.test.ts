@@ -58,7 +58,12 @@ describe('ByokClient against the real key service (in-process, real PostgreSQL)'
       body: { name: `${T}-cmk` },
     });
     expect(key.status).toBe(201);
-    const cmk = await admin.putCmk(T, { provider: 'local', keyRef: `local:${T}-cmk` });
+    // The tenant admin, never the platform admin, registers the CMK and sets the policy (issue 13).
+    tenantAdmin = as((await admin.createToken({ name: 'ops', role: 'tenant-admin', tenantId: T })).token);
+    await expect(admin.putCmk(T, { provider: 'local', keyRef: `local:${T}-cmk` })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    const cmk = await tenantAdmin.putCmk(T, { provider: 'local', keyRef: `local:${T}-cmk` });
     expect(cmk).toMatchObject({
       provider: 'local',
       keyRef: `local:${T}-cmk`,
@@ -67,7 +72,7 @@ describe('ByokClient against the real key service (in-process, real PostgreSQL)'
     });
     await expect(admin.getCmk(T)).resolves.toMatchObject({ keyRef: `local:${T}-cmk` });
 
-    const policy = await admin.putPolicy(T, {
+    const policy = await tenantAdmin.putPolicy(T, {
       cacheTtlSeconds: 30,
       allowedPurposes: { byRole: { service: ['llm-inference', 'billing'] } },
     });
@@ -81,7 +86,6 @@ describe('ByokClient against the real key service (in-process, real PostgreSQL)'
     expect(svcToken).toMatchObject({ name: 'ingest', role: 'service', tenantId: T });
     serviceToken = svcToken.token;
     service = as(serviceToken);
-    tenantAdmin = as((await admin.createToken({ name: 'ops', role: 'tenant-admin', tenantId: T })).token);
     auditor = as((await admin.createToken({ name: 'sec', role: 'auditor', tenantId: T })).token);
     await expect(service.getTenant(T)).resolves.toMatchObject({ id: T });
   });

@@ -24,7 +24,7 @@ import { TenantId } from './common.js';
 import { AUTHENTICATED_ERRORS, defineOperation, TENANT_ERRORS } from './operation.js';
 
 const readers = ['auditor', 'tenant-admin', 'platform-admin'] as const;
-const admins = ['tenant-admin', 'platform-admin'] as const;
+const tenantAdmin = ['tenant-admin'] as const;
 const tenant = z.object({ tenantId: TenantId });
 const sink = z.object({ tenantId: TenantId, sinkId: SinkId });
 
@@ -133,7 +133,7 @@ export const auditOperations = {
     path: '/v1/tenants/{tenantId}/audit/sinks',
     tag: 'audit-sinks',
     summary: 'Register a SIEM webhook (its HMAC secret is shown once)',
-    roles: admins,
+    roles: tenantAdmin,
     params: tenant,
     body: CreateSinkRequest,
     responses: { 201: { description: 'The sink and its secret', schema: CreatedAuditSink } },
@@ -167,7 +167,7 @@ export const auditOperations = {
     path: '/v1/tenants/{tenantId}/audit/sinks/{sinkId}',
     tag: 'audit-sinks',
     summary: 'Stop delivering to a sink (its record stays)',
-    roles: admins,
+    roles: tenantAdmin,
     params: sink,
     responses: { 204: { description: 'Disabled' } },
     errors: TENANT_ERRORS,

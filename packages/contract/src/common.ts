@@ -54,5 +54,5 @@ export const Timestamp = z.string();
 
 /** Roles a token can have. */
 export const Role = z.enum(['platform-admin', 'tenant-admin', 'service', 'auditor']);
-/** Roles that can be issued through the API (platform-admin only by bootstrap). */
-export const IssuableRole = z.enum(['tenant-admin', 'service', 'auditor']);
+/** Roles that can be issued through the API (who may issue which is the service's role table). */
+export const IssuableRole = z.enum(['platform-admin', 'tenant-admin', 'service', 'auditor']);

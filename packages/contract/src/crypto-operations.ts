@@ -13,7 +13,7 @@ import {
 import { defineOperation, KMS_ERRORS, TENANT_ERRORS } from './operation.js';
 
 const params = z.object({ tenantId: TenantId });
-const roles = ['service', 'platform-admin'] as const;
+const roles = ['service'] as const;
 const decryptErrors = [...TENANT_ERRORS, ...KMS_ERRORS, 'INVALID_CIPHERTEXT', 'PURPOSE_NOT_ALLOWED'] as const;
 
 /** Encrypt and decrypt, single and batch: the hot paths, so they come first in the contract. */

@@ -4,6 +4,7 @@ import { JobId, JobResponse, RetireRequest, RetireResponse, RotateResponse } fro
 import { defineOperation, KMS_ERRORS, TENANT_ERRORS } from './operation.js';
 
 const params = z.object({ tenantId: TenantId });
+const tenantAdmin = ['tenant-admin'] as const;
 const admins = ['tenant-admin', 'platform-admin'] as const;
 
 /** Tenant-key rotation, its re-encryption jobs, and retirement of old versions. */
@@ -14,7 +15,7 @@ export const keyOperations = {
     path: '/v1/tenants/{tenantId}/tenant-key/rotate',
     tag: 'rotation',
     summary: 'Make a new tenant-key version and start re-encrypting secrets under it',
-    roles: admins,
+    roles: tenantAdmin,
     params,
     responses: { 202: { description: 'New version and its job', schema: RotateResponse } },
     errors: [...TENANT_ERRORS, ...KMS_ERRORS, 'CONFLICT'],
@@ -25,7 +26,7 @@ export const keyOperations = {
     path: '/v1/tenants/{tenantId}/tenant-key/retire',
     tag: 'rotation',
     summary: 'Destroy tenant-key versions below minVersion (refused while data still needs them)',
-    roles: admins,
+    roles: tenantAdmin,
     params,
     body: RetireRequest,
     responses: { 200: { description: 'Versions retired', schema: RetireResponse } },

@@ -32,7 +32,7 @@ export interface OperationDef {
   /** OpenAPI tag (one per feature). */
   tag: string;
   summary: string;
-  /** Who may call it, as documentation of `domain/tokens/authorization.ts`. */
+  /** Who may call it, as documentation of the role table in `domain/tokens/role-model.ts`. */
   roles: readonly OperationRole[];
   /** Path parameters, one key per `{name}` in `path`. */
   params?: z.ZodObject;

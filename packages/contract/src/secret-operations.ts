@@ -13,7 +13,7 @@ import {
 
 const tenant = z.object({ tenantId: TenantId });
 const secret = z.object({ tenantId: TenantId, name: SecretName });
-const keepers = ['service', 'tenant-admin', 'platform-admin'] as const;
+const keepers = ['service', 'tenant-admin'] as const;
 
 /** Tenant secrets (AI provider API keys first): put, list, get, reveal, delete. */
 export const secretOperations = {
@@ -61,7 +61,7 @@ export const secretOperations = {
     path: '/v1/tenants/{tenantId}/secrets/{name}/reveal',
     tag: 'secrets',
     summary: 'The value of a secret (current or a given version), audited with its purpose',
-    roles: ['service', 'platform-admin'],
+    roles: ['service'],
     params: secret,
     body: RevealRequest.optional(),
     responses: { 200: { description: 'The value', schema: RevealResponse } },

@@ -9,12 +9,16 @@ import {
   PolicyResponse,
   PutCmkRequest,
   PutPolicyRequest,
+  RestorePendingResponse,
+  ServiceName,
+  ServiceSuspensionResponse,
   TenantResponse,
   TenantStateResponse,
 } from './tenants.js';
 
 const params = z.object({ tenantId: TenantId });
 const admins = ['tenant-admin', 'platform-admin'] as const;
+const tenantAdmin = ['tenant-admin'] as const;
 
 /** Tenants, their customer key, policy, kill switch and offboarding. */
 export const tenantOperations = {
@@ -46,7 +50,7 @@ export const tenantOperations = {
     path: '/v1/tenants/{tenantId}/cmk',
     tag: 'cmk',
     summary: "Register or change the tenant's customer key (wrap and unwrap are proven first)",
-    roles: admins,
+    roles: tenantAdmin,
     params,
     body: PutCmkRequest,
     responses: { 200: { description: 'The registered key', schema: CmkResponse } },
@@ -92,7 +96,7 @@ export const tenantOperations = {
     path: '/v1/tenants/{tenantId}/policy',
     tag: 'tenants',
     summary: "Update the tenant's policy (absent fields keep their value)",
-    roles: admins,
+    roles: tenantAdmin,
     params,
     body: PutPolicyRequest,
     responses: { 200: { description: 'The policy', schema: PolicyResponse } },
@@ -114,10 +118,17 @@ export const tenantOperations = {
     method: 'post',
     path: '/v1/tenants/{tenantId}/restore',
     tag: 'lifecycle',
-    summary: 'Lift the kill switch',
-    roles: admins,
+    summary:
+      'Lift the kill switch (with restoreRequiresTwoAdmins: two different tenant-admin tokens within 10 minutes)',
+    roles: tenantAdmin,
     params,
-    responses: { 200: { description: 'Active again', schema: TenantStateResponse } },
+    responses: {
+      200: { description: 'Active again', schema: TenantStateResponse },
+      202: {
+        description: 'restoreRequiresTwoAdmins: pending until a different tenant admin confirms',
+        schema: RestorePendingResponse,
+      },
+    },
     errors: TENANT_ERRORS,
   }),
   deleteTenant: defineOperation({
@@ -129,6 +140,28 @@ export const tenantOperations = {
     roles: ['platform-admin'],
     params,
     responses: { 200: { description: 'Deleted', schema: DeletedTenantResponse } },
+    errors: TENANT_ERRORS,
+  }),
+  suspendService: defineOperation({
+    id: 'suspendService',
+    method: 'put',
+    path: '/v1/tenants/{tenantId}/services/{service}/suspension',
+    tag: 'lifecycle',
+    summary: "Suspend a platform service's access to this tenant on every instance",
+    roles: tenantAdmin,
+    params: z.object({ tenantId: TenantId, service: ServiceName }),
+    responses: { 200: { description: 'Suspended', schema: ServiceSuspensionResponse } },
+    errors: TENANT_ERRORS,
+  }),
+  resumeService: defineOperation({
+    id: 'resumeService',
+    method: 'delete',
+    path: '/v1/tenants/{tenantId}/services/{service}/suspension',
+    tag: 'lifecycle',
+    summary: "Lift a service's suspension from this tenant",
+    roles: tenantAdmin,
+    params: z.object({ tenantId: TenantId, service: ServiceName }),
+    responses: { 200: { description: 'Resumed', schema: ServiceSuspensionResponse } },
     errors: TENANT_ERRORS,
   }),
 };

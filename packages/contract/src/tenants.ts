@@ -13,11 +13,29 @@ export const TenantResponse = z.object({
   createdAt: Timestamp,
 });
 
+/** The name of a platform service (what a service token belongs to and a tenant admin can suspend). */
+export const ServiceName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
+
+/** The tenants a shared service token may act on: a list, or `all` (null: just its tenantId). */
+export const TenantGrants = z.union([z.array(TenantId), z.literal('all')]).nullable();
+
+/** An instant in ISO 8601 with an offset (`2026-12-01T12:00:00Z`). */
+const Instant = z.iso.datetime({ offset: true });
+
 /** `POST /v1/tokens` */
 export const CreateTokenRequest = z.strictObject({
   name: z.string().min(1).max(200),
   role: IssuableRole,
+  /** Required except for platform-admin and global auditor tokens, and shared service tokens. */
   tenantId: TenantId.optional(),
+  /** One service token for several tenants (one token per platform service), instead of tenantId. */
+  tenantIds: z.array(TenantId).min(1).max(1000).optional(),
+  /** One service token for every tenant, instead of tenantId. */
+  allTenants: z.literal(true).optional(),
+  /** The platform service of a service token (defaults to a slug of `name`). */
+  service: ServiceName.optional(),
+  /** When the token stops working. */
+  expiresAt: Instant.optional(),
 });
 
 /** The one response that shows a token. */
@@ -27,6 +45,27 @@ export const CreateTokenResponse = z.object({
   name: z.string(),
   role: Role,
   tenantId: TenantId.nullable(),
+  service: ServiceName.nullable(),
+  grants: TenantGrants,
+  expiresAt: Timestamp.nullable(),
+});
+
+/** `POST /v1/tokens/{tokenId}/rotate` */
+export const RotateTokenRequest = z.strictObject({
+  /** How long the old token keeps working (0 = it stops now). */
+  overlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600),
+  /** When the new token stops working (default: the old token's expiry). */
+  expiresAt: Instant.optional(),
+});
+
+/** A rotated token: the new token (shown once) and when the old one stops. */
+export const RotateTokenResponse = CreateTokenResponse.extend({
+  replaces: z.string(),
+  previousExpiresAt: Timestamp,
 });
 
 /** Token metadata (never the token). */
@@ -35,7 +74,10 @@ export const TokenResponse = z.object({
   name: z.string(),
   role: Role,
   tenantId: TenantId.nullable(),
+  service: ServiceName.nullable(),
+  grants: TenantGrants,
   createdAt: Timestamp,
+  expiresAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),
 });
 
@@ -53,6 +95,22 @@ export const TokenId = z.string().min(1).max(64);
 
 /** Kill switch answer (`revoke`, `restore`). */
 export const TenantStateResponse = z.object({ id: TenantId, state: z.enum(['active', 'locked']) });
+
+/** First half of a two-admin restore: still locked until a different tenant admin confirms. */
+export const RestorePendingResponse = z.object({
+  id: TenantId,
+  state: z.literal('locked'),
+  restore: z.literal('pending'),
+  /** Until when a second, different tenant-admin token can confirm. */
+  confirmBefore: Timestamp,
+});
+
+/** A service's suspension from a tenant. */
+export const ServiceSuspensionResponse = z.object({
+  tenantId: TenantId,
+  service: ServiceName,
+  suspended: z.boolean(),
+});
 
 /** Offboarding answer: the tenant keys destroyed (crypto-shredding). */
 export const DeletedTenantResponse = z.object({
@@ -90,6 +148,7 @@ export const PutPolicyRequest = z.strictObject({
     })
     .optional(),
   purposeInKmsContext: z.boolean().optional(),
+  restoreRequiresTwoAdmins: z.boolean().optional(),
 });
 
 /** The tenant's policy. */
@@ -102,6 +161,7 @@ export const PolicyResponse = z.object({
     })
     .optional(),
   purposeInKmsContext: z.boolean().optional(),
+  restoreRequiresTwoAdmins: z.boolean().optional(),
 });
 
 /** Name of a key of the local development KMS. */

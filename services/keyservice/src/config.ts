@@ -133,6 +133,14 @@ const SETTINGS = {
       .optional()
       .describe('registered as platform-admin on start if no admin exists'),
   ),
+  bootstrapAdminTokenFile: setting(
+    'BOOTSTRAP_ADMIN_TOKEN_FILE',
+    z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file holding the first platform-admin token, or its SHA-256 hex (never printed)'),
+  ),
   logLevel: setting(
     'LOG_LEVEL',
     z

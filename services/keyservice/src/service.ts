@@ -7,15 +7,7 @@ import {
   type KmsProvider,
   type LocalKeyStore,
 } from '@byok/kms';
-import {
-  createPool,
-  migrate,
-  ping,
-  tokenRepository,
-  withTransaction,
-  type Db,
-  type Store,
-} from '@byok/store';
+import { createPool, migrate, ping, withTransaction, type Db, type Store } from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
@@ -34,6 +26,7 @@ import { SecretService } from './domain/secrets/secret-service.js';
 import { TenantDirectory } from './domain/tenants/tenant-directory.js';
 import { TenantKeyCache } from './domain/keys/tenant-key-cache.js';
 import { TenantKeyService } from './domain/keys/tenant-key-service.js';
+import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
 import { kmsModules } from './kms-modules.js';
@@ -179,21 +172,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     });
     rotation.start();
 
-    let generatedAdminToken: string | undefined;
-    if (!(await tokenRepository.hasPlatformAdmin(db))) {
-      const issued = await tokens.issue(db, {
-        name: 'bootstrap platform admin',
-        role: 'platform-admin',
-        tenantId: null,
-        createdBy: null,
-        ...(config.bootstrapAdminToken ? { token: config.bootstrapAdminToken } : {}),
-      });
-      await audit.record(
-        {},
-        { action: 'token.bootstrap', outcome: 'success', resource: `tokens/${issued.row.id}` },
-      );
-      if (!config.bootstrapAdminToken) generatedAdminToken = issued.token;
-    }
+    const generatedAdminToken = await bootstrapAdmin({ config, db, tokens, audit, logger });
 
     const auditQueries: AuditQueries = {
       query: async (filters, cursor, limit) => {

@@ -749,11 +749,13 @@ describe('bad input gets a 4xx problem+json with a stable code, and changes noth
       code: 'NOT_FOUND',
     },
     {
-      what: 'platform-admin token by API',
+      // Platform admins may issue platform-admin tokens now (issue 13: every token can be revoked,
+      // so a second one must be possible); a platform-admin token bound to a tenant stays invalid.
+      what: 'platform-admin token for a tenant',
       method: 'POST',
       path: '/v1/tokens',
       token: 'platform',
-      body: { name: 'x', role: 'platform-admin' },
+      body: { name: 'x', role: 'platform-admin', tenantId: 'bi' },
       status: 400,
       code: VF,
     },

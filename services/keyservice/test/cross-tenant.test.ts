@@ -154,6 +154,16 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     { method: 'POST', template: '/v1/tenants/:tenantId/revoke', path: `/v1/tenants/${t}/revoke` },
     { method: 'POST', template: '/v1/tenants/:tenantId/restore', path: `/v1/tenants/${t}/restore` },
     {
+      method: 'PUT',
+      template: '/v1/tenants/:tenantId/services/:service/suspension',
+      path: `/v1/tenants/${t}/services/billing/suspension`,
+    },
+    {
+      method: 'DELETE',
+      template: '/v1/tenants/:tenantId/services/:service/suspension',
+      path: `/v1/tenants/${t}/services/billing/suspension`,
+    },
+    {
       method: 'POST',
       template: '/v1/tenants/:tenantId/audit/sinks',
       path: `/v1/tenants/${t}/audit/sinks`,
@@ -192,6 +202,13 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       path: '/v1/tokens',
       body: { name: 'stolen', role: 'service', tenantId: t },
     },
+    {
+      // Rotating tenant B's service token would hand tenant A a working token of tenant B.
+      method: 'POST',
+      template: '/v1/tokens/:tokenId/rotate',
+      path: `/v1/tokens/${bServiceTokenId}/rotate`,
+      body: { overlapSeconds: 0 },
+    },
   ];
 
   /** The matrix, restricted to what this build serves (coverage of what it serves is checked below). */
@@ -207,7 +224,12 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
     );
     const tenantScoped = served.filter((r) => r.includes(':tenantId') || / \/v1\/(audit|tokens)/.test(r));
     // Routes that name no tenant at all.
-    const exempt = new Set(['GET /v1/audit/public-key', 'GET /v1/audit/public-keys']);
+    const exempt = new Set([
+      'GET /v1/audit/public-key',
+      'GET /v1/audit/public-keys',
+      'GET /v1/tokens',
+      'DELETE /v1/tokens/:tokenId',
+    ]);
     expect(tenantScoped.length).toBeGreaterThan(18);
     expect(tenantScoped.filter((r) => !covered.has(r) && !exempt.has(r))).toEqual([]);
     // The matrix never silently shrinks below what issue 3 lists.
@@ -303,7 +325,6 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
 
     const attempts: { tenant: string; token: string; context?: Record<string, string> }[] = [
       { tenant: 'xt-b', token: b.service, context: { record: 'r1' } },
-      { tenant: 'xt-b', token: s.adminToken, context: { record: 'r1' } },
       { tenant: 'xt-a', token: a.service, context: { record: 'r2' } },
       { tenant: 'xt-a', token: a.service, context: { record: 'r1', extra: 'x' } },
       { tenant: 'xt-a', token: a.service },
@@ -507,8 +528,9 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       expectProblem(await s.call('GET', p), 401, 'UNAUTHENTICATED');
     }
 
+    // Only a platform admin issues service tokens (issue 13); the tenant admin revokes it.
     const issued = await s.call('POST', '/v1/tokens', {
-      token: a.admin,
+      token: s.adminToken,
       body: { name: 'short-lived', role: 'service', tenantId: 'xt-a' },
     });
     expect(issued.status).toBe(201);

@@ -136,14 +136,6 @@ export async function startTestService(
         201,
         'create local key',
       );
-      must(
-        await call('PUT', `/v1/tenants/${id}/cmk`, {
-          token: adminToken,
-          body: { provider: 'local', keyRef: `local:${keyName}` },
-        }),
-        200,
-        'register cmk',
-      );
       const issue = async (role: string) =>
         must(
           await call('POST', '/v1/tokens', {
@@ -153,9 +145,20 @@ export async function startTestService(
           201,
           `issue ${role}`,
         ).body.token as string;
+      // The platform admin creates the tenant and its first tenant admin; the tenant admin (never
+      // the platform admin) registers the customer key.
+      const admin = await issue('tenant-admin');
+      must(
+        await call('PUT', `/v1/tenants/${id}/cmk`, {
+          token: admin,
+          body: { provider: 'local', keyRef: `local:${keyName}` },
+        }),
+        200,
+        'register cmk',
+      );
       return {
         service: await issue('service'),
-        admin: await issue('tenant-admin'),
+        admin,
         auditor: await issue('auditor'),
         keyName,
       };

@@ -14,6 +14,7 @@ describe('strict-mode purpose binding in the KMS encryption context', () => {
   let kms: KMSClient;
   let s: TestService;
   let svc: string;
+  let tenantAdmin: string;
   let keyA: string;
   let keyB: string;
   const t = 'purposeful';
@@ -32,10 +33,17 @@ describe('strict-mode purpose binding in the KMS encryption context', () => {
     expect(
       (await s.call('POST', '/v1/tenants', { token: admin, body: { id: t, name: 'Purposeful' } })).status,
     ).toBe(201);
+    // The tenant admin, never the platform admin, registers the customer key (issue 13).
+    tenantAdmin = (
+      await s.call('POST', '/v1/tokens', {
+        token: admin,
+        body: { name: 'ta', role: 'tenant-admin', tenantId: t },
+      })
+    ).body.token;
     expect(
       (
         await s.call('PUT', `/v1/tenants/${t}/cmk`, {
-          token: admin,
+          token: tenantAdmin,
           body: { provider: 'aws-kms', keyRef: keyA },
         })
       ).status,
@@ -61,13 +69,13 @@ describe('strict-mode purpose binding in the KMS encryption context', () => {
 
   it('is refused unless the tenant is in strict mode with a purpose list', async () => {
     const r = await s.call('PUT', `/v1/tenants/${t}/policy`, {
-      token: s.adminToken,
+      token: tenantAdmin,
       body: { ...policy, cacheTtlSeconds: 60 },
     });
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('VALIDATION_FAILED');
     const none = await s.call('PUT', `/v1/tenants/${t}/policy`, {
-      token: s.adminToken,
+      token: tenantAdmin,
       body: { cacheTtlSeconds: 0, purposeInKmsContext: true },
     });
     expect(none.status).toBe(400);
@@ -75,7 +83,7 @@ describe('strict-mode purpose binding in the KMS encryption context', () => {
 
   it('wraps one copy per purpose that only the KMS context naming that purpose unwraps', async () => {
     expect(
-      (await s.call('PUT', `/v1/tenants/${t}/policy`, { token: s.adminToken, body: policy })).status,
+      (await s.call('PUT', `/v1/tenants/${t}/policy`, { token: tenantAdmin, body: policy })).status,
     ).toBe(200);
     const rows = await sql<{ access_purpose: string; wrapped: Buffer }>(
       s,
@@ -132,7 +140,7 @@ describe('strict-mode purpose binding in the KMS encryption context', () => {
   });
 
   it('keeps the purpose copies through a tenant-key rotation and a CMK change, so the old CMK can go', async () => {
-    expect((await s.call('POST', `/v1/tenants/${t}/tenant-key/rotate`, { token: s.adminToken })).status).toBe(
+    expect((await s.call('POST', `/v1/tenants/${t}/tenant-key/rotate`, { token: tenantAdmin })).status).toBe(
       202,
     );
     const v2 = await sql<{ n: string }>(
@@ -149,7 +157,7 @@ describe('strict-mode purpose binding in the KMS encryption context', () => {
     expect(
       (
         await s.call('PUT', `/v1/tenants/${t}/cmk`, {
-          token: s.adminToken,
+          token: tenantAdmin,
           body: { provider: 'aws-kms', keyRef: keyB },
         })
       ).status,

@@ -6,6 +6,8 @@ export interface TenantPolicy {
   allowedPurposes?: { byRole?: Record<string, string[]>; byToken?: Record<string, string[]> };
   /** Put the declared purpose in the KMS encryption context (strict mode only). */
   purposeInKmsContext?: boolean;
+  /** Lifting the kill switch needs two different tenant-admin tokens within 10 minutes. */
+  restoreRequiresTwoAdmins?: boolean;
 }
 
 /** A tenant row. */
@@ -15,6 +17,10 @@ export interface TenantRow {
   state: 'active' | 'locked' | 'deleted';
   cacheTtlSeconds: number;
   policy: TenantPolicy;
+  /** Platform services its tenant admin has suspended from this tenant. */
+  suspendedServices: string[];
+  /** The pending first half of a two-admin restore. */
+  restoreRequest: { tokenId: string; at: Date } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,6 +42,9 @@ interface TenantDbRow {
   state: TenantRow['state'];
   cache_ttl_seconds: number;
   policy: TenantPolicy;
+  suspended_services: string[];
+  restore_requested_by: string | null;
+  restore_requested_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -46,6 +55,11 @@ const toTenant = (r: TenantDbRow): TenantRow => ({
   state: r.state,
   cacheTtlSeconds: r.cache_ttl_seconds,
   policy: r.policy,
+  suspendedServices: r.suspended_services,
+  restoreRequest:
+    r.restore_requested_by && r.restore_requested_at
+      ? { tokenId: r.restore_requested_by, at: r.restore_requested_at }
+      : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -87,9 +101,34 @@ export const tenantRepository = {
     return rows[0] ? toTenant(rows[0]) : undefined;
   },
 
-  /** Sets the lifecycle state (kill switch: locked; offboarding: deleted). */
+  /** Sets the lifecycle state (kill switch: locked; offboarding: deleted); clears a pending restore. */
   async setState(db: Db, id: string, state: TenantRow['state']): Promise<void> {
-    await db.query('UPDATE tenants SET state = $2, updated_at = now() WHERE id = $1', [id, state]);
+    await db.query(
+      `UPDATE tenants SET state = $2, restore_requested_by = NULL, restore_requested_at = NULL,
+              updated_at = now() WHERE id = $1`,
+      [id, state],
+    );
+  },
+
+  /** Records the first tenant admin's restore request (two-admin restore). */
+  async requestRestore(db: Db, id: string, tokenId: string): Promise<void> {
+    await db.query(
+      `UPDATE tenants SET restore_requested_by = $2, restore_requested_at = now(), updated_at = now()
+        WHERE id = $1`,
+      [id, tokenId],
+    );
+  },
+
+  /** Suspends (`true`) or resumes a named service's access to the tenant. */
+  async setServiceSuspended(db: Db, id: string, service: string, suspended: boolean): Promise<void> {
+    await db.query(
+      suspended
+        ? `UPDATE tenants SET suspended_services = array_append(array_remove(suspended_services, $2), $2),
+                  updated_at = now() WHERE id = $1`
+        : `UPDATE tenants SET suspended_services = array_remove(suspended_services, $2), updated_at = now()
+            WHERE id = $1`,
+      [id, service],
+    );
   },
 
   /** Replaces the cache window and policy. */

@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditActor, AuditRecorder } from '../domain/audit/audit-recorder.js';
-import { isAllowed, type Action } from '../domain/tokens/authorization.js';
+import { auditActionOf, isAllowed, type Action } from '../domain/tokens/role-model.js';
 import type { CryptoService } from '../domain/crypto/crypto-service.js';
 import type { RotationJobs } from '../domain/keys/rotation-job.js';
 import type { SecretService } from '../domain/secrets/secret-service.js';
@@ -174,7 +174,7 @@ export async function tenantAccess(
     if (principal.role === 'platform-admin') throw new AppError('NOT_FOUND', 'tenant not found');
     await deps.audit.record(actor, {
       tenantId: null,
-      action,
+      action: auditActionOf(action),
       outcome: 'denied',
       resource: 'tenants/(malformed)',
       errorCode: 'FORBIDDEN',
@@ -185,7 +185,7 @@ export async function tenantAccess(
     const exists = await deps.directory.get(tenantId);
     await deps.audit.record(actor, {
       tenantId: exists ? tenantId : null,
-      action,
+      action: auditActionOf(action),
       outcome: 'denied',
       resource: `tenants/${tenantId}`,
       errorCode: 'FORBIDDEN',
@@ -195,10 +195,23 @@ export async function tenantAccess(
   const view = deps.directory.peek(tenantId) ?? (await deps.directory.get(tenantId));
   if (!view || view.tenant.state === 'deleted')
     throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
+  if (principal.role === 'service' && view.tenant.suspendedServices.includes(principal.service ?? '')) {
+    await deps.audit.record(actor, {
+      tenantId,
+      action: auditActionOf(action),
+      outcome: 'denied',
+      resource: `tenants/${tenantId}/services/${principal.service ?? ''}`,
+      errorCode: 'FORBIDDEN',
+    });
+    throw new AppError(
+      'FORBIDDEN',
+      `service ${principal.service ?? ''} is suspended from tenant ${tenantId}`,
+    );
+  }
   if (view.tenant.state === 'locked' && !opts.allowLocked) {
     await deps.audit.record(actor, {
       tenantId,
-      action,
+      action: auditActionOf(action),
       outcome: 'denied',
       resource: `tenants/${tenantId}`,
       errorCode: 'TENANT_LOCKED',
@@ -211,22 +224,18 @@ export async function tenantAccess(
   return view;
 }
 
-/** Refuses unless the principal may do `action` at platform level (no tenant); audits denials. */
-export async function platformAccess(
-  deps: AppDeps,
-  res: Response,
-  action: Action | 'tenant.create' | 'dev.local-kms',
-): Promise<Principal> {
+/** Refuses unless the role table gives the principal `action` at platform level; audits denials. */
+export async function platformAccess(deps: AppDeps, res: Response, action: Action): Promise<Principal> {
   const principal = principalOf(res);
-  if (principal.role !== 'platform-admin') {
+  if (!isAllowed(principal, action, null)) {
     await deps.audit.record(actorOf(res), {
       tenantId: null,
-      action,
+      action: auditActionOf(action),
       outcome: 'denied',
       resource: 'platform',
       errorCode: 'FORBIDDEN',
     });
-    throw new AppError('FORBIDDEN', `only a platform admin may ${action}`);
+    throw new AppError('FORBIDDEN', `this token may not ${action}`);
   }
   return principal;
 }

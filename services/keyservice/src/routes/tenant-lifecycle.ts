@@ -1,10 +1,11 @@
+import { AppError } from '../errors.js';
 import type { ContractHandlers } from '../http/bind-operations.js';
 import { actorOf, tenantAccess, type RouteDeps } from '../http/context.js';
 
 /** Kill switch (revoke/restore) and offboarding (crypto-shredding). */
 export function tenantLifecycleHandlers(
   deps: RouteDeps,
-): ContractHandlers<'lockTenant' | 'restoreTenant' | 'deleteTenant'> {
+): ContractHandlers<'lockTenant' | 'restoreTenant' | 'deleteTenant' | 'suspendService' | 'resumeService'> {
   return {
     lockTenant: async (req, res) => {
       const view = await tenantAccess(deps, req, res, 'tenant.lock', { allowLocked: true });
@@ -13,9 +14,18 @@ export function tenantLifecycleHandlers(
     },
 
     restoreTenant: async (req, res) => {
-      const view = await tenantAccess(deps, req, res, 'tenant.lock', { allowLocked: true });
-      await deps.lifecycle.restore(view.tenant.id, actorOf(res));
-      res.json({ id: view.tenant.id, state: 'active' });
+      const view = await tenantAccess(deps, req, res, 'tenant.restore', { allowLocked: true });
+      // The guard's view may be cached: the pending request of another instance must be seen.
+      const tenant = (await deps.tenantService.get(view.tenant.id)) ?? view.tenant;
+      const done = await deps.lifecycle.restore(tenant, actorOf(res));
+      if (done.state === 'active') res.json({ id: tenant.id, state: 'active' });
+      else
+        res.status(202).json({
+          id: tenant.id,
+          state: 'locked',
+          restore: 'pending',
+          confirmBefore: done.confirmBefore.toISOString(),
+        });
     },
 
     deleteTenant: async (req, res) => {
@@ -23,6 +33,22 @@ export function tenantLifecycleHandlers(
       const view = await tenantAccess(deps, req, res, 'tenant.delete', { allowLocked: true });
       const destroyed = await deps.lifecycle.delete(view.tenant.id, actorOf(res));
       res.json({ id: view.tenant.id, state: 'deleted', destroyedTenantKeys: destroyed });
+    },
+
+    suspendService: async (req, res, input) => {
+      const view = await tenantAccess(deps, req, res, 'service.suspend', { allowLocked: true });
+      const service = input.param(req, 'service');
+      if (!service) throw new AppError('NOT_FOUND', 'no such service name');
+      await deps.lifecycle.setServiceSuspended(view.tenant.id, service, true, actorOf(res));
+      res.json({ tenantId: view.tenant.id, service, suspended: true });
+    },
+
+    resumeService: async (req, res, input) => {
+      const view = await tenantAccess(deps, req, res, 'service.suspend', { allowLocked: true });
+      const service = input.param(req, 'service');
+      if (!service) throw new AppError('NOT_FOUND', 'no such service name');
+      await deps.lifecycle.setServiceSuspended(view.tenant.id, service, false, actorOf(res));
+      res.json({ tenantId: view.tenant.id, service, suspended: false });
     },
   };
 }

@@ -16,6 +16,9 @@ const policyBody = (t: TenantRecord) => ({
   ...(t.policy.purposeInKmsContext !== undefined
     ? { purposeInKmsContext: t.policy.purposeInKmsContext }
     : {}),
+  ...(t.policy.restoreRequiresTwoAdmins !== undefined
+    ? { restoreRequiresTwoAdmins: t.policy.restoreRequiresTwoAdmins }
+    : {}),
 });
 
 /** Tenants, their customer key and policy. */
@@ -61,6 +64,7 @@ export function tenantHandlers(
           cacheTtlSeconds: body.cacheTtlSeconds,
           allowedPurposes: body.allowedPurposes as TenantPolicyRecord['allowedPurposes'],
           purposeInKmsContext: body.purposeInKmsContext,
+          restoreRequiresTwoAdmins: body.restoreRequiresTwoAdmins,
         },
         actorOf(res),
       );

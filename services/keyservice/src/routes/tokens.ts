@@ -1,31 +1,92 @@
 import type { TokenRecord } from '../domain/tokens/token-admin-service.js';
+import { grantsOf } from '../domain/tokens/token-service.js';
 import { AppError } from '../errors.js';
 import type { ContractHandlers } from '../http/bind-operations.js';
-import { actorOf, principalOf, tenantAccess, type RouteDeps } from '../http/context.js';
+import { actorOf, platformAccess, principalOf, tenantAccess, type RouteDeps } from '../http/context.js';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 const tokenBody = (t: TokenRecord) => ({
   id: t.id,
   name: t.name,
   role: t.role,
   tenantId: t.tenantId,
+  service: t.service,
+  grants: grantsOf(t) ?? null,
   createdAt: t.createdAt.toISOString(),
-  revokedAt: t.revokedAt ? t.revokedAt.toISOString() : null,
+  expiresAt: iso(t.expiresAt),
+  revokedAt: iso(t.revokedAt),
 });
 
-/** Issuing, listing and revoking bearer tokens. */
+const issuedBody = (t: TokenRecord, token: string) => ({
+  id: t.id,
+  token,
+  name: t.name,
+  role: t.role,
+  tenantId: t.tenantId,
+  service: t.service,
+  grants: grantsOf(t) ?? null,
+  expiresAt: iso(t.expiresAt),
+});
+
+/** Issuing, listing, rotating and revoking bearer tokens. */
 export function tokenHandlers(
   deps: RouteDeps,
-): ContractHandlers<'createToken' | 'listTokens' | 'revokeToken'> {
+): ContractHandlers<
+  'createToken' | 'rotateToken' | 'listPlatformTokens' | 'revokePlatformToken' | 'listTokens' | 'revokeToken'
+> {
   return {
     createToken: async (req, res, input) => {
       const principal = principalOf(res);
       const body = input.body(req);
       const { row, token } = await deps.tokenAdmin.issue(
         principal,
-        { name: body.name, role: body.role, tenantId: body.tenantId ?? null },
+        {
+          name: body.name,
+          role: body.role,
+          tenantId: body.tenantId ?? null,
+          service: body.service,
+          tenantIds: body.tenantIds,
+          allTenants: body.allTenants,
+          expiresAt: body.expiresAt ? new Date(body.expiresAt) : undefined,
+        },
         actorOf(res),
       );
-      res.status(201).json({ id: row.id, token, name: row.name, role: row.role, tenantId: row.tenantId });
+      res.status(201).json(issuedBody(row, token));
+    },
+
+    rotateToken: async (req, res, input) => {
+      const principal = principalOf(res);
+      const tokenId = input.param(req, 'tokenId');
+      const body = input.body(req);
+      if (!tokenId) throw new AppError('NOT_FOUND', 'token not found');
+      const { row, token, previousExpiresAt } = await deps.tokenAdmin.rotate(
+        principal,
+        tokenId,
+        {
+          overlapSeconds: body.overlapSeconds,
+          expiresAt: body.expiresAt ? new Date(body.expiresAt) : undefined,
+        },
+        actorOf(res),
+      );
+      res.status(201).json({
+        ...issuedBody(row, token),
+        replaces: tokenId,
+        previousExpiresAt: previousExpiresAt.toISOString(),
+      });
+    },
+
+    listPlatformTokens: async (_req, res) => {
+      await platformAccess(deps, res, 'token.platform.read');
+      res.json({ tokens: (await deps.tokenAdmin.listPlatform()).map(tokenBody) });
+    },
+
+    revokePlatformToken: async (req, res, input) => {
+      await platformAccess(deps, res, 'token.platform.revoke');
+      const tokenId = input.param(req, 'tokenId');
+      if (!tokenId || !(await deps.tokenAdmin.revokePlatform(tokenId, actorOf(res))))
+        throw new AppError('NOT_FOUND', 'token not found');
+      res.status(204).end();
     },
 
     listTokens: async (req, res) => {

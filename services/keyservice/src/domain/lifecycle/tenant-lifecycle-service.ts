@@ -6,8 +6,12 @@ import {
   type Db,
 } from '@byok/store';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
+import type { TenantRow } from '@byok/store';
 import type { TenantEventReason } from '../tenants/tenant-events.js';
 import type { TokenService } from '../tokens/token-service.js';
+
+/** How long the first half of a two-admin restore waits for the second tenant admin. */
+export const RESTORE_CONFIRM_MS = 10 * 60 * 1000;
 
 /** What {@link TenantLifecycleService} needs. */
 export interface TenantLifecycleDeps {
@@ -29,10 +33,48 @@ export class TenantLifecycleService {
     await this.deps.publishTenantEvent(tenantId, 'locked');
   }
 
-  /** Lifts the kill switch. */
-  async restore(tenantId: string, actor: AuditActor): Promise<void> {
-    await this.setState(tenantId, actor, 'tenant.restore', 'active');
-    await this.deps.publishTenantEvent(tenantId, 'restored');
+  /**
+   * Lifts the kill switch. With the tenant's `restoreRequiresTwoAdmins`, the first tenant-admin
+   * token only opens a request; a different tenant-admin token must confirm it within
+   * {@link RESTORE_CONFIRM_MS}. Answers what happened.
+   */
+  async restore(
+    tenant: TenantRow,
+    actor: AuditActor,
+  ): Promise<{ state: 'active' } | { state: 'pending'; confirmBefore: Date }> {
+    const tokenId = actor.principal?.tokenId ?? '';
+    if (tenant.policy.restoreRequiresTwoAdmins && tenant.state === 'locked') {
+      const pending = tenant.restoreRequest;
+      const live = pending && pending.at.getTime() + RESTORE_CONFIRM_MS > Date.now();
+      if (!live || pending.tokenId === tokenId) {
+        // The same token asking twice restarts the window; it never counts as the second admin.
+        await this.record(tenant.id, actor, 'tenant.restore', 'restore pending');
+        await tenantRepository.requestRestore(this.deps.db, tenant.id, tokenId);
+        await this.deps.publishTenantEvent(tenant.id, 'policy');
+        return { state: 'pending', confirmBefore: new Date(Date.now() + RESTORE_CONFIRM_MS) };
+      }
+    }
+    await this.setState(tenant.id, actor, 'tenant.restore', 'active');
+    await this.deps.publishTenantEvent(tenant.id, 'restored');
+    return { state: 'active' };
+  }
+
+  /** Suspends (or lifts the suspension of) a named service's access to the tenant, on every instance. */
+  async setServiceSuspended(
+    tenantId: string,
+    service: string,
+    suspended: boolean,
+    actor: AuditActor,
+  ): Promise<void> {
+    await this.deps.audit.record(actor, {
+      tenantId,
+      action: 'service.suspend',
+      outcome: 'success',
+      resource: `tenants/${tenantId}/services/${service}`,
+      details: { newState: suspended ? 'suspended' : 'resumed' },
+    });
+    await tenantRepository.setServiceSuspended(this.deps.db, tenantId, service, suspended);
+    await this.deps.publishTenantEvent(tenantId, 'policy');
   }
 
   /**

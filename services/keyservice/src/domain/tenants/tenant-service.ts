@@ -32,6 +32,7 @@ export interface PolicyChange {
   cacheTtlSeconds?: number | undefined;
   allowedPurposes?: TenantPolicy['allowedPurposes'] | undefined;
   purposeInKmsContext?: boolean | undefined;
+  restoreRequiresTwoAdmins?: boolean | undefined;
 }
 
 /** The tenant's customer key as the API shows it. */
@@ -73,6 +74,11 @@ export class TenantService {
     return this.cmk(tenantId);
   }
 
+  /** The tenant as stored now (no cache), or undefined. */
+  get(tenantId: string): Promise<TenantRow | undefined> {
+    return tenantRepository.get(this.deps.db, tenantId);
+  }
+
   /** The tenant's customer key with its current tenant-key version; NOT_FOUND when none. */
   async cmk(tenantId: string): Promise<CmkView> {
     const cmk = await tenantRepository.getCmk(this.deps.db, tenantId);
@@ -98,6 +104,8 @@ export class TenantService {
     const policy: TenantPolicy = { ...tenant.policy };
     if (change.allowedPurposes !== undefined) policy.allowedPurposes = change.allowedPurposes;
     if (change.purposeInKmsContext !== undefined) policy.purposeInKmsContext = change.purposeInKmsContext;
+    if (change.restoreRequiresTwoAdmins !== undefined)
+      policy.restoreRequiresTwoAdmins = change.restoreRequiresTwoAdmins;
     const ttl = change.cacheTtlSeconds ?? tenant.cacheTtlSeconds;
     const purposes = boundPurposes(policy);
     if (policy.purposeInKmsContext && (ttl !== 0 || purposes.length === 0)) {

@@ -6,6 +6,18 @@ export interface Principal {
   tokenId: string;
   role: TokenRole;
   tenantId: string | null;
+  /** The platform service a service token belongs to (what a tenant can suspend). */
+  service?: string | null;
+  /** A multi-tenant service token's tenants: a list, or every tenant. */
+  grants?: readonly string[] | 'all';
+}
+
+/** The tenants a token row may act on beyond its tenantId: a list, every tenant, or none. */
+export function grantsOf(
+  row: Pick<TokenRow, 'role' | 'tenantId' | 'tenantGrants'>,
+): readonly string[] | 'all' | undefined {
+  if (row.role !== 'service' || row.tenantId !== null) return undefined;
+  return row.tenantGrants ?? 'all';
 }
 
 const TOKEN_PREFIX = 'byok_';
@@ -54,10 +66,22 @@ export class TokenService {
       this.cache.delete(cacheKey);
       return undefined;
     }
-    const principal: Principal = { tokenId: row.id, role: row.role, tenantId: row.tenantId };
+    const principal: Principal = {
+      tokenId: row.id,
+      role: row.role,
+      tenantId: row.tenantId,
+      service: row.service,
+    };
+    const grants = grantsOf(row);
+    if (grants) principal.grants = grants;
     if (this.cacheSeconds > 0) {
       if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(cacheKey, { principal, hash, expiresAt: this.now() + this.cacheSeconds * 1000 });
+      // A cached verification never outlives the token's own expiry.
+      const until = Math.min(
+        this.now() + this.cacheSeconds * 1000,
+        row.expiresAt ? row.expiresAt.getTime() : Number.POSITIVE_INFINITY,
+      );
+      this.cache.set(cacheKey, { principal, hash, expiresAt: until });
     }
     return principal;
   }
@@ -65,7 +89,18 @@ export class TokenService {
   /** Creates a token; the returned `token` is shown once and never stored. */
   async issue(
     db: Db,
-    t: { name: string; role: TokenRole; tenantId: string | null; createdBy: string | null; token?: string },
+    t: {
+      name: string;
+      role: TokenRole;
+      tenantId: string | null;
+      createdBy: string | null;
+      expiresAt?: Date | null;
+      service?: string | null;
+      tenantGrants?: string[] | null;
+      /** A chosen token (bootstrap), or only its SHA-256 when the operator keeps the token itself. */
+      token?: string;
+      tokenHash?: Buffer;
+    },
   ): Promise<{ row: TokenRow; token: string }> {
     const generated = generateToken();
     const token = t.token ?? generated.token;
@@ -74,8 +109,11 @@ export class TokenService {
       name: t.name,
       role: t.role,
       tenantId: t.tenantId,
-      tokenHash: hashToken(token),
+      tokenHash: t.tokenHash ?? hashToken(token),
       createdBy: t.createdBy,
+      expiresAt: t.expiresAt ?? null,
+      service: t.service ?? null,
+      tenantGrants: t.tenantGrants ?? null,
     });
     return { row, token };
   }
