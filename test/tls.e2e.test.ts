@@ -117,13 +117,27 @@ describe('TLS and listeners (started process, test CA made by openssl)', () => {
       LOG_LEVEL: 'info',
       ...(db.kind === 'pglite' ? { DATABASE_POOL_MAX: '1' } : {}),
     });
-    // A tenant with a CMK and a service token, set up by the admin without a client certificate.
-    const admin = (method: string, path: string, body?: unknown) =>
-      call(svc.url, method, path, { ca: ca.cert, token: ADMIN, body });
+    // A tenant with a CMK (registered by its tenant admin) and a service token, set up without a
+    // client certificate: only service tokens need one.
+    const admin = (method: string, path: string, body?: unknown, token = ADMIN) =>
+      call(svc.url, method, path, { ca: ca.cert, token, body });
     expect((await admin('POST', '/v1/tenants', { id: 'tls', name: 'TLS' })).status).toBe(201);
     expect((await admin('POST', '/v1/dev/local-kms/keys', { name: 'tls-cmk' })).status).toBe(201);
+    const tenantAdmin = await admin('POST', '/v1/tokens', {
+      name: 'tls tenant admin',
+      role: 'tenant-admin',
+      tenantId: 'tls',
+    });
+    expect(tenantAdmin.status).toBe(201);
     expect(
-      (await admin('PUT', '/v1/tenants/tls/cmk', { provider: 'local', keyRef: 'local:tls-cmk' })).status,
+      (
+        await admin(
+          'PUT',
+          '/v1/tenants/tls/cmk',
+          { provider: 'local', keyRef: 'local:tls-cmk' },
+          tenantAdmin.body.token as string,
+        )
+      ).status,
     ).toBe(200);
     const issued = await admin('POST', '/v1/tokens', {
       name: 'tls service',
