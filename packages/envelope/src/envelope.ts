@@ -92,7 +92,7 @@ export function envelopeWith(backend: EnvelopeBackend) {
   function open(tenantKey: Uint8Array, ciphertext: Uint8Array, params: OpenParams): Buffer {
     needs(tenantKey?.byteLength === TENANT_KEY_BYTES, 'Tenant key must be 32 bytes', invalidKey);
     checkTenantId(params.tenantId);
-    const contextJson = canonicalContext(params.context);
+    const contextJson = canonicalContext(params.context, 'open');
     readHeader(ciphertext);
 
     const ct = asBuffer(ciphertext);

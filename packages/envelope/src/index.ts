@@ -1,5 +1,12 @@
 export { aesGcm, AES_KEY_BYTES, GCM_IV_BYTES, GCM_TAG_BYTES } from './aes-gcm.js';
-export { canonicalContext, MAX_CONTEXT_BYTES, MAX_CONTEXT_KEYS, type Context } from './canonical-context.js';
+export {
+  canonicalContext,
+  CONTEXT_KEY_PATTERN,
+  MAX_CONTEXT_BYTES,
+  MAX_CONTEXT_KEYS,
+  type Context,
+  type ContextKeyRule,
+} from './canonical-context.js';
 export { generateTenantKey, open, seal, TENANT_KEY_BYTES, zeroize } from './envelope.js';
 export type { OpenParams, SealParams } from './envelope.js';
 export {

@@ -7,9 +7,12 @@ const tenantKey = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const plaintext = fc.uint8Array({ minLength: 0, maxLength: 4096 });
 const tenantId = fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme' });
 const context = fc.option(
-  fc.dictionary(fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme' }), fc.string({ maxLength: 40 }), {
-    maxKeys: 8,
-  }),
+  // Keys as seal binds them (CONTEXT_KEY_PATTERN).
+  fc.dictionary(
+    fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/).filter((k) => k !== '__proto__'),
+    fc.string({ maxLength: 40 }),
+    { maxKeys: 8 },
+  ),
   { nil: undefined },
 );
 const tkVersion = fc.integer({ min: 0, max: 0xffffffff });
