@@ -5,7 +5,7 @@ const parse = (json: string) => JSON.parse(json) as unknown;
 
 describe('context and label keys', () => {
   it('refuses a __proto__ key, which JSON.parse keeps and zod would otherwise drop', () => {
-    expect(Object.keys(parse('{"__proto__":"x"}'))).toEqual(['__proto__']);
+    expect(Object.keys(parse('{"__proto__":"x"}') as object)).toEqual(['__proto__']);
     const bodies: [{ safeParse(v: unknown): { success: boolean } }, string][] = [
       [EncryptRequest, '{"plaintext":"eA==","context":{"__proto__":"x"}}'],
       [EncryptRequest, '{"plaintext":"eA==","context":{"a":"1","__proto__":"x"}}'],
