@@ -64,6 +64,14 @@ export interface EnvelopeBackend {
 
 const GCM = 'aes-256-gcm';
 
+/**
+ * Memory of its own for plaintext and key bytes a backend writes. `allocUnsafe` would hand out a
+ * slice of Node's shared 8 KiB pool, whose other slices go to unrelated code: zeroing our slice
+ * then still leaves the slab alive as long as any of them, and a bug elsewhere (an overread, a
+ * `.buffer` passed on) could expose it. Callers zero these buffers when done.
+ */
+const ownMemory = (size: number) => Buffer.allocUnsafeSlow(size);
+
 const nodeGcmSeal: EnvelopeBackend['gcmSeal'] = (key, iv, aad, pt, ctOut, tagOut) => {
   const cipher = createCipheriv(GCM, key, iv, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(aad);
@@ -82,7 +90,14 @@ const nodeGcmOpen: EnvelopeBackend['gcmOpen'] = (key, iv, aad, ct, tag) => {
     // final() throws when the tag does not verify; `head` is then zeroed, never returned.
     try {
       const tail = decipher.final();
-      return tail.length === 0 ? head : Buffer.concat([head, tail]);
+      if (tail.length === 0) return head;
+      // Buffer.concat would take pooled memory for a small result (see ownMemory).
+      const pt = ownMemory(head.length + tail.length);
+      head.copy(pt);
+      tail.copy(pt, head.length);
+      head.fill(0);
+      tail.fill(0);
+      return pt;
     } catch {
       head.fill(0);
       return undefined;
@@ -135,19 +150,23 @@ function wrapAddon(addon: NativeAddon): EnvelopeBackend {
   return {
     name: 'native',
     hkdf64(ikm, salt, info) {
-      const okm = Buffer.allocUnsafe(64);
+      const okm = ownMemory(64);
       addon.hkdf64(ikm, salt, info, okm);
       return { key: okm.subarray(0, 32), commitment: okm.subarray(32) };
     },
     gcmSeal: addon.gcmSeal,
     gcmOpen(key, iv, aad, ct, tag) {
-      const pt = Buffer.allocUnsafe(ct.byteLength);
-      return addon.gcmOpen(key, iv, aad, ct, tag, pt) ? pt : undefined;
+      const pt = ownMemory(ct.byteLength);
+      if (addon.gcmOpen(key, iv, aad, ct, tag, pt)) return pt;
+      pt.fill(0);
+      return undefined;
     },
     sealRecord: addon.sealRecord,
     openRecord(tk, salt, info, iv, commitment, ct, tag) {
-      const pt = Buffer.allocUnsafe(ct.byteLength);
-      return addon.openRecord(tk, salt, info, iv, commitment, ct, tag, pt) ? pt : undefined;
+      const pt = ownMemory(ct.byteLength);
+      if (addon.openRecord(tk, salt, info, iv, commitment, ct, tag, pt)) return pt;
+      pt.fill(0);
+      return undefined;
     },
   };
 }
