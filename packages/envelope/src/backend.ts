@@ -11,11 +11,11 @@ export const GCM_TAG_BYTES = 16;
 
 /**
  * The primitives `seal`/`open` run on. Two implementations give the same bytes (the tests run
- * every vector through both, and cross-open one's output with the other):
+ * every vector through both, and a differential test compares them on random and mutated input):
+ * - `node`: node:crypto only (three createHmac + a Cipheriv). The default and the reference.
  * - `native`: one N-API call per seal/open on the OpenSSL Node links (native/envelope_native.c),
- *   algorithms fetched once, output written in place. Built at install; used when it loads and
- *   passes its known-answer self-test.
- * - `node`: node:crypto only (three createHmac + a Cipheriv). The reference, and the fallback.
+ *   algorithms fetched once, output written in place. Opt-in: built only by `build:native`,
+ *   loaded only when selected, and used only after its known-answer self-test passes.
  * Lengths are checked by the callers; `open*` never returns unauthenticated bytes.
  */
 export interface EnvelopeBackend {
@@ -107,6 +107,7 @@ const nodeGcmOpen: EnvelopeBackend['gcmOpen'] = (key, iv, aad, ct, tag) => {
   }
 };
 
+/** The node:crypto backend: the default, and the reference the native one is tested against. */
 export const nodeBackend: EnvelopeBackend = {
   name: 'node',
   hkdf64: hkdfSha256x64,
@@ -204,37 +205,29 @@ function selfTest(native: EnvelopeBackend): string | undefined {
   return undefined;
 }
 
-function loadNative(): { backend?: EnvelopeBackend; openssl?: string; reason?: string } {
+/** Why the native backend cannot be used, or it and the OpenSSL it calls. */
+export type NativeLoad = { backend: EnvelopeBackend; openssl: string } | { reason: string };
+
+let nativeLoad: NativeLoad | undefined;
+
+/**
+ * Loads the addon and runs its self-test, once, and only when asked: the addon is opt-in
+ * (`ENVELOPE_BACKEND=native`), so a process on the default backend never loads native code.
+ */
+export function loadNativeBackend(): NativeLoad {
+  if (nativeLoad) return nativeLoad;
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)('../build/Release/envelope_native.node') as NativeAddon;
   } catch (err) {
-    return { reason: `addon not loadable (${(err as Error).message.split('\n')[0]})` };
+    const why = (err as Error).message.split('\n')[0];
+    nativeLoad = {
+      reason: `addon not loadable (${why}); build it with \`pnpm --filter @byok/envelope build:native\``,
+    };
+    return nativeLoad;
   }
   const backend = wrapAddon(addon);
   const reason = selfTest(backend);
-  return reason === undefined ? { backend, openssl: addon.openssl } : { reason };
-}
-
-const native = loadNative();
-
-/** The native backend when it is built and passed its self-test (tests run both). */
-export const nativeBackend: EnvelopeBackend | undefined = native.backend;
-
-/** The backend `seal`, `open` and `aesGcm` use. */
-export const defaultBackend: EnvelopeBackend = native.backend ?? nodeBackend;
-
-/** Which backend the envelope runs on, and why not the native one when it does not. */
-export interface EnvelopeBackendInfo {
-  name: 'native' | 'node';
-  /** The OpenSSL the native backend calls, e.g. "OpenSSL 3.0.19 ...". */
-  openssl?: string;
-  /** Why the native backend is not in use. */
-  fallbackReason?: string;
-}
-
-export function envelopeBackend(): EnvelopeBackendInfo {
-  return native.backend
-    ? { name: 'native', openssl: native.openssl }
-    : { name: 'node', fallbackReason: native.reason };
+  nativeLoad = reason === undefined ? { backend, openssl: addon.openssl } : { reason };
+  return nativeLoad;
 }

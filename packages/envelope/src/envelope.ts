@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { asBuffer, GCM_TAG_BYTES } from './aes-gcm.js';
-import { defaultBackend, type EnvelopeBackend } from './backend.js';
+import type { EnvelopeBackend } from './backend.js';
 import { canonicalContext, type Context } from './canonical-context.js';
 import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
 import {
@@ -45,7 +45,7 @@ export function generateTenantKey(): Buffer {
   return randomBytes(TENANT_KEY_BYTES);
 }
 
-/** `seal` and `open` bound to one backend; the package exports them bound to {@link defaultBackend}. */
+/** `seal` and `open` bound to one backend; the package exports them on the selected one (active-backend.ts). */
 export function envelopeWith(backend: EnvelopeBackend) {
   /**
    * Encrypts `plaintext` under a record key derived from `tenantKey`, bound to the tenant, key
@@ -113,5 +113,3 @@ export function envelopeWith(backend: EnvelopeBackend) {
 
   return { seal, open };
 }
-
-export const { seal, open } = envelopeWith(defaultBackend);
