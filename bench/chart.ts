@@ -19,7 +19,7 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const PAYLOAD_ORDER = ['64B', '1KiB', '64KiB', '1MiB'];
-const IMPL_ORDER = ['raw', 'ours', 'ours-node', 'esdk', 'esdk-cached'];
+const IMPL_ORDER = ['raw', 'ours', 'ours-native', 'esdk', 'esdk-cached'];
 
 /** Envelope throughput (MB/s, log scale) by payload size: raw vs ours vs ESDK, encrypt and decrypt. */
 export function envelopeSpec(report: BenchReport): TopLevelSpec {

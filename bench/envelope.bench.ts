@@ -15,7 +15,7 @@ import {
   RawAesWrappingSuiteIdentifier,
 } from '@aws-crypto/client-node';
 import { envelopeBackend, generateTenantKey, open, seal } from '@byok/envelope';
-import { nodeBackend } from '../packages/envelope/src/backend.js';
+import { loadNativeBackend } from '../packages/envelope/src/backend.js';
 import { envelopeWith } from '../packages/envelope/src/envelope.js';
 import type { BenchCase, CaseResult } from './lib/harness.js';
 import { useServiceMalloc } from './lib/malloc.js';
@@ -33,10 +33,18 @@ const PAYLOADS = [
   ['1MiB', 1024 * 1024],
 ] as const;
 const OPS = ['encrypt', 'decrypt'] as const;
-// `ours` runs on the default backend (native when built); `ours-node` forces the node:crypto one.
-const IMPLS = ['raw', 'ours', 'ours-node', 'esdk', 'esdk-cached'] as const;
-
-const viaNode = envelopeWith(nodeBackend);
+// `ours` runs on the default backend (node:crypto); `ours-native` on the opt-in addon, measured
+// only when it is built (`pnpm --filter @byok/envelope build:native`).
+const native = loadNativeBackend();
+const viaNative = 'backend' in native ? envelopeWith(native.backend) : undefined;
+const IMPLS = [
+  'raw',
+  'ours',
+  ...(viaNative ? (['ours-native'] as const) : []),
+  'esdk',
+  'esdk-cached',
+] as const;
+type Impl = 'raw' | 'ours' | 'ours-native' | 'esdk' | 'esdk-cached';
 const rawKey = randomBytes(32);
 const tenantKey = generateTenantKey();
 const sealParams = { tenantId: 'tenant-bench', tkVersion: 1, context: { record: 'r-1', purpose: 'bench' } };
@@ -91,16 +99,20 @@ async function buildCases(): Promise<BenchCase[]> {
     // longer rounds average them out for every implementation alike.
     const esdkRoundMs = bytes >= 64 * 1024 ? 300 : undefined;
     const largeRoundMs = bytes >= 1024 * 1024 ? 500 : undefined;
-    const fns: Record<(typeof IMPLS)[number], Record<(typeof OPS)[number], () => unknown>> = {
+    const fns: Partial<Record<Impl, Record<(typeof OPS)[number], () => unknown>>> = {
       raw: { encrypt: () => rawEncrypt(pt), decrypt: () => rawDecrypt(iv, rawCt, rawTag) },
       ours: {
         encrypt: () => seal(tenantKey, pt, sealParams),
         decrypt: () => open(tenantKey, ours, openParams),
       },
-      'ours-node': {
-        encrypt: () => viaNode.seal(tenantKey, pt, sealParams),
-        decrypt: () => viaNode.open(tenantKey, ours, openParams),
-      },
+      ...(viaNative
+        ? {
+            'ours-native': {
+              encrypt: () => viaNative.seal(tenantKey, pt, sealParams),
+              decrypt: () => viaNative.open(tenantKey, ours, openParams),
+            },
+          }
+        : {}),
       esdk: {
         encrypt: () => esdkEncrypt(keyring, pt, { encryptionContext, suiteId }),
         decrypt: () => esdkDecrypt(keyring, esdk),
@@ -112,6 +124,8 @@ async function buildCases(): Promise<BenchCase[]> {
     };
     for (const op of OPS) {
       for (const impl of IMPLS) {
+        const fn = fns[impl]?.[op];
+        if (!fn) continue;
         const esdkImpl = impl.startsWith('esdk');
         cases.push({
           id: `${impl} ${op} ${payload}`,
@@ -121,7 +135,7 @@ async function buildCases(): Promise<BenchCase[]> {
           labels: { impl, op, payload },
           bytes,
           roundMs: esdkImpl ? esdkRoundMs : largeRoundMs,
-          fn: fns[impl][op],
+          fn,
         });
       }
     }
@@ -136,7 +150,12 @@ function ratios(byId: (id: string) => CaseResult): Record<string, number> {
       const ours = byId(`ours ${op} ${payload}`);
       const raw = byId(`raw ${op} ${payload}`).rounds;
       out[`ours/raw ${op} ${payload}`] = pairedRatio(ours.rounds, raw);
-      out[`ours-node/raw ${op} ${payload}`] = pairedRatio(byId(`ours-node ${op} ${payload}`).rounds, raw);
+      if (viaNative) {
+        out[`ours-native/raw ${op} ${payload}`] = pairedRatio(
+          byId(`ours-native ${op} ${payload}`).rounds,
+          raw,
+        );
+      }
       for (const other of ['esdk', 'esdk-cached']) {
         out[`ours/${other} ${op} ${payload}`] = ours.median / byId(`${other} ${op} ${payload}`).median;
       }
@@ -147,7 +166,11 @@ function ratios(byId: (id: string) => CaseResult): Record<string, number> {
 
 await runBench({
   name: 'envelope',
-  setup: { envelopeBackend: envelopeBackend(), malloc },
+  setup: {
+    envelopeBackend: envelopeBackend(),
+    nativeBackend: 'openssl' in native ? { openssl: native.openssl } : { unavailable: native.reason },
+    malloc,
+  },
   cases: await buildCases(),
   ratios,
   rounds: 11,

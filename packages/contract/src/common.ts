@@ -18,10 +18,50 @@ export const Purpose = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'purpose: 1-64 lower-case letters, digits or dashes');
 
-/** Caller context bound into a ciphertext (string values only; canonicalised by the envelope). */
-export const Context = z
-  .record(z.string().min(1).max(128), z.string().max(1024))
-  .refine((c) => Object.keys(c).length <= 32, 'context: at most 32 keys');
+/**
+ * The rule for context and label keys (the envelope states it again for seal; a test keeps the
+ * two equal): 1-64 letters, digits, dots, underscores, colons or dashes.
+ */
+export const CONTEXT_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * `schema` for a JSON object whose own keys must not include `__proto__`. JSON.parse keeps that
+ * key, but zod's record and object skip it before any key rule runs, so without this check the
+ * request would be read as if the caller had not sent it (and bound to a context it did not send).
+ */
+export function withoutProtoKey<T extends z.ZodType>(schema: T) {
+  // Typed as taking the schema's input, so clients keep their request types.
+  return z.preprocess<unknown, T, z.input<T>>((value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'key __proto__ is not allowed', input: value });
+    }
+    return value;
+  }, schema);
+}
+
+const contextValues = z.string().max(1024);
+const atMost32 = (c: Record<string, string>) => Object.keys(c).length <= 32;
+
+/** Caller context bound into a new ciphertext (string values only; canonicalised by the envelope). */
+export const Context = withoutProtoKey(
+  z
+    .record(
+      z
+        .string()
+        .regex(CONTEXT_KEY_PATTERN, 'context key: 1-64 letters, digits, dots, underscores, colons or dashes'),
+      contextValues,
+    )
+    .refine(atMost32, 'context: at most 32 keys'),
+);
+
+/**
+ * Caller context a decrypt checks a ciphertext against. Keys follow the rule that was in force
+ * before {@link CONTEXT_KEY_PATTERN} (any 1-128 characters), so that records encrypted under such
+ * keys stay decryptable; a key outside the pattern cannot match anything encrypted since.
+ */
+export const OpenContext = withoutProtoKey(
+  z.record(z.string().min(1).max(128), contextValues).refine(atMost32, 'context: at most 32 keys'),
+);
 
 /**
  * The bytes `s` encodes, when `s` is exactly what Node's encoder writes for them: the canonical

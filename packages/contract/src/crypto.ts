@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { Base64, Base64Url, Context, MAX_BATCH_ITEMS, MAX_PLAINTEXT_BYTES, Purpose } from './common.js';
+import {
+  Base64,
+  Base64Url,
+  Context,
+  MAX_BATCH_ITEMS,
+  MAX_PLAINTEXT_BYTES,
+  OpenContext,
+  Purpose,
+} from './common.js';
 import { ERROR_CODES } from './problem.js';
 
 const plaintext = Base64.max(Math.ceil(MAX_PLAINTEXT_BYTES / 3) * 4, 'plaintext: at most 1 MiB');
@@ -12,7 +20,7 @@ export const EncryptResponse = z.object({ ciphertext: Base64Url, keyVersion: z.n
 /** `POST /v1/tenants/{tenantId}/decrypt` */
 export const DecryptRequest = z.strictObject({
   ciphertext: Base64Url.max(2 * 1024 * 1024),
-  context: Context.optional(),
+  context: OpenContext.optional(),
   purpose: Purpose.optional(),
 });
 /** Decrypt result: the plaintext, base64. */
@@ -32,7 +40,7 @@ export const DecryptBatchRequest = z.strictObject({
           .string()
           .min(1)
           .max(2 * 1024 * 1024),
-        context: Context.optional(),
+        context: OpenContext.optional(),
       }),
     )
     .min(1)

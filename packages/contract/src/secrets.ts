@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Purpose, Timestamp } from './common.js';
+import { Purpose, Timestamp, withoutProtoKey } from './common.js';
 
 /** Kinds of secret, with format checks; AI provider API keys come first. */
 export const SecretKind = z.enum(['openai', 'anthropic', 'google', 'azure-openai', 'generic']);
@@ -48,10 +48,13 @@ export const PutSecretRequest = z
   .strictObject({
     value: z.string().min(1).max(8192),
     kind: SecretKind,
-    labels: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), z.string().max(256))
-      .refine((l) => Object.keys(l).length <= 32, 'labels: at most 32')
-      .optional(),
+    // Label keys: a stricter subset of CONTEXT_KEY_PATTERN (lower case, no colon, no leading
+    // punctuation), kept as it was so stored labels and the tests of it keep their meaning.
+    labels: withoutProtoKey(
+      z
+        .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), z.string().max(256))
+        .refine((l) => Object.keys(l).length <= 32, 'labels: at most 32'),
+    ).optional(),
   })
   .superRefine((req, ctx) => {
     const rule = SECRET_FORMATS[req.kind];

@@ -1,7 +1,8 @@
 /* global process, console */
-// Builds the envelope's optional N-API addon (native/envelope_native.c) at install time.
-// It never fails the install: without the addon the envelope runs on node:crypto, slower, and
-// envelopeBackend() says why. CI requires the addon (test/backend.test.ts).
+// Builds the envelope's opt-in N-API addon (native/envelope_native.c): only when asked, with
+// `pnpm --filter @byok/envelope build:native` (never by `pnpm install`), so a default install
+// compiles and loads no native code. The service uses it only with ENVELOPE_BACKEND=native.
+// .ci/run builds it, and CI fails without it (test/backend.test.ts); so does a failed build here.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,10 +20,12 @@ if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node'
 }
 const result = spawnSync(process.execPath, args, { cwd: packageDir, stdio: ['ignore', 'ignore', 'inherit'] });
 if (result.status === 0) {
-  console.log('@byok/envelope: native addon built (OpenSSL through N-API)');
-} else {
-  console.warn(
-    '@byok/envelope: native addon NOT built; the envelope will use node:crypto (correct, slower). ' +
-      'Needs python3, make, a C compiler and Node headers; rebuild with `pnpm --filter @byok/envelope build:native`.',
+  console.log(
+    '@byok/envelope: native addon built (OpenSSL through N-API); select it with ENVELOPE_BACKEND=native',
   );
+} else {
+  console.error(
+    '@byok/envelope: native addon NOT built: needs python3, make, a C compiler and Node headers.',
+  );
+  process.exit(1);
 }

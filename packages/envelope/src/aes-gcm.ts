@@ -1,10 +1,4 @@
-import {
-  AES_KEY_BYTES,
-  defaultBackend,
-  GCM_IV_BYTES,
-  GCM_TAG_BYTES,
-  type EnvelopeBackend,
-} from './backend.js';
+import { AES_KEY_BYTES, GCM_IV_BYTES, GCM_TAG_BYTES, type EnvelopeBackend } from './backend.js';
 import { InvalidArgumentError, InvalidCiphertextError, InvalidKeyError, needs } from './errors.js';
 
 export { AES_KEY_BYTES, GCM_IV_BYTES, GCM_TAG_BYTES } from './backend.js';
@@ -56,6 +50,3 @@ export function aesGcmWith(backend: EnvelopeBackend) {
     },
   };
 }
-
-/** {@link aesGcmWith} on the default backend. */
-export const aesGcm = aesGcmWith(defaultBackend);

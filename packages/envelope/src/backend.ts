@@ -11,11 +11,11 @@ export const GCM_TAG_BYTES = 16;
 
 /**
  * The primitives `seal`/`open` run on. Two implementations give the same bytes (the tests run
- * every vector through both, and cross-open one's output with the other):
+ * every vector through both, and a differential test compares them on random and mutated input):
+ * - `node`: node:crypto only (three createHmac + a Cipheriv). The default and the reference.
  * - `native`: one N-API call per seal/open on the OpenSSL Node links (native/envelope_native.c),
- *   algorithms fetched once, output written in place. Built at install; used when it loads and
- *   passes its known-answer self-test.
- * - `node`: node:crypto only (three createHmac + a Cipheriv). The reference, and the fallback.
+ *   algorithms fetched once, output written in place. Opt-in: built only by `build:native`,
+ *   loaded only when selected, and used only after its known-answer self-test passes.
  * Lengths are checked by the callers; `open*` never returns unauthenticated bytes.
  */
 export interface EnvelopeBackend {
@@ -64,6 +64,14 @@ export interface EnvelopeBackend {
 
 const GCM = 'aes-256-gcm';
 
+/**
+ * Memory of its own for plaintext and key bytes a backend writes. `allocUnsafe` would hand out a
+ * slice of Node's shared 8 KiB pool, whose other slices go to unrelated code: zeroing our slice
+ * then still leaves the slab alive as long as any of them, and a bug elsewhere (an overread, a
+ * `.buffer` passed on) could expose it. Callers zero these buffers when done.
+ */
+const ownMemory = (size: number) => Buffer.allocUnsafeSlow(size);
+
 const nodeGcmSeal: EnvelopeBackend['gcmSeal'] = (key, iv, aad, pt, ctOut, tagOut) => {
   const cipher = createCipheriv(GCM, key, iv, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(aad);
@@ -82,7 +90,14 @@ const nodeGcmOpen: EnvelopeBackend['gcmOpen'] = (key, iv, aad, ct, tag) => {
     // final() throws when the tag does not verify; `head` is then zeroed, never returned.
     try {
       const tail = decipher.final();
-      return tail.length === 0 ? head : Buffer.concat([head, tail]);
+      if (tail.length === 0) return head;
+      // Buffer.concat would take pooled memory for a small result (see ownMemory).
+      const pt = ownMemory(head.length + tail.length);
+      head.copy(pt);
+      tail.copy(pt, head.length);
+      head.fill(0);
+      tail.fill(0);
+      return pt;
     } catch {
       head.fill(0);
       return undefined;
@@ -92,6 +107,7 @@ const nodeGcmOpen: EnvelopeBackend['gcmOpen'] = (key, iv, aad, ct, tag) => {
   }
 };
 
+/** The node:crypto backend: the default, and the reference the native one is tested against. */
 export const nodeBackend: EnvelopeBackend = {
   name: 'node',
   hkdf64: hkdfSha256x64,
@@ -135,19 +151,23 @@ function wrapAddon(addon: NativeAddon): EnvelopeBackend {
   return {
     name: 'native',
     hkdf64(ikm, salt, info) {
-      const okm = Buffer.allocUnsafe(64);
+      const okm = ownMemory(64);
       addon.hkdf64(ikm, salt, info, okm);
       return { key: okm.subarray(0, 32), commitment: okm.subarray(32) };
     },
     gcmSeal: addon.gcmSeal,
     gcmOpen(key, iv, aad, ct, tag) {
-      const pt = Buffer.allocUnsafe(ct.byteLength);
-      return addon.gcmOpen(key, iv, aad, ct, tag, pt) ? pt : undefined;
+      const pt = ownMemory(ct.byteLength);
+      if (addon.gcmOpen(key, iv, aad, ct, tag, pt)) return pt;
+      pt.fill(0);
+      return undefined;
     },
     sealRecord: addon.sealRecord,
     openRecord(tk, salt, info, iv, commitment, ct, tag) {
-      const pt = Buffer.allocUnsafe(ct.byteLength);
-      return addon.openRecord(tk, salt, info, iv, commitment, ct, tag, pt) ? pt : undefined;
+      const pt = ownMemory(ct.byteLength);
+      if (addon.openRecord(tk, salt, info, iv, commitment, ct, tag, pt)) return pt;
+      pt.fill(0);
+      return undefined;
     },
   };
 }
@@ -185,37 +205,29 @@ function selfTest(native: EnvelopeBackend): string | undefined {
   return undefined;
 }
 
-function loadNative(): { backend?: EnvelopeBackend; openssl?: string; reason?: string } {
+/** Why the native backend cannot be used, or it and the OpenSSL it calls. */
+export type NativeLoad = { backend: EnvelopeBackend; openssl: string } | { reason: string };
+
+let nativeLoad: NativeLoad | undefined;
+
+/**
+ * Loads the addon and runs its self-test, once, and only when asked: the addon is opt-in
+ * (`ENVELOPE_BACKEND=native`), so a process on the default backend never loads native code.
+ */
+export function loadNativeBackend(): NativeLoad {
+  if (nativeLoad) return nativeLoad;
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)('../build/Release/envelope_native.node') as NativeAddon;
   } catch (err) {
-    return { reason: `addon not loadable (${(err as Error).message.split('\n')[0]})` };
+    const why = (err as Error).message.split('\n')[0];
+    nativeLoad = {
+      reason: `addon not loadable (${why}); build it with \`pnpm --filter @byok/envelope build:native\``,
+    };
+    return nativeLoad;
   }
   const backend = wrapAddon(addon);
   const reason = selfTest(backend);
-  return reason === undefined ? { backend, openssl: addon.openssl } : { reason };
-}
-
-const native = loadNative();
-
-/** The native backend when it is built and passed its self-test (tests run both). */
-export const nativeBackend: EnvelopeBackend | undefined = native.backend;
-
-/** The backend `seal`, `open` and `aesGcm` use. */
-export const defaultBackend: EnvelopeBackend = native.backend ?? nodeBackend;
-
-/** Which backend the envelope runs on, and why not the native one when it does not. */
-export interface EnvelopeBackendInfo {
-  name: 'native' | 'node';
-  /** The OpenSSL the native backend calls, e.g. "OpenSSL 3.0.19 ...". */
-  openssl?: string;
-  /** Why the native backend is not in use. */
-  fallbackReason?: string;
-}
-
-export function envelopeBackend(): EnvelopeBackendInfo {
-  return native.backend
-    ? { name: 'native', openssl: native.openssl }
-    : { name: 'node', fallbackReason: native.reason };
+  nativeLoad = reason === undefined ? { backend, openssl: addon.openssl } : { reason };
+  return nativeLoad;
 }

@@ -7,6 +7,19 @@ export type Context = Readonly<Record<string, string>>;
 export const MAX_CONTEXT_KEYS = 32;
 /** At most this many UTF-8 bytes in the canonical JSON of a context. */
 export const MAX_CONTEXT_BYTES = 4096;
+/** The rule for every key a seal binds (the API's rule too: `@byok/contract` states it again). */
+export const CONTEXT_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+// JSON.parse keeps `__proto__` as an own key, but an object spread or a schema library drops it,
+// so a context sealed under it could be rebuilt without it: never sealed.
+const RESERVED_KEY = '__proto__';
+
+/**
+ * Which rule the keys follow: `seal` binds only keys matching {@link CONTEXT_KEY_PATTERN};
+ * `open` takes any non-empty key, so ciphertexts sealed before the rule (and the pinned
+ * vectors, one of which has a Cyrillic key) keep opening. A key outside the rule cannot
+ * authenticate anything sealed since, so accepting it on open grants nothing.
+ */
+export type ContextKeyRule = 'seal' | 'open';
 
 const EMPTY_CONTEXT = '{}';
 // A lone surrogate would be UTF-8 encoded as U+FFFD, so two different strings could share one AAD.
@@ -20,9 +33,9 @@ export function isWellFormed(s: string): boolean {
 
 /**
  * The validated canonical JSON of `ctx`: own keys sorted by UTF-16 code units (as RFC 8785), string
- * values only. `undefined` and `{}` both give `{}`. Throws {@link InvalidContextError}.
+ * values only, keys by `rule`. `undefined` and `{}` both give `{}`. Throws {@link InvalidContextError}.
  */
-export function canonicalContext(ctx: Context | undefined): string {
+export function canonicalContext(ctx: Context | undefined, rule: ContextKeyRule = 'seal'): string {
   if (ctx === undefined) return EMPTY_CONTEXT;
   needs(
     typeof ctx === 'object' && ctx !== null && !Array.isArray(ctx),
@@ -44,6 +57,13 @@ export function canonicalContext(ctx: Context | undefined): string {
     const key = keys[i] as string;
     const value: unknown = ctx[key];
     needs(key.length > 0, 'Context keys must be non-empty', invalidContext);
+    if (rule === 'seal') {
+      needs(
+        CONTEXT_KEY_PATTERN.test(key) && key !== RESERVED_KEY,
+        'Context keys must be 1-64 letters, digits, dots, underscores, colons or dashes, not __proto__',
+        invalidContext,
+      );
+    }
     needs(typeof value === 'string', 'Context values must be strings', invalidContext);
     needs(isWellFormed(key) && isWellFormed(value), 'Context must be well-formed Unicode', invalidContext);
     json += (i === 0 ? '' : ',') + JSON.stringify(key) + ':' + JSON.stringify(value);

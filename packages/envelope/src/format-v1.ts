@@ -4,8 +4,16 @@ import { GCM_IV_BYTES, GCM_TAG_BYTES } from './aes-gcm.js';
 
 /** Format version byte of ciphertext format v1. */
 export const FORMAT_V1 = 0x01;
-/** Algorithm byte: HKDF-SHA-256 record key + 32-byte commitment, AES-256-GCM, 12-byte IV, 16-byte tag. */
+/**
+ * Algorithm byte 1: HKDF-SHA-256 (extract and expand) record key + 32-byte commitment, AES-256-GCM,
+ * 12-byte IV, 16-byte tag. No longer written; readable forever.
+ */
 export const ALG_HKDF_SHA256_AES256_GCM_COMMIT = 0x01;
+/**
+ * Algorithm byte 2, what `seal` writes: the record key and commitment are one HMAC-SHA-512 block,
+ * HKDF-Expand only (RFC 5869 section 3.3) over salt and AAD; otherwise as algorithm 1.
+ */
+export const ALG_EXPAND_SHA512_AES256_GCM_COMMIT = 0x02;
 /** Salt length in bytes (fresh per ciphertext). */
 export const SALT_BYTES = 32;
 /** Key commitment length in bytes. */
@@ -53,7 +61,11 @@ export function readHeader(ciphertext: Uint8Array): Header {
   const version = ciphertext[V1.version] as number;
   const alg = ciphertext[V1.alg] as number;
   needs(version === FORMAT_V1, 'Ciphertext version must be known', invalidCiphertext);
-  needs(alg === ALG_HKDF_SHA256_AES256_GCM_COMMIT, 'Ciphertext algorithm must be known', invalidCiphertext);
+  needs(
+    alg === ALG_EXPAND_SHA512_AES256_GCM_COMMIT || alg === ALG_HKDF_SHA256_AES256_GCM_COMMIT,
+    'Ciphertext algorithm must be known',
+    invalidCiphertext,
+  );
   const view = new DataView(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength);
   return { version, alg, tkVersion: view.getUint32(V1.tkVersion, false) };
 }
@@ -71,7 +83,7 @@ export function checkTenantId(tenantId: string): void {
 
 /**
  * The canonical AAD: `u32 len | header | u32 len | tenantId UTF-8 | u32 len | context JSON UTF-8`
- * (lengths big-endian). Length prefixes make it unambiguous; it is both the GCM AAD and the HKDF info.
+ * (lengths big-endian). Length prefixes make it unambiguous; it is both the GCM AAD and the KDF info.
  */
 export function canonicalAad(header: Uint8Array, tenantId: string, contextJson: string): Buffer {
   const tenantBytes = Buffer.byteLength(tenantId, 'utf8');

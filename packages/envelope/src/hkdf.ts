@@ -24,3 +24,15 @@ export function hkdfSha256x64(ikm: Uint8Array, salt: Uint8Array, info: Uint8Arra
   prk.fill(0);
   return { key, commitment };
 }
+
+/**
+ * The record key and commitment of algorithm 2: HKDF-Expand alone (RFC 5869 section 3.3, which
+ * allows skipping Extract when the input key is already uniformly random, as a tenant key is),
+ * with SHA-512 so that one block gives all 64 bytes: T(1) = HMAC-SHA-512(TK, salt | info | 0x01).
+ * One HMAC where algorithm 1 takes three; the fresh 32-byte salt still makes every record key
+ * different. `info` is the length-prefixed canonical AAD, so salt | info is unambiguous.
+ */
+export function expandSha512x64(tk: Uint8Array, salt: Uint8Array, info: Uint8Array): DerivedKeys {
+  const okm = createHmac('sha512', tk).update(salt).update(info).update(COUNTER_1).digest();
+  return { key: okm.subarray(0, 32), commitment: okm.subarray(32, 64) };
+}

@@ -1,27 +1,52 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from '@jest/globals';
-import { envelopeBackend, nativeBackend, nodeBackend } from '../src/backend.js';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { nodeBackend } from '../src/backend.js';
 import { envelopeWith } from '../src/envelope.js';
-import { InvalidCiphertextError } from '../src/index.js';
+import { envelopeBackend, InvalidCiphertextError, open, seal, useEnvelopeBackend } from '../src/index.js';
+import { nativeBackend, nativeUnavailable } from './backends.js';
 
 const params = { tenantId: 'tenant-x', tkVersion: 2, context: { record: 'r9' } };
 
 describe('envelope backend', () => {
-  const info = envelopeBackend();
+  afterEach(() => {
+    useEnvelopeBackend('node');
+  });
 
   if (process.env.CI === 'true') {
-    it('runs on the native addon in CI (a failed build must not pass unnoticed)', () => {
-      expect(info).toEqual({ name: 'native', openssl: expect.stringMatching(/^OpenSSL 3\./) });
+    it('has the opt-in native addon built and passing its self-test in CI (.ci/run builds it)', () => {
+      expect(nativeUnavailable).toBeUndefined();
+      expect(useEnvelopeBackend('native')).toEqual({
+        name: 'native',
+        openssl: expect.stringMatching(/^OpenSSL 3\./),
+      });
     });
   } else if (nativeBackend === undefined) {
-    console.warn(`SKIPPING native backend tests: ${info.fallbackReason}`);
-    it.skip(`native backend (${info.fallbackReason})`, () => undefined);
+    console.warn(`SKIPPING native backend tests: ${nativeUnavailable}`);
+    it.skip(`native backend (${nativeUnavailable})`, () => undefined);
   }
 
-  it('reports the backend in use, and why not native when it is not', () => {
-    if (info.name === 'native') expect(info.fallbackReason).toBeUndefined();
-    else expect(info.fallbackReason).toMatch(/\S/);
+  it('runs on node:crypto unless the native backend is selected', () => {
+    expect(envelopeBackend()).toEqual({ name: 'node' });
   });
+
+  if (nativeBackend === undefined) {
+    it('refuses to select a native backend that is not built, and stays on node:crypto', () => {
+      expect(() => useEnvelopeBackend('native')).toThrow(
+        /native envelope backend unavailable: addon not loadable/,
+      );
+      expect(envelopeBackend()).toEqual({ name: 'node' });
+    });
+  } else {
+    it('switches seal and open to the selected backend and back', () => {
+      const tk = randomBytes(32);
+      useEnvelopeBackend('native');
+      expect(envelopeBackend().name).toBe('native');
+      const ct = seal(tk, Buffer.from('switched'), params);
+      useEnvelopeBackend('node');
+      expect(envelopeBackend()).toEqual({ name: 'node' });
+      expect(open(tk, ct, params).toString()).toBe('switched');
+    });
+  }
 
   if (nativeBackend !== undefined) {
     const addon = nativeBackend;

@@ -1,7 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { canonicalContext, InvalidContextError, type Context } from '../src/index.js';
+import {
+  canonicalContext,
+  CONTEXT_KEY_PATTERN,
+  InvalidContextError,
+  type Context,
+  type ContextKeyRule,
+} from '../src/index.js';
 
-const bad = (ctx: unknown) => () => canonicalContext(ctx as Context);
+const bad =
+  (ctx: unknown, rule: ContextKeyRule = 'seal') =>
+  () =>
+    canonicalContext(ctx as Context, rule);
 
 describe('canonicalContext', () => {
   it('gives {} for undefined and for an empty object', () => {
@@ -14,9 +23,25 @@ describe('canonicalContext', () => {
     expect(canonicalContext({ a: '1', b: '2', B: '3' })).toBe(canonicalContext({ B: '3', b: '2', a: '1' }));
   });
 
-  it('escapes quotes and control characters as JSON', () => {
-    expect(canonicalContext({ 'k"': 'v\n\u0001' })).toBe('{"k\\"":"v\\n\\u0001"}');
-    expect(JSON.parse(canonicalContext({ é: '😀' }))).toEqual({ é: '😀' });
+  it('escapes quotes and control characters as JSON (keys outside the seal rule: open only)', () => {
+    expect(canonicalContext({ 'k"': 'v\n\u0001' }, 'open')).toBe('{"k\\"":"v\\n\\u0001"}');
+    expect(JSON.parse(canonicalContext({ é: '😀' }, 'open'))).toEqual({ é: '😀' });
+    expect(JSON.parse(canonicalContext({ k: 'é😀"\n' }))).toEqual({ k: 'é😀"\n' });
+  });
+
+  it('binds on seal only keys of 1-64 letters, digits, dots, underscores, colons or dashes', () => {
+    expect(canonicalContext({ 'a.B_c:d-9': 'v', ['k'.repeat(64)]: 'v' })).toContain('a.B_c:d-9');
+    for (const key of ['k"', 'é', 'ключ', 'user id', 'a/b', 'k'.repeat(65), '\u0000']) {
+      expect(bad({ [key]: 'v' })).toThrow(InvalidContextError);
+      expect(() => canonicalContext({ [key]: 'v' }, 'open')).not.toThrow();
+    }
+  });
+
+  it('never seals a __proto__ key, which object spreads and schema libraries drop', () => {
+    const ctx = JSON.parse('{"__proto__":"x","a":"1"}') as Context;
+    expect(Object.keys(ctx)).toContain('__proto__');
+    expect(CONTEXT_KEY_PATTERN.test('__proto__')).toBe(true);
+    expect(bad(ctx)).toThrow(InvalidContextError);
   });
 
   it('accepts an object without a prototype', () => {
@@ -37,11 +62,12 @@ describe('canonicalContext', () => {
 
   it('rejects an empty key', () => {
     expect(bad({ '': 'x' })).toThrow(InvalidContextError);
+    expect(bad({ '': 'x' }, 'open')).toThrow(InvalidContextError);
   });
 
   it('rejects lone surrogates, which UTF-8 cannot carry unambiguously', () => {
     expect(bad({ a: '\uD800' })).toThrow(InvalidContextError);
-    expect(bad({ '\uDC00': 'a' })).toThrow(InvalidContextError);
+    expect(bad({ '\uDC00': 'a' }, 'open')).toThrow(InvalidContextError);
   });
 
   it('accepts 32 keys and rejects 33', () => {

@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import {
   generateTenantKey,
@@ -23,9 +23,23 @@ describe.each(backends)('seal / open, $name backend', ({ seal, open }) => {
     const ct = seal(tk, plaintext, params);
     expect(ct).toHaveLength(1 + 1 + 4 + 32 + 12 + 32 + plaintext.length + 16);
     expect(ct[0]).toBe(0x01);
-    expect(ct[1]).toBe(0x01);
+    // New seals use algorithm 2 (one HMAC-SHA-512 expand); algorithm 1 stays readable.
+    expect(ct[1]).toBe(0x02);
     expect(ct.readUInt32BE(2)).toBe(7);
     expect(open(tk, ct, params)).toEqual(plaintext);
+  });
+
+  it('algorithm 2 is what the format says: key | commitment = HMAC-SHA-512(TK, salt | AAD | 0x01)', () => {
+    const ct = seal(tk, plaintext, params);
+    const aad = canonicalAad(ct.subarray(0, 50), params.tenantId, '{"purpose":"billing","record":"r1"}');
+    const okm = createHmac('sha512', tk).update(ct.subarray(6, 38)).update(aad).update(Buffer.of(1)).digest();
+    expect(ct.subarray(50, 82).equals(okm.subarray(32))).toBe(true);
+    const gcm = createDecipheriv('aes-256-gcm', okm.subarray(0, 32), ct.subarray(38, 50), {
+      authTagLength: 16,
+    });
+    gcm.setAAD(aad);
+    gcm.setAuthTag(ct.subarray(-16));
+    expect(Buffer.concat([gcm.update(ct.subarray(82, -16)), gcm.final()])).toEqual(plaintext);
   });
 
   it('uses a fresh salt and IV for every ciphertext, across random-pool refills', () => {
@@ -116,7 +130,8 @@ describe.each(backends)('seal / open, $name backend', ({ seal, open }) => {
     for (const [at, value] of [
       [0, 0x00],
       [0, 0x02],
-      [1, 0x02],
+      [1, 0x00],
+      [1, 0x03],
     ] as const) {
       const bad = Buffer.from(ct);
       bad[at] = value;
@@ -125,6 +140,13 @@ describe.each(backends)('seal / open, $name backend', ({ seal, open }) => {
     }
     expect(() => open(tk, 'abc' as unknown as Uint8Array, params)).toThrow(InvalidCiphertextError);
     expect(() => readHeader(undefined as unknown as Uint8Array)).toThrow(InvalidCiphertextError);
+  });
+
+  it('refuses a ciphertext relabelled from algorithm 2 to 1: the alg byte is bound in the AAD', () => {
+    const bad = seal(tk, plaintext, params);
+    bad[1] = 0x01;
+    expect(readHeader(bad).alg).toBe(1);
+    expect(() => open(tk, bad, params)).toThrow(InvalidCiphertextError);
   });
 
   it('rejects a changed commitment before decrypting', () => {
@@ -149,7 +171,7 @@ describe.each(backends)('readHeader, $name backend', ({ seal }) => {
   it('returns version, algorithm and tenant key version', () => {
     expect(readHeader(seal(tk, plaintext, { ...params, tkVersion: 42 }))).toEqual({
       version: 1,
-      alg: 1,
+      alg: 2,
       tkVersion: 42,
     });
   });

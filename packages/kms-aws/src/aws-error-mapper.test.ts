@@ -1,6 +1,7 @@
 import { KmsError } from '@byok/kms';
+import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { mapAwsError } from './aws-error-mapper.js';
+import { AwsKmsCallError, mapAwsError } from './aws-error-mapper.js';
 
 const at = { keyRef: 'arn:aws:kms:us-east-1:111122223333:key/k', operation: 'unwrap' };
 const sdkError = (name: string, status = 400, extra: object = {}) =>
@@ -58,5 +59,27 @@ describe('mapAwsError', () => {
   it('passes a KmsError through unchanged', () => {
     const original = new KmsError('KEY_REVOKED', 'x', { provider: 'aws-kms' });
     expect(mapAwsError(original, at)).toBe(original);
+  });
+
+  it('keeps a sanitized cause: the SDK error (with its raw response and causes) is not retained', () => {
+    // A Decrypt response the SDK could not parse: the SDK keeps its body, which holds the plaintext key.
+    const secret = Buffer.from('very secret data key material!!!').toString('base64');
+    const body = `{"KeyId":"k","Plaintext":"${secret}"`;
+    const sdk = sdkError('SyntaxError', 200, {
+      $response: { statusCode: 200, body },
+      $responseBodyText: body,
+      cause: new Error(`inner ${secret}`),
+    });
+    const mapped = mapAwsError(sdk, at);
+    expect(mapped.cause).toBeInstanceOf(AwsKmsCallError);
+    expect(mapped.cause).toMatchObject({ name: 'SyntaxError', httpStatusCode: 200, fault: 'client' });
+    expect(mapped.requestId).toBe('req-123');
+    for (const shown of [JSON.stringify(mapped.cause), inspect(mapped, { depth: 10, showHidden: true })])
+      expect(shown).not.toContain(secret);
+  });
+
+  it('keeps the network code of a socket failure in the cause', () => {
+    const net = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(mapAwsError(net, at).cause).toMatchObject({ networkCode: 'ECONNREFUSED' });
   });
 });

@@ -88,9 +88,32 @@ function codeFor(e: SdkErrorShape): KmsErrorCode {
 }
 
 /**
+ * A sanitized stand-in for the SDK error, kept as `cause`. The SDK's own error can carry the raw
+ * HTTP response (`$response`, and `$responseBodyText` on a deserialization failure: for Decrypt
+ * or GenerateDataKey that body holds the plaintext key) and a chain of causes; this keeps what
+ * operators need, with the SDK error's name so logs still say which AWS error it was.
+ */
+export class AwsKmsCallError extends Error {
+  /** `client` or `server`, as the SDK classified the failure. */
+  readonly fault: 'client' | 'server' | undefined;
+  /** The HTTP status AWS answered with, when it answered. */
+  readonly httpStatusCode: number | undefined;
+  /** The socket-level code (ECONNREFUSED, ...) when the failure was the network. */
+  readonly networkCode: string | undefined;
+
+  constructor(e: SdkErrorShape) {
+    super(typeof e.message === 'string' ? e.message.slice(0, 300) : '');
+    this.name = typeof e.name === 'string' ? e.name.slice(0, 100) : 'Error';
+    this.fault = e.$fault;
+    this.httpStatusCode = e.$metadata?.httpStatusCode;
+    this.networkCode = networkCode(e);
+  }
+}
+
+/**
  * Maps an `@aws-sdk/client-kms` error (or a network failure) to a {@link KmsError}. The message
- * names the AWS error, the operation and the key reference; AWS messages never contain plaintext,
- * and the SDK error is kept as `cause` for operators.
+ * names the AWS error, the operation and the key reference; the cause is an
+ * {@link AwsKmsCallError}, never the SDK error itself.
  */
 export function mapAwsError(err: unknown, at: AwsErrorContext): KmsError {
   if (err instanceof KmsError) return err;
@@ -102,6 +125,6 @@ export function mapAwsError(err: unknown, at: AwsErrorContext): KmsError {
     keyRef: at.keyRef,
     operation: at.operation,
     requestId: awsRequestId(err),
-    cause: err,
+    cause: new AwsKmsCallError(e),
   });
 }

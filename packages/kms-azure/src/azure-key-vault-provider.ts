@@ -105,10 +105,15 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
     return opts?.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   };
 
+  /**
+   * The wrap algorithm of `ref`'s key type. A versioned ref (unwrap passes the blob's kid) is
+   * looked up at that version: a key's versions can differ in type, so the current version's
+   * type says nothing about the one that wrapped. A version's type never changes; it is cached.
+   */
   async function algorithm(ref: AzureKeyRef, signal: AbortSignal): Promise<AzureWrapAlgorithm> {
     const chosen = options.algorithmFor?.(ref);
     if (chosen) return chosen;
-    const cacheKey = `${ref.vaultUrl.toLowerCase()}/keys/${ref.name}`;
+    const cacheKey = `${ref.vaultUrl.toLowerCase()}/keys/${ref.name}/${ref.version ?? ''}`;
     const cached = ktyCache.get(cacheKey);
     if (cached) return cached;
     const key = await keyClient(ref.vaultUrl).getKey(ref.name, {
@@ -211,7 +216,7 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
     let raw: RawResponse | undefined;
     let bound: Uint8Array | undefined;
     try {
-      const alg = await algorithm(ref, signal);
+      const alg = await algorithm(kidRef, signal);
       const result = await cryptoClient(kidRef.uri).unwrapKey(alg, decoded.wrapped, {
         abortSignal: signal,
         onResponse: (r: RawResponse) => {

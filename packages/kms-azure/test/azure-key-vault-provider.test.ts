@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KmsError, withResilience } from '@byok/kms';
-import { decodeAzureBlob, encodeAzureBlob } from '../src/index.js';
+import { createAzureKeyVaultProvider, decodeAzureBlob, encodeAzureBlob } from '../src/index.js';
 import { startAzureTestBed, uniqueName, type AzureTestBed } from './azure-test-harness.js';
 
 const ctx = { tenant: 't-1', purpose: 'tenant-key', version: '1' };
@@ -78,6 +78,30 @@ describe('azure-kv provider against the emulator', () => {
     expect(second.keyVersion).toBe(v2.kid);
     const { plaintext } = await bed.provider.unwrap(bed.ref(name), first.wrapped, ctx);
     expect(Buffer.from(plaintext).equals(dk)).toBe(true);
+  });
+
+  it("unwraps with the algorithm of the blob's key version, not of the key's current version", async () => {
+    const name = uniqueName('kty-rotate');
+    bed.emu.createKey({ name, kty: 'RSA' });
+    const dk1 = randomBytes(32);
+    const rsaBlob = await bed.provider.wrap(bed.ref(name), dk1, ctx);
+    // The customer rotates to a new version of another type: RSA-OAEP-256 -> A256KW.
+    bed.emu.createKey({ name, kty: 'oct-HSM' });
+    const fresh = createAzureKeyVaultProvider({
+      credential: bed.credential,
+      tlsCa: bed.emu.caPem,
+      disableChallengeResourceVerification: true,
+    });
+    const dk2 = randomBytes(32);
+    const octBlob = await fresh.wrap(bed.ref(name), dk2, ctx);
+    expect(decodeAzureBlob(octBlob.wrapped)?.kid).not.toBe(decodeAzureBlob(rsaBlob.wrapped)?.kid);
+    // Each provider opens the blob of the version type it has not used yet.
+    expect(Buffer.from((await fresh.unwrap(bed.ref(name), rsaBlob.wrapped, ctx)).plaintext).equals(dk1)).toBe(
+      true,
+    );
+    expect(
+      Buffer.from((await bed.provider.unwrap(bed.ref(name), octBlob.wrapped, ctx)).plaintext).equals(dk2),
+    ).toBe(true);
   });
 
   it('refuses a blob whose key id names another version than a versioned reference', async () => {

@@ -88,6 +88,25 @@ function integrityError(ctx: GcpErrorContext, what: string): KmsError {
   );
 }
 
+/**
+ * Whether `name` is a CryptoKeyVersion of the key we asked for. Cloud KMS names the version it
+ * used; a name under another key (a misrouted or tampered response) would mean the tenant key was
+ * wrapped under a key that is not the customer's, so it is refused rather than stored.
+ */
+function isVersionOf(name: unknown, key: GcpKeyRef): name is string {
+  const prefix = `${key.cryptoKeyName}/cryptoKeyVersions/`;
+  return typeof name === 'string' && name.startsWith(prefix) && /^[0-9]+$/.test(name.slice(prefix.length));
+}
+
+function foreignVersionError(ctx: GcpErrorContext, name: unknown): KmsError {
+  const shown = typeof name === 'string' && name.length > 0 ? name.slice(0, 300) : 'none';
+  return new KmsError(
+    'KMS_MISCONFIGURED',
+    `${GCP_PROVIDER} ${ctx.operation} of ${ctx.keyRef}: the response names key version ${shown}, not a version of the requested key`,
+    { provider: GCP_PROVIDER, keyRef: ctx.keyRef, operation: ctx.operation },
+  );
+}
+
 // gax honours `signal` (gax >= 6.x cancels the HTTP request); the race also covers injected clients
 // that ignore it, so an abort always settles the call at once.
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -162,9 +181,8 @@ export function createGcpKmsProvider(opts: GcpKmsProviderOptions = {}): GcpKmsPr
     const wrapped = asBytes(res.ciphertext);
     if (!wrapped || !crc32cMatches(wrapped, res.ciphertextCrc32c))
       throw integrityError(ctx, 'ciphertext checksum');
-    const out: WrapResult = { wrapped: new Uint8Array(wrapped) };
-    if (typeof res.name === 'string' && res.name.length > 0) out.keyVersion = res.name;
-    return out;
+    if (!isVersionOf(res.name, key)) throw foreignVersionError(ctx, res.name);
+    return { wrapped: new Uint8Array(wrapped), keyVersion: res.name };
   }
 
   async function unwrap(
@@ -207,11 +225,13 @@ export function createGcpKmsProvider(opts: GcpKmsProviderOptions = {}): GcpKmsPr
     if (key.version !== undefined) {
       const name = `${key.cryptoKeyName}/cryptoKeyVersions/${key.version}`;
       const [v] = await call(ctx, o, () => client.getCryptoKeyVersion({ name }, callOptions(o)));
+      if (v.name !== name) throw foreignVersionError(ctx, v.name);
       state = v.state;
     } else {
       const [k] = await call(ctx, o, () => client.getCryptoKey({ name: key.cryptoKeyName }, callOptions(o)));
       // A key without a primary version cannot encrypt: report it as disabled.
       if (!k.primary) return { state: 'disabled', detail: 'NO_PRIMARY_VERSION' };
+      if (!isVersionOf(k.primary.name, key)) throw foreignVersionError(ctx, k.primary.name);
       state = k.primary.state;
     }
     const name = typeof state === 'number' ? (STATE_NUMBERS[state] ?? String(state)) : String(state);

@@ -153,6 +153,50 @@ describe('gcp-kms adapter with an injected client slice', () => {
     await provider.close();
   });
 
+  /** A client slice whose encrypt answers as Cloud KMS would, naming `versionName` as the version used. */
+  const answeringWith = (versionName: string | undefined) => {
+    const ciphertext = Buffer.from('opaque-blob');
+    return {
+      encrypt: () =>
+        Promise.resolve([
+          {
+            ...(versionName === undefined ? {} : { name: versionName }),
+            ciphertext,
+            ciphertextCrc32c: { value: crc32cOf(ciphertext) },
+            verifiedPlaintextCrc32c: true,
+            verifiedAdditionalAuthenticatedDataCrc32c: true,
+          },
+        ]),
+      getCryptoKey: () =>
+        Promise.resolve([{ name: ref.cryptoKeyName, primary: { name: versionName, state: 'ENABLED' } }]),
+    } as unknown as GcpKmsClientSlice;
+  };
+
+  it('refuses a wrap whose response names a version of another key, or none', async () => {
+    const other = 'projects/p1-test/locations/global/keyRings/r/cryptoKeys/k2/cryptoKeyVersions/1';
+    const prefixOnly = `${ref.cryptoKeyName}2/cryptoKeyVersions/1`;
+    for (const name of [other, prefixOnly, `${ref.cryptoKeyName}/cryptoKeyVersions/`, undefined]) {
+      const provider = createGcpKmsProvider({ client: answeringWith(name) });
+      expect({ name, code: await codeOf(provider.wrap(ref, Buffer.from('dk'), ctx)) }).toEqual({
+        name,
+        code: 'KMS_MISCONFIGURED',
+      });
+    }
+    const own = createGcpKmsProvider({ client: answeringWith(`${ref.cryptoKeyName}/cryptoKeyVersions/7`) });
+    expect((await own.wrap(ref, Buffer.from('dk'), ctx)).keyVersion).toBe(
+      `${ref.cryptoKeyName}/cryptoKeyVersions/7`,
+    );
+  });
+
+  it('refuses key health whose primary version belongs to another key', async () => {
+    const other = 'projects/p1-test/locations/global/keyRings/r/cryptoKeys/k2/cryptoKeyVersions/1';
+    expect(await codeOf(createGcpKmsProvider({ client: answeringWith(other) }).describe(ref))).toBe(
+      'KMS_MISCONFIGURED',
+    );
+    const own = createGcpKmsProvider({ client: answeringWith(`${ref.cryptoKeyName}/cryptoKeyVersions/1`) });
+    expect((await own.describe(ref)).state).toBe('enabled');
+  });
+
   it('settles at once on abort even if the client ignores the signal', async () => {
     const fake = { decrypt: () => new Promise(() => undefined) } as unknown as GcpKmsClientSlice;
     const provider = createGcpKmsProvider({ client: fake });

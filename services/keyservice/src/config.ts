@@ -152,6 +152,15 @@ const SETTINGS = {
     'BODY_LIMIT_BYTES',
     int(1024, 64 * 1024 * 1024, 4 * 1024 * 1024).describe('largest JSON body accepted'),
   ),
+  envelopeBackend: setting(
+    'ENVELOPE_BACKEND',
+    z
+      .enum(['node', 'native'])
+      .default('node')
+      .describe(
+        'envelope crypto backend: node (node:crypto, default) or native (opt-in N-API addon; build it with `pnpm --filter @byok/envelope build:native`, else start fails)',
+      ),
+  ),
   /** `GLIBC_TUNABLES` as the process started with it (see malloc.ts). */
   glibcTunables: setting(
     'GLIBC_TUNABLES',

@@ -41,9 +41,6 @@ async function main(): Promise<void> {
     { url, metrics: metricsUrl, mode: config.mode, tls, database: service.store.kind, envelope, malloc },
     'byok keyservice listening',
   );
-  if (envelope.name !== 'native') {
-    logger.warn({ envelope }, 'envelope runs on node:crypto (correct, about 3x slower per small record)');
-  }
   if (malloc === 'glibc-default' && config.production) {
     logger.warn(
       { malloc, GLIBC_TUNABLES: glibcTunables() },

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createAuditWriter, queryEvents, verifyChain } from '@byok/audit';
+import { useEnvelopeBackend } from '@byok/envelope';
 import {
   KmsRegistry,
   localKeyStoreOf,
@@ -64,6 +65,7 @@ export interface BuildOptions {
 export async function buildService(config: Config, opts: BuildOptions): Promise<Service> {
   const { logger } = opts;
   configureFailpoints(config.failpoints);
+  useEnvelopeBackend(config.envelopeBackend);
   const store = await createPool({
     ...(config.databaseUrl
       ? { databaseUrl: config.databaseUrl }

@@ -538,6 +538,32 @@ describe('bad input gets a 4xx problem+json with a stable code, and changes noth
       status: 400,
       code: VF,
     },
+    // A __proto__ key survives JSON.parse but is skipped by schema libraries: refused, never dropped.
+    ...(
+      [
+        [`${T}/encrypt`, `{"plaintext":"eA==","context":{"__proto__":"x"}}`],
+        [`${T}/encrypt`, `{"plaintext":"eA==","context":{"row":"1","__proto__":"x"}}`],
+        [`${T}/decrypt`, `{"ciphertext":"${ct}","context":{"__proto__":"x"}}`],
+        [`${T}/encrypt/batch`, `{"items":[{"plaintext":"eA==","context":{"__proto__":"x"}}]}`],
+        [`${T}/decrypt/batch`, `{"items":[{"ciphertext":"${ct}","context":{"__proto__":"x"}}]}`],
+        [`${T}/secrets/existing`, `{"kind":"generic","value":"ok-value","labels":{"__proto__":"x"}}`],
+      ] as const
+    ).map(([path, raw]): BadCase => ({
+      what: `__proto__ key: ${raw.slice(0, 60)}`,
+      method: path.endsWith('existing') ? 'PUT' : 'POST',
+      path,
+      raw,
+      status: 400,
+      code: VF,
+    })),
+    ...['user id', 'k'.repeat(65), 'ключ', 'a/b', 'k"'].map((key): BadCase => ({
+      what: `encrypt context key outside [A-Za-z0-9._:-]{1,64}: ${JSON.stringify(key).slice(0, 20)}`,
+      method: 'POST',
+      path: `${T}/encrypt`,
+      body: { plaintext: 'eA==', context: { [key]: 'v' } },
+      status: 400,
+      code: VF,
+    })),
     // Secret formats per kind.
     {
       what: 'anthropic without sk-ant-',

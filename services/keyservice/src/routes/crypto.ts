@@ -21,14 +21,20 @@ export function cryptoHandlers(
     encrypt: async (req, res, input) => {
       const view = await tenantAccess(deps, req, res, 'encrypt');
       const body = input.body(req);
-      const { ciphertext, keyVersion } = await deps.crypto.encrypt(
-        view,
-        actorOf(res),
-        Buffer.from(body.plaintext, 'base64'),
-        body.context,
-      );
-      // base64url and an integer need no JSON escaping.
-      sendJson(res, `{"ciphertext":"${ciphertext.toString('base64url')}","keyVersion":${keyVersion}}`);
+      const plaintext = Buffer.from(body.plaintext, 'base64');
+      try {
+        const { ciphertext, keyVersion } = await deps.crypto.encrypt(
+          view,
+          actorOf(res),
+          plaintext,
+          body.context,
+        );
+        // base64url and an integer need no JSON escaping.
+        sendJson(res, `{"ciphertext":"${ciphertext.toString('base64url')}","keyVersion":${keyVersion}}`);
+      } finally {
+        // A small decoded plaintext sits in Node's shared pool: zero it once sealed, error or not.
+        plaintext.fill(0);
+      }
     },
 
     decrypt: async (req, res, input) => {
@@ -41,21 +47,30 @@ export function cryptoHandlers(
         body.context,
         body.purpose,
       );
-      sendJson(res, `{"plaintext":"${plaintext.toString('base64')}"}`);
-      plaintext.fill(0);
+      // The body is a string copied out of `plaintext` before res.end, so zeroing right after the
+      // (synchronous) end cannot reach the bytes being written; `finally` zeroes even if it throws.
+      try {
+        sendJson(res, `{"plaintext":"${plaintext.toString('base64')}"}`);
+      } finally {
+        plaintext.fill(0);
+      }
     },
 
     encryptBatch: async (req, res, input) => {
       const view = await tenantAccess(deps, req, res, 'encrypt');
       const body = input.body(req);
-      const results = await deps.crypto.encryptBatch(
-        view,
-        actorOf(res),
-        body.items.map((i) => ({ plaintext: Buffer.from(i.plaintext, 'base64'), context: i.context })),
-      );
-      res.json({
-        results: results.map((x) => itemBody(x, (b) => ({ ciphertext: b.toString('base64url') }))),
-      });
+      const items = body.items.map((i) => ({
+        plaintext: Buffer.from(i.plaintext, 'base64'),
+        context: i.context,
+      }));
+      try {
+        const results = await deps.crypto.encryptBatch(view, actorOf(res), items);
+        res.json({
+          results: results.map((x) => itemBody(x, (b) => ({ ciphertext: b.toString('base64url') }))),
+        });
+      } finally {
+        for (const i of items) i.plaintext.fill(0);
+      }
     },
 
     decryptBatch: async (req, res, input) => {
@@ -67,8 +82,12 @@ export function cryptoHandlers(
         body.items.map((i) => ({ ciphertext: decodeCiphertext(i.ciphertext), context: i.context })),
         body.purpose,
       );
-      res.json({ results: results.map((x) => itemBody(x, (b) => ({ plaintext: b.toString('base64') }))) });
-      for (const x of results) if (x.ok) x.value.fill(0);
+      // As in decrypt: res.json serialises to a string before writing; zero after it, always.
+      try {
+        res.json({ results: results.map((x) => itemBody(x, (b) => ({ plaintext: b.toString('base64') }))) });
+      } finally {
+        for (const x of results) if (x.ok) x.value.fill(0);
+      }
     },
   };
 }

@@ -1,19 +1,13 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { open, seal, zeroize, type Context } from '@byok/envelope';
-import { SECRET_FORMATS, type SecretKind } from '@byok/contract';
+import type { SecretKind } from '@byok/contract';
 import { secretRepository, type Db, type SecretRow } from '@byok/store';
 import { AppError } from '../../errors.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import type { CryptoService } from '../crypto/crypto-service.js';
 import type { TenantKeyService } from '../keys/tenant-key-service.js';
 import type { TenantView } from '../tenants/tenant-directory.js';
-
-/** A masked hint: the kind's known prefix and the last four characters, e.g. `sk-ant-...x7Qa`. */
-export function maskSecret(kind: SecretKind, value: string): string {
-  if (value.length < 12) return '****';
-  const prefix = SECRET_FORMATS[kind].prefix;
-  return `${prefix}...${value.slice(-4)}`;
-}
+import { maskSecret } from './secret-hint.js';
 
 /**
  * Keyed fingerprint: HMAC-SHA-256 under a key derived from the tenant key, so equal values are
