@@ -264,8 +264,15 @@ describe('loadConfig', () => {
       resolve(dirname(fileURLToPath(import.meta.url)), '../../../infra/Dockerfile'),
       'utf8',
     );
+    // Build arguments at their defaults, as `docker build` without --build-arg gives them.
+    const args = Object.fromEntries(
+      [...dockerfile.matchAll(/^ARG ([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
     const image = Object.fromEntries(
-      [...dockerfile.matchAll(/^(?:ENV |\s+)([A-Z_]+)=(\S+?)(?: \\)?$/gm)].map((m) => [m[1], m[2]]),
+      [...dockerfile.matchAll(/^(?:ENV |\s+)([A-Z_]+)=(\S+?)(?: \\)?$/gm)].map((m) => [
+        m[1],
+        (m[2] as string).replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => args[name] ?? ''),
+      ]),
     ) as Record<string, string>;
     expect(image).toMatchObject({ BYOK_MODE: 'production', HOST: '0.0.0.0' });
     expect(problemsOf(image).map((p) => p.split(':')[0])).toEqual([

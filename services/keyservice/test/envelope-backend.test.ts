@@ -14,9 +14,11 @@ describe('ENVELOPE_BACKEND: node:crypto by default, the native addon only when a
   });
 
   it('defaults to node and accepts only node or native', () => {
-    expect(loadConfig({ NODE_ENV: 'test' }).envelopeBackend).toBe('node');
-    expect(loadConfig({ NODE_ENV: 'test', ENVELOPE_BACKEND: 'native' }).envelopeBackend).toBe('native');
-    expect(() => loadConfig({ NODE_ENV: 'test', ENVELOPE_BACKEND: 'openssl' })).toThrow(ConfigError);
+    expect(loadConfig({ BYOK_MODE: 'development' }).envelopeBackend).toBe('node');
+    expect(loadConfig({ BYOK_MODE: 'development', ENVELOPE_BACKEND: 'native' }).envelopeBackend).toBe(
+      'native',
+    );
+    expect(() => loadConfig({ BYOK_MODE: 'development', ENVELOPE_BACKEND: 'openssl' })).toThrow(ConfigError);
   });
 
   it('runs a service started without the setting on node:crypto', async () => {
