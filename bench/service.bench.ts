@@ -24,7 +24,15 @@ const timing = quick
 
 const db = await benchDatabase();
 process.stderr.write(`[service] database: ${db.description}\n`);
-const service = await startService({ ...db.env, BOOTSTRAP_ADMIN_TOKEN: ADMIN, KMS_PROVIDERS: 'local' });
+// ENVELOPE_BACKEND=native measures the opt-in addon (build it first: pnpm --filter @byok/envelope build:native).
+const envelopeBackend = process.env.ENVELOPE_BACKEND === 'native' ? 'native' : 'node';
+process.stderr.write(`[service] envelope backend: ${envelopeBackend}\n`);
+const service = await startService({
+  ...db.env,
+  BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+  KMS_PROVIDERS: 'local',
+  ENVELOPE_BACKEND: envelopeBackend,
+});
 const noop = await startNoopServer();
 try {
   const url = service.url;
@@ -156,6 +164,7 @@ try {
     ratios,
     figures: {
       database: db.kind,
+      'envelope backend': envelopeBackend,
       connections: 50,
       'no-op req/s': byId('express no-op').median,
       'decrypt req/s': byId('decrypt 1KiB (audited)').median,
