@@ -130,15 +130,19 @@ export function isAuditAction(name: string): name is AuditAction {
   return ALLOWED.has(name);
 }
 
+/** The detail every action may carry: how many denials one aggregated `denied` event stands for. */
+export const DENIAL_COUNT_KEY = 'count';
+
 /**
- * Throws {@link AuditInputError} unless `action` is catalogued and `details` uses only its keys.
- * The types already refuse both; this catches casts and values built at run time.
+ * Throws {@link AuditInputError} unless `action` is catalogued and `details` uses only its keys
+ * (or {@link DENIAL_COUNT_KEY}). The types already refuse both; this catches casts and run-time values.
  */
 export function assertCataloguedEvent(action: string, details?: Readonly<Record<string, unknown>>): void {
   const allowed = ALLOWED.get(action);
   if (!allowed) throw new AuditInputError(`audit action "${action}" is not in AUDIT_ACTIONS`);
   if (!details) return;
   for (const key in details) {
-    if (!allowed.has(key)) throw new AuditInputError(`audit action "${action}" may not carry details.${key}`);
+    if (!allowed.has(key) && !(key === DENIAL_COUNT_KEY))
+      throw new AuditInputError(`audit action "${action}" may not carry details.${key}`);
   }
 }

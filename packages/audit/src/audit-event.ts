@@ -98,6 +98,7 @@ export const DEFAULT_DETAIL_KEYS: readonly string[] = [
   'targetTenantId',
   'cacheTtlSeconds',
   'attempt',
+  'count',
 ];
 
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);

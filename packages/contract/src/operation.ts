@@ -58,6 +58,7 @@ export interface OperationDef {
 /** Codes any authenticated route can answer: authentication, body parsing and the store. */
 export const AUTHENTICATED_ERRORS = [
   'UNAUTHENTICATED',
+  'RATE_LIMITED',
   'CLIENT_CERTIFICATE_REQUIRED',
   'FORBIDDEN',
   'VALIDATION_FAILED',

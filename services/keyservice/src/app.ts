@@ -48,6 +48,8 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps));
+  // Per address before the body is parsed or the token looked up: a refusal costs no database work.
+  if (deps.rateLimiter) app.use('/v1', deps.rateLimiter.perAddress());
   app.use(
     '/v1',
     express.json({
@@ -56,7 +58,10 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       type: ['application/json', 'application/*+json'],
     }),
   );
-  app.use('/v1', authenticate(deps.tokens, deps.serviceTokensNeedClientCertificate ?? false));
+  app.use(
+    '/v1',
+    authenticate(deps.tokens, deps.serviceTokensNeedClientCertificate ?? false, deps.rateLimiter),
+  );
   const r = routeDeps(deps);
   // Every route comes from the contract, registered on the app itself in contract order (hot paths first).
   bindOperations(

@@ -24,6 +24,12 @@ type Parsed<T> = { readonly [K in keyof T]: T[K] extends Setting<infer S> ? z.ou
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+const optInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+const optRate = z.coerce.number().min(0).max(1e6).optional();
+
+const rateDoc = (what: string, fallback: number) =>
+  `requests per second per ${what} (token bucket; 0 = off; default ${fallback} in production, off in development)`;
+
 const commaList = (v: string | undefined): string[] =>
   (v ?? '')
     .split(',')
@@ -255,6 +261,43 @@ const SETTINGS = {
       int(10, 3600000, 300000).describe('longest retry delay of a failing SIEM sink'),
     ),
   },
+  rateLimit: {
+    ipRps: setting(
+      'RATE_LIMIT_IP_RPS',
+      optRate.describe(rateDoc('client address, before authentication', 200)),
+    ),
+    ipBurst: setting(
+      'RATE_LIMIT_IP_BURST',
+      optInt(1, 1e7).describe('bucket size per client address (default 2 x its rate)'),
+    ),
+    tokenRps: setting('RATE_LIMIT_TOKEN_RPS', optRate.describe(rateDoc('bearer token', 500))),
+    tokenBurst: setting(
+      'RATE_LIMIT_TOKEN_BURST',
+      optInt(1, 1e7).describe('bucket size per token (default 2 x its rate)'),
+    ),
+    tenantRps: setting(
+      'RATE_LIMIT_TENANT_RPS',
+      optRate.describe(rateDoc('tenant, after the permission check', 1000)),
+    ),
+    tenantBurst: setting(
+      'RATE_LIMIT_TENANT_BURST',
+      optInt(1, 1e7).describe('bucket size per tenant (default 2 x its rate)'),
+    ),
+    redisUrl: setting(
+      'RATE_LIMIT_REDIS_URL',
+      z
+        .string()
+        .regex(/^rediss?:\/\//)
+        .optional()
+        .describe('redis:// URL: buckets shared by every instance (default: in memory per instance)'),
+    ),
+  },
+  auditDenialWindowSeconds: setting(
+    'AUDIT_DENIAL_WINDOW_SECONDS',
+    optInt(0, 3600).describe(
+      'denials of one token against one foreign tenant are audited at most once per window, with details.count (default 60 in production, 0 = every denial in development)',
+    ),
+  ),
   shutdownGraceMs: setting(
     'SHUTDOWN_GRACE_MS',
     int(0, 120000, 10000).describe('how long in-flight requests may finish on SIGTERM'),

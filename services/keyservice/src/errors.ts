@@ -24,6 +24,7 @@ export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   KEY_NOT_FOUND: "The customer's key does not exist",
   KMS_ACCESS_DENIED: "The service may not use the customer's key",
   KMS_THROTTLED: 'The KMS is throttling requests',
+  RATE_LIMITED: 'Too many requests; retry after the Retry-After delay',
   KMS_UNAVAILABLE: 'The KMS is unavailable',
   KMS_MISCONFIGURED: 'The KMS provider is not configured',
   TENANT_LOCKED: 'The tenant is locked by its kill switch',

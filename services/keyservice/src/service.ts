@@ -11,6 +11,8 @@ import {
 import { createPool, migrate, ping, withTransaction, type Db, type Store } from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
+import { DenialAggregator } from './domain/audit/denial-aggregator.js';
+import { MemoryBuckets, RateLimiter, RedisBuckets, resolveRateLimits } from './http/rate-limit.js';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -43,6 +45,8 @@ export interface Service {
   metrics: Metrics;
   /** Set when this start created the first platform-admin token itself (print it once). */
   generatedAdminToken: string | undefined;
+  /** Aggregated denial counts; close() flushes them, tests may flush earlier. */
+  denials: DenialAggregator;
   close(): Promise<void>;
 }
 
@@ -187,6 +191,19 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       verify: (chain) => verifyChain(pool, chain),
     };
 
+    const denialWindowMs = 1000 * (config.auditDenialWindowSeconds ?? (config.production ? 60 : 0));
+    const denials = new DenialAggregator(audit, denialWindowMs, logger);
+    if (denialWindowMs > 0)
+      jobs.add({
+        name: 'denial-aggregator',
+        schedule: { kind: 'interval', everyMs: Math.min(denialWindowMs, 10_000) },
+        run: () => denials.flushDue(),
+      });
+    const limits = resolveRateLimits(config.rateLimit, config.production);
+    const rateLimiter = new RateLimiter(
+      limits,
+      config.rateLimit.redisUrl ? new RedisBuckets(config.rateLimit.redisUrl, logger) : new MemoryBuckets(),
+    );
     const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs, audit });
     const app = createApp(
       {
@@ -212,6 +229,8 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         publishTenantEvent: (tenantId, reason) =>
           events ? events.publish(tenantId, reason) : Promise.resolve(),
         ping: () => ping(pool),
+        rateLimiter,
+        denials,
       },
       opts.app,
     );
@@ -222,8 +241,11 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       store,
       metrics,
       generatedAdminToken,
+      denials,
       async close() {
         await jobs.stop();
+        await denials.flushAll();
+        await rateLimiter.close();
         await events?.stop();
         cache.close();
         await writer.close();

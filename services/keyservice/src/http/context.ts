@@ -24,6 +24,8 @@ import type { TenantLifecycleService } from '../domain/lifecycle/tenant-lifecycl
 import type { SecretCatalog } from '../domain/secrets/secret-catalog.js';
 import type { TenantService } from '../domain/tenants/tenant-service.js';
 import type { TokenAdminService } from '../domain/tokens/token-admin-service.js';
+import type { DenialAggregator } from '../domain/audit/denial-aggregator.js';
+import type { RateLimiter } from './rate-limit.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {
@@ -55,6 +57,10 @@ export interface AppDeps {
    * certificate that CA issued (a leaked service token alone is then not enough).
    */
   serviceTokensNeedClientCertificate?: boolean | undefined;
+  /** Per-address, per-token and per-tenant token buckets; absent = no limits. */
+  rateLimiter?: RateLimiter | undefined;
+  /** Aggregates a token's denials against a foreign tenant; absent = one audit event per denial. */
+  denials?: DenialAggregator | undefined;
   /** Checks the store answers (readiness). */
   ping: () => Promise<void>;
   /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */
@@ -119,7 +125,11 @@ export function requestContext(deps: Pick<AppDeps, 'logger' | 'metrics'>): Reque
  * Resolves the bearer token into `res.locals.principal`, or answers 401; with `needClientCertificate`
  * a service token on a connection without an authorized client certificate is a 401 too.
  */
-export function authenticate(tokens: TokenService, needClientCertificate = false): RequestHandler {
+export function authenticate(
+  tokens: TokenService,
+  needClientCertificate = false,
+  rateLimiter?: RateLimiter,
+): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
@@ -134,6 +144,7 @@ export function authenticate(tokens: TokenService, needClientCertificate = false
         'service tokens are accepted only with a client certificate issued by the configured client CA',
       );
     }
+    await rateLimiter?.perToken(principal);
     res.locals.principal = principal;
     next();
   };
@@ -183,15 +194,18 @@ export async function tenantAccess(
   }
   if (!isAllowed(principal, action, tenantId)) {
     const exists = await deps.directory.get(tenantId);
-    await deps.audit.record(actor, {
-      tenantId: exists ? tenantId : null,
-      action: auditActionOf(action),
-      outcome: 'denied',
-      resource: `tenants/${tenantId}`,
-      errorCode: 'FORBIDDEN',
-    });
+    const denial = { action: auditActionOf(action), resource: `tenants/${tenantId}` };
+    if (exists && deps.denials) await deps.denials.deny(actor, { tenantId, ...denial });
+    else
+      await deps.audit.record(actor, {
+        tenantId: exists ? tenantId : null,
+        ...denial,
+        outcome: 'denied',
+        errorCode: 'FORBIDDEN',
+      });
     throw new AppError('FORBIDDEN', `this token may not ${action} for tenant ${tenantId}`);
   }
+  await deps.rateLimiter?.perTenant(tenantId);
   const view = deps.directory.peek(tenantId) ?? (await deps.directory.get(tenantId));
   if (!view || view.tenant.state === 'deleted')
     throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
