@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { expectProblem, sql } from './acceptance-helpers.js';
 import { startTestService, type TestService } from './harness.js';
 import { MemoryBuckets, RedisBuckets } from '../src/http/rate-limit.js';
@@ -134,5 +135,39 @@ describe('denials of one token against a foreign tenant are aggregated', () => {
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.length).toBeLessThanOrEqual(3);
     expect(rows.reduce((n, r) => n + (r.details?.count ?? 0), 0)).toBe(1000);
+  });
+});
+
+describe('two service instances with RATE_LIMIT_REDIS_URL', () => {
+  const env = {
+    RATE_LIMIT_REDIS_URL: 'redis://127.0.0.1:6379',
+    RATE_LIMIT_TOKEN_RPS: '0.01',
+    RATE_LIMIT_TOKEN_BURST: '30',
+  };
+  let db: TestDatabase;
+  let one: TestService;
+  let two: TestService;
+  let a: Tokens;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    one = await startTestService({ sharedDb: db, env });
+    two = await startTestService({ sharedDb: db, env });
+    a = await one.tenant('rr-a');
+  });
+  afterAll(async () => {
+    await one.close();
+    await two.close();
+    await db.drop();
+  });
+
+  it('share one budget per token: 30 requests in all, alternating between them, then 429 on both', async () => {
+    let ok = 0;
+    for (let i = 0; i < 40; i++) {
+      const s = i % 2 === 0 ? one : two;
+      const r = await s.call('GET', '/v1/tenants/rr-a/secrets', { token: a.service });
+      if (r.status === 200) ok += 1;
+      else expectProblem(r, 429, 'RATE_LIMITED');
+    }
+    expect(ok).toBe(30);
   });
 });
