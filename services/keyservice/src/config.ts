@@ -250,11 +250,30 @@ const SETTINGS = {
       'AUDIT_SINK_BACKOFF_MS',
       int(10, 600000, 1000).describe('first retry delay after a failed SIEM delivery (doubles per attempt)'),
     ),
+    sinksPerTenant: setting(
+      'SINKS_PER_TENANT',
+      int(1, 1000, 5).describe('most SIEM sinks one tenant may register'),
+    ),
     sinkMaxBackoffMs: setting(
       'AUDIT_SINK_MAX_BACKOFF_MS',
       int(10, 3600000, 300000).describe('longest retry delay of a failing SIEM sink'),
     ),
   },
+  egressAllowCidrs: setting(
+    'EGRESS_ALLOW_CIDRS',
+    z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c.length > 0),
+      )
+      .describe(
+        'CIDRs outbound calls may reach although private or loopback (comma-separated; tests: 127.0.0.0/8)',
+      ),
+  ),
   shutdownGraceMs: setting(
     'SHUTDOWN_GRACE_MS',
     int(0, 120000, 10000).describe('how long in-flight requests may finish on SIGTERM'),

@@ -11,6 +11,7 @@ import {
 import { createPool, migrate, ping, withTransaction, type Db, type Store } from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
+import type { EgressGuard } from '@byok/egress';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -53,6 +54,8 @@ export interface BuildOptions {
   providers?: KmsProvider[];
   /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op appender to measure the cost of auditing). */
   auditAppender?: AuditAppender;
+  /** The egress guard for connections on a tenant's behalf (tests inject a resolver through it). */
+  egress?: EgressGuard;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
 }
@@ -187,7 +190,14 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       verify: (chain) => verifyChain(pool, chain),
     };
 
-    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs, audit });
+    const auditSecurity = await startAuditSecurity({
+      config,
+      pool,
+      logger,
+      jobs,
+      audit,
+      egress: opts.egress,
+    });
     const app = createApp(
       {
         db,
