@@ -92,7 +92,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const resilient = (p: KmsProvider) =>
       withResilience(p, { timeoutMs: config.kms.timeoutMs, maxAttempts: config.kms.maxAttempts, onAttempt });
     // Injected providers first: the enabled modules then build only the names still missing.
-    const registry = new KmsRegistry([], kmsModules);
+    const registry = new KmsRegistry([], kmsModules, config.kms.modules);
     for (const p of opts.providers ?? []) registry.register(resilient(p));
     const built = await kmsModules.createProviders(
       config.kms.providers,
