@@ -16,6 +16,16 @@ export class EgressRefusedError extends Error {
   }
 }
 
+/** True when `cidr` parses as an IPv4 or IPv6 CIDR (`127.0.0.0/8`, `fd00::/8`). */
+export function isCidr(cidr: string): boolean {
+  try {
+    ipaddr.parseCIDR(cidr);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One resolved address of a host name. */
 export interface ResolvedAddress {
   address: string;

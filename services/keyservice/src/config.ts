@@ -1,5 +1,6 @@
 import type { KmsModuleConfigs } from '@byok/kms';
 import { z } from 'zod';
+import { isCidr } from '@byok/egress';
 import { kmsModules } from './kms-modules.js';
 import { productionProblems, tlsProblems } from './production-checks.js';
 
@@ -270,6 +271,7 @@ const SETTINGS = {
           .map((c) => c.trim())
           .filter((c) => c.length > 0),
       )
+      .refine((cidrs) => cidrs.every(isCidr), 'expected comma-separated CIDRs such as 127.0.0.0/8')
       .describe(
         'CIDRs outbound calls may reach although private or loopback (comma-separated; tests: 127.0.0.0/8)',
       ),
