@@ -161,7 +161,6 @@ export class EgressGuard {
             if (chunk.length >= room) {
               if (room > 0) chunks.push(chunk.subarray(0, room));
               size = r.maxBodyBytes;
-              truncated = chunk.length > room || truncated;
               truncated = true;
               res.destroy();
               req.destroy();
