@@ -158,6 +158,8 @@ export async function startCloudEmulators(dir: string): Promise<CloudEmulators> 
       AZURE_AUTHORITY_HOST: azure.url,
       AZURE_KEYVAULT_CA_FILE: caFile,
       AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
+      // The emulator's loopback host; production allows only the Key Vault suffixes.
+      AZURE_KEY_VAULT_HOST_SUFFIXES: new URL(azure.url).hostname,
       GCP_KMS_ENDPOINT: `${gcp.host}:${gcp.port}`,
       GCP_KMS_PROTOCOL: 'http',
       GCP_ACCESS_TOKEN: gcp.accessToken,

@@ -22,7 +22,11 @@ describe('ByokClient administration and audit operations against the real key se
 
   beforeAll(async () => {
     svc = await startTestService({
-      env: { SERVICE_GCP_SERVICE_ACCOUNT: 'byok-svc@platform.iam.gserviceaccount.com' },
+      // EGRESS_ALLOW_CIDRS: the sink test registers a loopback URL.
+      env: {
+        SERVICE_GCP_SERVICE_ACCOUNT: 'byok-svc@platform.iam.gserviceaccount.com',
+        EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
+      },
     });
     const t = await svc.tenant(T);
     const as = (token: string) => createClient({ baseUrl: svc.url, token });

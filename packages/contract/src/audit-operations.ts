@@ -137,7 +137,8 @@ export const auditOperations = {
     params: tenant,
     body: CreateSinkRequest,
     responses: { 201: { description: 'The sink and its secret', schema: CreatedAuditSink } },
-    errors: TENANT_ERRORS,
+    // CONFLICT: the tenant already has SINKS_PER_TENANT sinks.
+    errors: [...TENANT_ERRORS, 'CONFLICT'],
   }),
   listAuditSinks: defineOperation({
     id: 'listAuditSinks',

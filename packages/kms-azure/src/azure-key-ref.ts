@@ -49,3 +49,23 @@ export function parseAzureKeyRef(input: string): AzureKeyRef {
     ...(version !== undefined ? { version } : {}),
   };
 }
+
+/** Host suffixes of Azure Key Vault and Managed HSM in the public cloud. */
+export const AZURE_KEY_VAULT_DEFAULT_SUFFIXES = ['.vault.azure.net', '.managedhsm.azure.net'] as const;
+
+/**
+ * Why `ref`'s vault host may not be used, or undefined: the host must end in one of the default
+ * suffixes or an operator-configured one (sovereign clouds, emulators); a literal IP never passes
+ * unless a suffix names it exactly.
+ */
+export function refusedVaultHost(
+  ref: AzureKeyRef,
+  extraSuffixes: readonly string[] = [],
+): string | undefined {
+  const host = new URL(ref.vaultUrl).hostname.toLowerCase();
+  const suffixes = [...AZURE_KEY_VAULT_DEFAULT_SUFFIXES, ...extraSuffixes.map((s) => s.toLowerCase())];
+  const ok = suffixes.some((s) =>
+    s.startsWith('.') ? host.endsWith(s) && host.length > s.length : host === s,
+  );
+  return ok ? undefined : `vault host ${host} is not a Key Vault host (${suffixes.join(', ')})`;
+}

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { KmsProviderModule, ProviderBuildContext } from '@byok/kms';
 import { z } from 'zod';
 import { azureCredentialFromConfig } from './azure-credential.js';
-import { AZURE_PROVIDER, parseAzureKeyRef, type AzureKeyRef } from './azure-key-ref.js';
+import { AZURE_PROVIDER, parseAzureKeyRef, refusedVaultHost, type AzureKeyRef } from './azure-key-ref.js';
 import { createAzureKeyVaultProvider } from './azure-key-vault-provider.js';
 import { azureGrant, isAzureObjectId } from './azure-onboarding.js';
 
@@ -24,6 +24,18 @@ const AzureConfigSchema = z.object({
     .transform((v) => v === 'true' || v === '1')
     .optional()
     .describe('accept a challenge resource that does not match the vault host (emulators)'),
+  AZURE_KEY_VAULT_HOST_SUFFIXES: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((x) => x.trim().toLowerCase())
+        .filter((x) => x.length > 0),
+    )
+    .describe(
+      'extra Key Vault host suffixes (comma-separated, e.g. .vault.usgovcloudapi.net; an exact host without a leading dot, for emulators) beside .vault.azure.net and .managedhsm.azure.net',
+    ),
   SERVICE_AZURE_PRINCIPAL_ID: z
     .string()
     .refine(isAzureObjectId, 'expected the object id (a GUID) of the service principal')
@@ -64,6 +76,9 @@ export const azureKeyVaultModule = {
   keyRefFormat:
     'https://VAULT.vault.azure.net/keys/NAME[/VERSION] or https://HSM.managedhsm.azure.net/keys/NAME[/VERSION]',
   parseKeyRef: parseAzureKeyRef,
+  // A literal IP or any other host is refused before a connection (no SSRF through a key ref).
+  checkKeyRef: (ref: AzureKeyRef, c: AzureKeyVaultConfig | undefined) =>
+    refusedVaultHost(ref, c?.AZURE_KEY_VAULT_HOST_SUFFIXES ?? []),
   configSchema: AzureConfigSchema,
   // Sovereign clouds set an https authority host; an extra Key Vault CA or a skipped
   // challenge check only ever serve the emulator, and would let a look-alike vault in.

@@ -52,9 +52,10 @@ export class KmsModuleRegistry {
 
   /**
    * Parses `input` with the module named `provider`; an unknown provider, a malformed reference
-   * or a module answering for another provider throws {@link InvalidKeyRefError}.
+   * a module answering for another provider, or a reference the module refuses under its
+   * `configs` entry throws {@link InvalidKeyRefError}.
    */
-  parseKeyRef(provider: string, input: string): KeyRefBase {
+  parseKeyRef(provider: string, input: string, configs?: KmsModuleConfigs): KeyRefBase {
     const m = this.byName.get(provider);
     if (!m) {
       throw new InvalidKeyRefError(
@@ -68,6 +69,8 @@ export class KmsModuleRegistry {
     if (ref.provider !== m.name) {
       throw new InvalidKeyRefError(provider, input, `module ${m.name} answered a ${ref.provider} reference`);
     }
+    const refused = m.checkKeyRef?.(ref, configs?.[m.name]);
+    if (refused !== undefined) throw new InvalidKeyRefError(provider, input, refused);
     return ref;
   }
 

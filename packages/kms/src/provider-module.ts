@@ -72,6 +72,12 @@ export interface KmsProviderModule<Ref extends KeyRefBase = KeyRefBase, Config =
   /** Parses a reference, throwing `InvalidKeyRefError` with a clear reason; the result carries the canonical `uri`. */
   parseKeyRef(input: string): Ref;
   /**
+   * Refuses a parsed reference this deployment may not use (e.g. a vault host outside the allowed
+   * suffixes), before any connection: returns the reason, or undefined. `config` is undefined when
+   * the module's settings were not parsed (provider off).
+   */
+  checkKeyRef?(ref: Ref, config: Config | undefined): string | undefined;
+  /**
    * The environment settings this provider reads, as a zod object whose keys are the variable
    * names (`AWS_REGION`, `PKCS11_PIN_FILE`). The service composes its config from these; each
    * field has a `.describe()`, and no secret has a default.

@@ -1,6 +1,6 @@
 import { KmsError } from './errors.js';
 import type { KeyRef } from './key-ref.js';
-import { KmsModuleRegistry } from './module-registry.js';
+import { KmsModuleRegistry, type KmsModuleConfigs } from './module-registry.js';
 import type { KmsProvider } from './provider.js';
 
 /**
@@ -14,6 +14,8 @@ export class KmsRegistry {
     providers: readonly KmsProvider[] = [],
     /** Every registered module, enabled or not (a stored reference must parse even when its provider is off). */
     readonly modules: KmsModuleRegistry = new KmsModuleRegistry([]),
+    /** Each module's parsed settings, for the module's own reference checks (allowed hosts). */
+    private readonly moduleConfigs?: KmsModuleConfigs,
   ) {
     for (const p of providers) this.register(p);
   }
@@ -37,7 +39,7 @@ export class KmsRegistry {
 
   /** Parses a key reference with its registered module (see {@link KmsModuleRegistry.parseKeyRef}). */
   parseKeyRef(provider: string, input: string): KeyRef {
-    return this.modules.parseKeyRef(provider, input);
+    return this.modules.parseKeyRef(provider, input, this.moduleConfigs);
   }
 
   /** The provider for `ref`, or a KMS_MISCONFIGURED error naming the missing provider. */

@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  auditSinkRepository,
-  createPool,
-  migrate,
-  tenantRepository,
-  withTransaction,
-  type Store,
-} from '../src/index.js';
+import { auditSinkRepository, createPool, migrate, tenantRepository, type Store } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 let db: TestDatabase;
@@ -55,18 +48,17 @@ describe('auditSinkRepository', () => {
     expect(rows[0]?.enabled).toBe(false);
   });
 
-  it('never hands the same due sink to two claimers at once, and skips the ones asked', async () => {
-    const claimed = await withTransaction(store.pool, async (t1) => {
-      const first = await auditSinkRepository.claimDue(t1, []);
-      const second = await withTransaction(store.pool, (t2) => auditSinkRepository.claimDue(t2, []));
-      const skipping = await withTransaction(store.pool, (t3) =>
-        auditSinkRepository.claimDue(t3, [first?.id ?? '', second?.id ?? '']),
-      );
-      return [first?.id, second?.id, skipping?.id];
-    });
-    // Two enabled sinks exist (snk_a1, snk_b1); snk_a2 is disabled.
-    expect(new Set(claimed.slice(0, 2))).toEqual(new Set(['snk_a1', 'snk_b1']));
-    expect(claimed[2]).toBeUndefined();
+  it('never hands the same due sink to two leasers, leases one sink per tenant, and skips the ones asked', async () => {
+    const first = await auditSinkRepository.leaseDue(store.pool, [], [], 10, 60_000);
+    // Two enabled sinks exist (snk_a1, snk_b1), one per tenant; snk_a2 is disabled.
+    expect(new Set(first.map((r) => r.id))).toEqual(new Set(['snk_a1', 'snk_b1']));
+    // Leased: no other leaser gets them until the lease runs out, and no lock is held meanwhile.
+    expect(await auditSinkRepository.leaseDue(store.pool, [], [], 10, 60_000)).toEqual([]);
+    await auditSinkRepository.releaseLease(store.pool, 'snk_a1');
+    await auditSinkRepository.releaseLease(store.pool, 'snk_b1');
+    expect(await auditSinkRepository.leaseDue(store.pool, ['sa'], ['snk_b1'], 10, 0)).toEqual([]);
+    const limited = await auditSinkRepository.leaseDue(store.pool, [], [], 1, 0);
+    expect(limited).toHaveLength(1);
   });
 
   it('records a failure with a retry delay and a success that advances the cursor', async () => {
@@ -74,16 +66,12 @@ describe('auditSinkRepository', () => {
     let [a] = await auditSinkRepository.list(store.pool, 'sa', 'snk_a1');
     expect(a).toMatchObject({ attempts: 3, last_error: 'HTTP 500' });
     expect(a!.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 50_000);
-    expect(
-      await withTransaction(store.pool, (t) => auditSinkRepository.claimDue(t, ['snk_b1'])),
-    ).toBeUndefined();
+    expect(await auditSinkRepository.leaseDue(store.pool, [], ['snk_b1'], 10, 0)).toEqual([]);
 
     await auditSinkRepository.markDelivered(store.pool, 'snk_a1', 17);
     [a] = await auditSinkRepository.list(store.pool, 'sa', 'snk_a1');
     expect(a).toMatchObject({ attempts: 0, last_error: null, last_delivered_seq: '17' });
     expect(a!.last_success_at).toBeInstanceOf(Date);
-    expect((await withTransaction(store.pool, (t) => auditSinkRepository.claimDue(t, ['snk_b1'])))?.id).toBe(
-      'snk_a1',
-    );
+    expect((await auditSinkRepository.leaseDue(store.pool, [], ['snk_b1'], 10, 0))[0]?.id).toBe('snk_a1');
   });
 });

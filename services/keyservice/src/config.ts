@@ -1,5 +1,6 @@
 import type { KmsModuleConfigs } from '@byok/kms';
 import { z } from 'zod';
+import { isCidr } from '@byok/egress';
 import { kmsModules } from './kms-modules.js';
 import { productionProblems, tlsProblems } from './production-checks.js';
 
@@ -256,6 +257,10 @@ const SETTINGS = {
       'AUDIT_SINK_BACKOFF_MS',
       int(10, 600000, 1000).describe('first retry delay after a failed SIEM delivery (doubles per attempt)'),
     ),
+    sinksPerTenant: setting(
+      'SINKS_PER_TENANT',
+      int(1, 1000, 5).describe('most SIEM sinks one tenant may register'),
+    ),
     sinkMaxBackoffMs: setting(
       'AUDIT_SINK_MAX_BACKOFF_MS',
       int(10, 3600000, 300000).describe('longest retry delay of a failing SIEM sink'),
@@ -297,6 +302,22 @@ const SETTINGS = {
     optInt(0, 3600).describe(
       'denials of one token against one foreign tenant are audited at most once per window, with details.count (default 60 in production, 0 = every denial in development)',
     ),
+  ),
+  egressAllowCidrs: setting(
+    'EGRESS_ALLOW_CIDRS',
+    z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c.length > 0),
+      )
+      .refine((cidrs) => cidrs.every(isCidr), 'expected comma-separated CIDRs such as 127.0.0.0/8')
+      .describe(
+        'CIDRs outbound calls may reach although private or loopback (comma-separated; tests: 127.0.0.0/8)',
+      ),
   ),
   shutdownGraceMs: setting(
     'SHUTDOWN_GRACE_MS',

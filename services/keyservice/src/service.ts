@@ -13,6 +13,7 @@ import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { DenialAggregator } from './domain/audit/denial-aggregator.js';
 import { MemoryBuckets, RateLimiter, RedisBuckets, resolveRateLimits } from './http/rate-limit.js';
+import type { EgressGuard } from '@byok/egress';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -57,6 +58,8 @@ export interface BuildOptions {
   providers?: KmsProvider[];
   /** BENCH/TEST ONLY: replaces the audit writer (e.g. a no-op appender to measure the cost of auditing). */
   auditAppender?: AuditAppender;
+  /** The egress guard for connections on a tenant's behalf (tests inject a resolver through it). */
+  egress?: EgressGuard;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
 }
@@ -93,7 +96,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const resilient = (p: KmsProvider) =>
       withResilience(p, { timeoutMs: config.kms.timeoutMs, maxAttempts: config.kms.maxAttempts, onAttempt });
     // Injected providers first: the enabled modules then build only the names still missing.
-    const registry = new KmsRegistry([], kmsModules);
+    const registry = new KmsRegistry([], kmsModules, config.kms.modules);
     for (const p of opts.providers ?? []) registry.register(resilient(p));
     const built = await kmsModules.createProviders(
       config.kms.providers,
@@ -204,7 +207,14 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       limits,
       config.rateLimit.redisUrl ? new RedisBuckets(config.rateLimit.redisUrl, logger) : new MemoryBuckets(),
     );
-    const auditSecurity = await startAuditSecurity({ config, pool, logger, jobs, audit });
+    const auditSecurity = await startAuditSecurity({
+      config,
+      pool,
+      logger,
+      jobs,
+      audit,
+      egress: opts.egress,
+    });
     const app = createApp(
       {
         db,

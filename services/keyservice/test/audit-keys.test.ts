@@ -7,6 +7,7 @@ import { createPool, type Store } from '@byok/store';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { runAuditVerify } from '../src/cli/audit-verify-command.js';
 import { AuditSinkService } from '../src/domain/audit/audit-sinks.js';
+import { EgressGuard } from '@byok/egress';
 import { loadAuditSigningKey, parseSymmetricKey } from '../src/domain/audit/audit-signing-key.js';
 import { createLogger } from '../src/logger.js';
 import { startTestService, type TestService } from './harness.js';
@@ -297,12 +298,21 @@ describe('sink secret key: its own key, legacy sinks re-sealed at start', () => 
         logger,
       });
       // Sinks as the previous release stored them, and one under a key nobody has any more.
-      const legacy = await new AuditSinkService(store.pool, legacySinkSecretKey, false).create('sk-acme', {
+      const loopbackAllowed = { egress: new EgressGuard({ allowCidrs: ['127.0.0.0/8'] }) };
+      const legacy = await new AuditSinkService(
+        store.pool,
+        legacySinkSecretKey,
+        false,
+        loopbackAllowed,
+      ).create('sk-acme', {
         url: 'http://127.0.0.1:9/legacy',
       });
-      const lost = await new AuditSinkService(store.pool, randomBytes(32), false).create('sk-acme', {
-        url: 'http://127.0.0.1:9/lost',
-      });
+      const lost = await new AuditSinkService(store.pool, randomBytes(32), false, loopbackAllowed).create(
+        'sk-acme',
+        {
+          url: 'http://127.0.0.1:9/lost',
+        },
+      );
       const sinkKeyFile = join(dir, 'sink.key');
       const sinkKey = randomBytes(32);
       await writeFile(sinkKeyFile, sinkKey.toString('hex'));

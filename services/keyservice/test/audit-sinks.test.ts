@@ -52,7 +52,13 @@ describe('SIEM sinks: durable per-sink cursor over the chain, signed batches, re
   let rx: Awaited<ReturnType<typeof startReceiver>>;
   beforeAll(async () => {
     s = await startTestService({
-      env: { AUDIT_SINK_POLL_MS: '50', AUDIT_SINK_BACKOFF_MS: '50', AUDIT_SINK_MAX_BACKOFF_MS: '200' },
+      env: {
+        AUDIT_SINK_POLL_MS: '50',
+        AUDIT_SINK_BACKOFF_MS: '50',
+        AUDIT_SINK_MAX_BACKOFF_MS: '200',
+        // The receiver listens on loopback, which the egress guard refuses by default.
+        EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
+      },
     });
     rx = await startReceiver();
   });

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { EgressGuard } from '@byok/egress';
 import type { Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,8 @@ export async function startTestService(
     providers?: KmsProvider[];
     /** Another instance's database: this service joins it (and leaves it in place on close). */
     sharedDb?: TestDatabase;
+    /** The egress guard (tests inject a resolver through it). */
+    egress?: EgressGuard;
   } = {},
 ): Promise<TestService> {
   const db = opts.sharedDb ?? (await createTestDatabase());
@@ -77,6 +80,7 @@ export async function startTestService(
     // Every response is checked against its contract entry; a mismatch answers 500.
     app: { validateResponses: true },
     ...(opts.providers ? { providers: opts.providers } : {}),
+    ...(opts.egress ? { egress: opts.egress } : {}),
   });
   const server: Server = service.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));

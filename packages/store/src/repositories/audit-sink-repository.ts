@@ -62,17 +62,47 @@ export const auditSinkRepository = {
     return (r.rowCount ?? 0) > 0;
   },
 
-  /**
-   * Claims the most overdue enabled sink not in `skip`, locked until the caller's transaction ends.
-   * `SKIP LOCKED`: a sink another instance is delivering is passed over, never waited for.
-   */
-  async claimDue(tx: Db, skip: readonly string[]): Promise<AuditSinkRow | undefined> {
-    const { rows } = await tx.query<AuditSinkRow>(
-      `SELECT * FROM audit_sinks WHERE enabled AND next_attempt_at <= now() AND NOT (id = ANY($1::text[]))
-       ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [skip],
+  /** How many enabled sinks the tenant has (for the per-tenant cap). */
+  async countEnabled(db: Db, tenantId: string): Promise<number> {
+    const { rows } = await db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM audit_sinks WHERE tenant_id = $1 AND enabled',
+      [tenantId],
     );
-    return rows[0];
+    return Number(rows[0]?.n ?? 0);
+  },
+
+  /**
+   * Leases the most overdue enabled sink (not in `skipSinks`) of each tenant not in `skipTenants` (at most `limit`
+   * tenants): one autocommitted statement moves their `next_attempt_at` `leaseMs` ahead, so no
+   * lock or connection is held while delivering, and another instance passes them over until
+   * the lease runs out (then a crashed delivery is retried).
+   */
+  async leaseDue(
+    db: Db,
+    skipTenants: readonly string[],
+    skipSinks: readonly string[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<AuditSinkRow[]> {
+    const { rows } = await db.query<AuditSinkRow>(
+      `WITH due AS (
+         SELECT id, tenant_id, next_attempt_at FROM audit_sinks
+         WHERE enabled AND next_attempt_at <= now() AND NOT (tenant_id = ANY($1::text[]))
+           AND NOT (id = ANY($4::text[]))
+         FOR UPDATE SKIP LOCKED),
+       first_per_tenant AS (
+         SELECT DISTINCT ON (tenant_id) id, next_attempt_at FROM due ORDER BY tenant_id, next_attempt_at),
+       picked AS (SELECT id FROM first_per_tenant ORDER BY next_attempt_at LIMIT $2)
+       UPDATE audit_sinks s SET next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+       FROM picked WHERE s.id = picked.id RETURNING s.*`,
+      [skipTenants, limit, leaseMs, skipSinks],
+    );
+    return rows;
+  },
+
+  /** Ends a lease with nothing delivered (no new events): the sink is due again at once. */
+  async releaseLease(db: Db, id: string): Promise<void> {
+    await db.query('UPDATE audit_sinks SET next_attempt_at = now() WHERE id = $1', [id]);
   },
 
   /** Records an acknowledged delivery up to `lastSeq`; the sink is due again at once. */

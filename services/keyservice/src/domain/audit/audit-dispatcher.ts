@@ -1,15 +1,21 @@
 import { createHmac } from 'node:crypto';
 import { readEventsAfter, toExportedEvent, type ExportedEvent } from '@byok/audit';
-import { auditSinkRepository, withTransaction, type Pool, type PoolClient } from '@byok/store';
+import type { EgressGuard } from '@byok/egress';
+import { auditSinkRepository, type AuditSinkRow, type Pool } from '@byok/store';
 import type { Logger } from '../../logger.js';
 import type { JobTask } from '../jobs/job-runner.js';
 import type { AuditSinkService } from './audit-sinks.js';
+
+/** Most response body bytes read from a sink; the rest is never read. */
+export const SINK_MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** Options for {@link AuditDispatcher}. */
 export interface AuditDispatcherOptions {
   pool: Pool;
   sinks: AuditSinkService;
   logger: Logger;
+  /** Every sink connection goes through it (no private addresses, pinned DNS, capped body). */
+  egress: EgressGuard;
   /** How often due sinks are looked for. */
   pollMs: number;
   /** Deadline of one webhook POST. */
@@ -17,7 +23,7 @@ export interface AuditDispatcherOptions {
   /** First retry delay; doubles per failed attempt (with jitter) up to `maxBackoffMs`. */
   backoffMs: number;
   maxBackoffMs: number;
-  /** Sinks delivered in parallel by this instance (each holds one pool connection while posting). */
+  /** Tenants delivered in parallel by this instance (no pool connection is held while posting). */
   concurrency?: number;
 }
 
@@ -26,23 +32,32 @@ export function signatureOf(secret: Uint8Array, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
+type Outcome = { ok: boolean; more: boolean; batches: number };
+
 /**
  * Delivers each tenant's audit chain to its SIEM sinks. The outbox is the chain itself: a sink's
  * `last_delivered_seq` advances only after the receiver answered 2xx, so events committed while a
  * sink is down wait in audit_events and go out, in seq order, when it is back (at least once;
- * receivers de-duplicate on chain + seq). Requests never wait for this loop. A sink is claimed
- * (row-locked, skipping sinks locked elsewhere) for the duration of one POST, so several instances
- * never deliver the same sink at once.
+ * receivers de-duplicate on chain + seq). A sink is leased (its next attempt moved past the
+ * deadline) in one short statement, the connection goes back to the pool, the POST runs, and the
+ * outcome is recorded in another statement: no connection or lock is held while a sink answers.
+ * Tenants are delivered independently, so one tenant's hanging sink delays only that tenant.
  */
 export class AuditDispatcher {
+  private readonly inFlight = new Set<string>();
+
   constructor(private readonly o: AuditDispatcherOptions) {}
 
-  /** The polling job for the runner: a round at start, then `pollMs` after each round. */
+  /** The polling job: each round starts deliveries for idle tenants and does not wait for them. */
   task(): JobTask {
     return {
       name: 'audit-sink-dispatcher',
       schedule: { kind: 'poll', pollMs: this.o.pollMs },
-      run: (signal) => this.tick(signal),
+      run: async (signal) => {
+        void this.tick(signal).catch((err: unknown) =>
+          this.o.logger.warn({ err }, 'audit sink dispatch round failed'),
+        );
+      },
     };
   }
 
@@ -50,27 +65,48 @@ export class AuditDispatcher {
   async tick(signal?: AbortSignal): Promise<number> {
     const done = new Set<string>();
     let delivered = 0;
-    const worker = async () => {
-      for (;;) {
-        if (signal?.aborted) return;
-        const r = await withTransaction(this.o.pool, (c) => this.deliverOne(c, [...done]));
-        if (r === undefined) return;
+    const limit = this.o.concurrency ?? 8;
+    for (;;) {
+      if (signal?.aborted) break;
+      const room = limit - this.inFlight.size;
+      if (room <= 0) break;
+      const leased = await auditSinkRepository.leaseDue(
+        this.o.pool,
+        [...this.inFlight],
+        [...done],
+        room,
+        this.o.timeoutMs + 5000,
+      );
+      if (leased.length === 0) break;
+      const results = await Promise.all(
+        leased.map(async (sink) => {
+          this.inFlight.add(sink.tenant_id);
+          try {
+            return { sink, r: await this.deliverOne(sink, signal) };
+          } finally {
+            this.inFlight.delete(sink.tenant_id);
+          }
+        }),
+      );
+      for (const { sink, r } of results) {
         if (r.ok) delivered += r.batches;
-        if (!r.ok || !r.more) done.add(r.id);
+        if (!r.ok || !r.more) done.add(sink.id);
       }
-    };
-    await Promise.all(Array.from({ length: this.o.concurrency ?? 2 }, worker));
+    }
     return delivered;
   }
 
-  private async deliverOne(
-    c: PoolClient,
-    skip: string[],
-  ): Promise<{ id: string; ok: boolean; more: boolean; batches: number } | undefined> {
-    const sink = await auditSinkRepository.claimDue(c, skip);
-    if (!sink) return undefined;
-    const rows = await readEventsAfter(c, sink.tenant_id, Number(sink.last_delivered_seq), sink.batch_size);
-    if (rows.length === 0) return { id: sink.id, ok: true, more: false, batches: 0 };
+  private async deliverOne(sink: AuditSinkRow, signal?: AbortSignal): Promise<Outcome> {
+    const rows = await readEventsAfter(
+      this.o.pool,
+      sink.tenant_id,
+      Number(sink.last_delivered_seq),
+      sink.batch_size,
+    );
+    if (rows.length === 0) {
+      await auditSinkRepository.releaseLease(this.o.pool, sink.id);
+      return { ok: true, more: false, batches: 0 };
+    }
     const events = rows.map(toExportedEvent);
     const first = (events[0] as ExportedEvent).seq;
     const last = (events[events.length - 1] as ExportedEvent).seq;
@@ -78,35 +114,37 @@ export class AuditDispatcher {
     let error: string | undefined;
     try {
       const secret = this.o.sinks.openSecret(sink);
-      const res = await fetch(sink.url, {
+      const signature = signatureOf(secret, body);
+      secret.fill(0);
+      const res = await this.o.egress.request(sink.url, {
         method: 'POST',
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+        timeoutMs: this.o.timeoutMs,
+        maxBodyBytes: SINK_MAX_RESPONSE_BYTES,
+        ...(signal ? { signal } : {}),
         headers: {
           'content-type': 'application/json',
-          'x-byok-signature': signatureOf(secret, body),
+          'x-byok-signature': signature,
           'x-byok-delivery': `${sink.tenant_id}:${first}-${last}`,
         },
       });
-      secret.fill(0);
-      await res.arrayBuffer().catch(() => undefined);
       if (res.status < 200 || res.status > 299) error = `HTTP ${res.status}`;
     } catch (err) {
-      error = ((err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message).slice(0, 200);
+      const e = err as Error;
+      error = (e.name === 'TimeoutError' ? 'timeout' : e.message).slice(0, 200);
     }
     if (error === undefined) {
-      await auditSinkRepository.markDelivered(c, sink.id, last);
-      return { id: sink.id, ok: true, more: rows.length === sink.batch_size, batches: 1 };
+      await auditSinkRepository.markDelivered(this.o.pool, sink.id, last);
+      return { ok: true, more: rows.length === sink.batch_size, batches: 1 };
     }
     const attempts = sink.attempts + 1;
     const base = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** Math.min(attempts - 1, 20));
     const delayMs = Math.round(base / 2 + (Math.random() * base) / 2);
-    await auditSinkRepository.markFailed(c, sink.id, attempts, error, delayMs);
+    await auditSinkRepository.markFailed(this.o.pool, sink.id, attempts, error, delayMs);
     this.o.logger.warn(
       { sinkId: sink.id, tenantId: sink.tenant_id, attempts, error },
       'audit sink delivery failed; will retry',
     );
-    return { id: sink.id, ok: false, more: false, batches: 0 };
+    return { ok: false, more: false, batches: 0 };
   }
 }

@@ -1,3 +1,4 @@
+import { EgressGuard } from '@byok/egress';
 import type { Pool } from '@byok/store';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
@@ -31,6 +32,8 @@ export async function startAuditSecurity(opts: {
   logger: Logger;
   jobs: JobRunner;
   audit: AuditRecorder;
+  /** The guard sink connections go through (default: one on `EGRESS_ALLOW_CIDRS` and system DNS). */
+  egress?: EgressGuard | undefined;
 }): Promise<AuditSecurity> {
   const { config, pool, logger, jobs } = opts;
   const keyFiles = { dataDir: config.dataDir, production: config.production, logger };
@@ -53,7 +56,11 @@ export async function startAuditSecurity(opts: {
       },
     );
   }
-  const sinks = new AuditSinkService(pool, sinkKey, config.production);
+  const egress = opts.egress ?? new EgressGuard({ allowCidrs: config.egressAllowCidrs });
+  const sinks = new AuditSinkService(pool, sinkKey, config.production, {
+    perTenant: config.audit.sinksPerTenant,
+    egress,
+  });
   const moved = await sinks.resealLegacy(signingKey.legacySinkSecretKey);
   if (moved.resealed > 0)
     logger.info({ sinks: moved.resealed }, 'SIEM sink secrets re-sealed under SINK_SECRET_KEY_FILE');
@@ -76,6 +83,7 @@ export async function startAuditSecurity(opts: {
     pool,
     sinks,
     logger,
+    egress,
     pollMs: config.audit.sinkPollMs,
     timeoutMs: config.audit.sinkTimeoutMs,
     backoffMs: config.audit.sinkBackoffMs,

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EgressGuard } from '@byok/egress';
 import { open, seal } from '@byok/envelope';
 import { auditSinkRepository, type AuditSinkRow, type Db } from '@byok/store';
 import { AppError } from '../../errors.js';
@@ -34,9 +35,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
  * Refuses URLs a sink may not use: HTTPS only; plain HTTP to loopback only outside production
- * (tests); no credentials in the URL.
+ * (tests); no credentials in the URL; a literal address or `localhost` outside the egress
+ * allow-list (names are resolved and checked by the guard at each delivery).
  */
-export function checkSinkUrl(raw: string, production: boolean): URL {
+export function checkSinkUrl(raw: string, production: boolean, egress: EgressGuard = new EgressGuard()): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -60,7 +62,41 @@ export function checkSinkUrl(raw: string, production: boolean): URL {
       errors: [{ path: 'url', message: 'credentials not allowed' }],
     });
   }
+  if (!egress.isAllowedLiteralHost(url.hostname)) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'a sink url may not point at a private, loopback or link-local address',
+      {
+        errors: [{ path: 'url', message: 'address not allowed' }],
+      },
+    );
+  }
   return url;
+}
+
+/** A sink URL as listings show it: credentials and the query string replaced by `***`. */
+export function maskSinkUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return '***';
+  }
+  if (url.username || url.password) {
+    url.username = '***';
+    url.password = '';
+  }
+  if (url.search) url.search = '***';
+  url.hash = '';
+  return url.toString();
+}
+
+/** Limits and the guard of {@link AuditSinkService}. */
+export interface AuditSinkLimits {
+  /** Most enabled sinks per tenant (`SINKS_PER_TENANT`). */
+  perTenant?: number;
+  /** Checks registered addresses (default: a guard with no allowed private ranges). */
+  egress?: EgressGuard;
 }
 
 const sealParams = (tenantId: string, sinkId: string) => ({
@@ -75,11 +111,17 @@ export class AuditSinkService {
     private readonly db: Db,
     private readonly secretKey: Buffer,
     private readonly production: boolean,
+    private readonly limits: AuditSinkLimits = {},
   ) {}
 
   /** Registers a sink; the returned `secret` is shown once and stored only sealed. */
   async create(tenantId: string, input: CreateSinkInput): Promise<AuditSinkView & { secret: string }> {
-    const url = checkSinkUrl(input.url, this.production);
+    const url = checkSinkUrl(input.url, this.production, this.limits.egress);
+    const cap = this.limits.perTenant ?? 5;
+    // A racing second registration may pass this count: the cap bounds abuse, not an exact number.
+    if ((await auditSinkRepository.countEnabled(this.db, tenantId)) >= cap) {
+      throw new AppError('CONFLICT', `a tenant may have at most ${cap} enabled sinks; disable one first`);
+    }
     const id = `snk_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     const sealed = seal(this.secretKey, Buffer.from(secret, 'utf8'), sealParams(tenantId, id));
@@ -108,7 +150,7 @@ export class AuditSinkService {
       return {
         id: r.id,
         tenantId: r.tenant_id,
-        url: r.url,
+        url: maskSinkUrl(r.url),
         enabled: r.enabled,
         batchSize: r.batch_size,
         lastDeliveredSeq: delivered,
