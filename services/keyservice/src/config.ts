@@ -184,6 +184,12 @@ const SETTINGS = {
   kms: {
     timeoutMs: setting('KMS_TIMEOUT_MS', int(50, 60000, 5000).describe('deadline of one KMS call')),
     maxAttempts: setting('KMS_MAX_ATTEMPTS', int(1, 10, 4).describe('attempts for a throttled KMS call')),
+    callsPerTenantPerSec: setting(
+      'KMS_CALLS_PER_TENANT_PER_SEC',
+      int(0, 100000, 100).describe(
+        'KMS unwraps one tenant may cause per second (burst: one second); past it KMS_THROTTLED without a KMS call; 0 = no limit',
+      ),
+    ),
     providers: setting(
       'KMS_PROVIDERS',
       z

@@ -19,6 +19,7 @@ import type { AuditQueries } from './domain/audit/audit-queries.js';
 import { CmkManager } from './domain/keys/cmk-manager.js';
 import { CryptoService } from './domain/crypto/crypto-service.js';
 import { KeyHealthProbe } from './domain/keys/key-health-probe.js';
+import { KmsBudget } from './domain/keys/kms-budget.js';
 import { KmsBreaker } from './domain/keys/kms-breaker.js';
 import { JobRunner } from './domain/jobs/job-runner.js';
 import { TenantEvents } from './domain/tenants/tenant-events.js';
@@ -122,6 +123,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       logger,
       breaker,
+      budget: new KmsBudget(config.kms.callsPerTenantPerSec),
       onRevocation: (tenantId) => void events?.publish(tenantId, 'revoked'),
     });
     const crypto = new CryptoService(tenantKeys, audit);
