@@ -105,6 +105,22 @@ const SETTINGS = {
         .describe('port of the /metrics listener (0 = any free port, off = no metrics listener)'),
     ),
   },
+  httpTimeouts: {
+    headersMs: setting(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      int(100, 120000, 10000).describe(
+        'a client must send all request headers within this (slowloris guard); at most HTTP_REQUEST_TIMEOUT_MS',
+      ),
+    ),
+    requestMs: setting(
+      'HTTP_REQUEST_TIMEOUT_MS',
+      int(100, 600000, 60000).describe('a client must send the whole request (headers and body) within this'),
+    ),
+    keepAliveMs: setting(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      int(100, 600000, 5000).describe('an idle keep-alive connection is closed after this'),
+    ),
+  },
   dataDir: setting(
     'DATA_DIR',
     z
