@@ -67,7 +67,7 @@ export const auditOperations = {
         contentType: 'application/x-ndjson',
       },
     },
-    errors: AUTHENTICATED_ERRORS,
+    errors: [...AUTHENTICATED_ERRORS, 'EXPORT_BUSY'],
   }),
   getAuditPublicKey: defineOperation({
     id: 'getAuditPublicKey',

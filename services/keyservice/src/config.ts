@@ -222,6 +222,18 @@ const SETTINGS = {
     int(1, 5000, 256).describe('most audit events grouped into one commit'),
   ),
   audit: {
+    exportsPerTenant: setting(
+      'AUDIT_EXPORTS_PER_TENANT',
+      int(1, 100, 2).describe(
+        'audit exports one tenant may run at once per instance; more answer 429 EXPORT_BUSY',
+      ),
+    ),
+    exportDeadlineMs: setting(
+      'AUDIT_EXPORT_DEADLINE_MS',
+      int(100, 3600000, 60000).describe(
+        'an audit export (one database snapshot) is cut off after this, however slowly its client reads',
+      ),
+    ),
     signingKeyFile: setting(
       'AUDIT_SIGNING_KEY_FILE',
       z

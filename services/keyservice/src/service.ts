@@ -210,6 +210,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         kmsModuleConfigs: config.kms.modules,
         localKms,
         bodyLimitBytes: config.bodyLimitBytes,
+        auditExport: { perTenant: config.audit.exportsPerTenant, deadlineMs: config.audit.exportDeadlineMs },
         serviceTokensNeedClientCertificate: config.tls.clientCaFile !== undefined,
         publishTenantEvent: (tenantId, reason) =>
           events ? events.publish(tenantId, reason) : Promise.resolve(),
