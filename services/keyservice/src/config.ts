@@ -141,6 +141,12 @@ const SETTINGS = {
     'DATABASE_POOL_MAX',
     int(1, 200, 20).describe('connections in the PostgreSQL pool'),
   ),
+  databaseIdleInTransactionTimeoutMs: setting(
+    'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+    int(0, 3600000, 90000).describe(
+      'PostgreSQL ends a pooled session idle inside a transaction this long (idle_in_transaction_session_timeout); 0 = off',
+    ),
+  ),
   bootstrapAdminToken: setting(
     'BOOTSTRAP_ADMIN_TOKEN',
     z

@@ -72,6 +72,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       ? { databaseUrl: config.databaseUrl }
       : { dataDir: join(config.dataDir, 'pglite') }),
     max: config.databasePoolMax,
+    idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
     logger,
   });
   try {

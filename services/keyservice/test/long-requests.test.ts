@@ -31,11 +31,30 @@ describe('long requests', () => {
 
   beforeAll(async () => {
     s = await startTestService({
-      env: { HEALTH_PROBE_INTERVAL_SECONDS: '0', AUDIT_EXPORT_DEADLINE_MS: String(DEADLINE_MS) },
+      env: {
+        HEALTH_PROBE_INTERVAL_SECONDS: '0',
+        AUDIT_EXPORT_DEADLINE_MS: String(DEADLINE_MS),
+        DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1500',
+      },
     });
   });
   afterAll(async () => {
     await s?.close();
+  });
+
+  it('pool sessions end a transaction left idle past idle_in_transaction_session_timeout', async () => {
+    const client = await s.service.store.pool.connect();
+    client.on('error', () => undefined);
+    try {
+      expect((await client.query('SHOW idle_in_transaction_session_timeout')).rows[0]).toEqual({
+        idle_in_transaction_session_timeout: '1500ms',
+      });
+      await client.query('BEGIN');
+      await new Promise((r) => setTimeout(r, 2500));
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      client.release(true);
+    }
   });
 
   it("30 slow export readers of one tenant: another tenant's decrypts keep succeeding, none AUDIT_UNAVAILABLE", async () => {
