@@ -17,6 +17,7 @@ import {
   KmsCallsPage,
   KmsCallsQuery,
   SinkId,
+  AuditVerifyQuery,
   TenantChainQuery,
   VerifyResponse,
 } from './audit.js';
@@ -48,7 +49,7 @@ export const auditOperations = {
     tag: 'audit',
     summary: "Verify a tenant's hash chain (and its signed checkpoints when configured)",
     roles: readers,
-    query: TenantChainQuery,
+    query: AuditVerifyQuery,
     responses: { 200: { description: 'The verification', schema: VerifyResponse } },
     errors: AUTHENTICATED_ERRORS,
   }),

@@ -87,7 +87,7 @@ export function auditHandlers(
     verifyAudit: async (req, res, input) => {
       const q = input.query(req);
       const tenantId = await tenantScope(deps, res, q.tenantId);
-      res.json(await deps.auditLog.verify(tenantId));
+      res.json(await deps.auditLog.verify(tenantId, q.full === 'true'));
     },
 
     exportAudit: async (req, res, input) => {

@@ -2,7 +2,7 @@ import {
   exportInSnapshot,
   listCheckpoints,
   queryEvents,
-  verifyChain,
+  verifyChainFromMark,
   verifyCheckpoints,
   type CheckpointResult,
   type ExportFormat,
@@ -26,7 +26,7 @@ export interface AuditLogDeps {
 }
 
 /** Result of verifying a chain, with its checkpoints when signing is configured. */
-export type AuditVerification = Omit<Awaited<ReturnType<typeof verifyChain>>, 'reason'> & {
+export type AuditVerification = Omit<Awaited<ReturnType<typeof verifyChainFromMark>>, 'reason'> & {
   reason?: string;
   checkpointsVerified?: number;
   checkpointSeq?: number;
@@ -51,9 +51,12 @@ export class AuditLogService {
 
   constructor(private readonly deps: AuditLogDeps) {}
 
-  /** Verifies the chain; with signing configured, its checkpoints too. A chain break is reported first. */
-  async verify(tenantId: string): Promise<AuditVerification> {
-    const chain = await verifyChain(this.deps.db, tenantId);
+  /**
+   * Verifies the chain from the point last verified (the whole chain with `full`); with signing
+   * configured, its checkpoints too. A chain break is reported first.
+   */
+  async verify(tenantId: string, full = false): Promise<AuditVerification> {
+    const chain = await verifyChainFromMark(this.deps.db, tenantId, full);
     const sec = this.deps.security;
     if (!sec) return chain;
     const cps = await verifyCheckpoints(this.deps.db, tenantId, await sec.keyring.current());
