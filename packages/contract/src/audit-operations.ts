@@ -18,7 +18,6 @@ import {
   KmsCallsQuery,
   SinkId,
   AuditVerifyQuery,
-  TenantChainQuery,
   VerifyResponse,
 } from './audit.js';
 import { TenantId } from './common.js';
