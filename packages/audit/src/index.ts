@@ -19,3 +19,4 @@ export * from './export-format.js';
 export * from './export-stream.js';
 export * from './verify-export.js';
 export * from './export-snapshot.js';
+export * from './verified-mark.js';

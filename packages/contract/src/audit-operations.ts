@@ -17,7 +17,7 @@ import {
   KmsCallsPage,
   KmsCallsQuery,
   SinkId,
-  TenantChainQuery,
+  AuditVerifyQuery,
   VerifyResponse,
 } from './audit.js';
 import { TenantId } from './common.js';
@@ -48,7 +48,7 @@ export const auditOperations = {
     tag: 'audit',
     summary: "Verify a tenant's hash chain (and its signed checkpoints when configured)",
     roles: readers,
-    query: TenantChainQuery,
+    query: AuditVerifyQuery,
     responses: { 200: { description: 'The verification', schema: VerifyResponse } },
     errors: AUTHENTICATED_ERRORS,
   }),
@@ -67,7 +67,7 @@ export const auditOperations = {
         contentType: 'application/x-ndjson',
       },
     },
-    errors: AUTHENTICATED_ERRORS,
+    errors: [...AUTHENTICATED_ERRORS, 'EXPORT_BUSY'],
   }),
   getAuditPublicKey: defineOperation({
     id: 'getAuditPublicKey',

@@ -61,6 +61,12 @@ export const VerifyResponse = z.object({
 /** Query naming one tenant's chain (required for tenant-scoped readers, chosen for global ones). */
 export const TenantChainQuery = z.strictObject({ tenantId: TenantId.optional() });
 
+/** `GET /v1/audit/verify` query: from the last verified point, or the whole chain with `full=true`. */
+export const AuditVerifyQuery = z.strictObject({
+  tenantId: TenantId.optional(),
+  full: z.enum(['true', 'false']).optional(),
+});
+
 /** `GET /v1/audit/export` query. */
 export const AuditExportQuery = z.strictObject({
   tenantId: TenantId.optional(),

@@ -18,6 +18,11 @@ export interface CreatePoolOptions {
   connectionTimeoutMs?: number;
   /** Receives SQL text and duration at debug level; never parameters. */
   logger?: StoreLogger;
+  /**
+   * PostgreSQL ends a session left idle inside a transaction this long (default 90000 ms), so a
+   * stuck request cannot hold a pooled connection and its locks for ever. 0 = off. Not for PGlite.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /** An open database: a `pg.Pool` plus what it points at and how to shut it down. */
@@ -60,11 +65,12 @@ export async function startEmbeddedPostgres(dataDir?: string): Promise<EmbeddedS
   };
 }
 
-function newPool(url: string, max: number, opts: CreatePoolOptions): pg.Pool {
+function newPool(url: string, max: number, opts: CreatePoolOptions, idleInTransactionMs?: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
+    ...(idleInTransactionMs ? { idle_in_transaction_session_timeout: idleInTransactionMs } : {}),
   });
   const logger = opts.logger;
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would crash
@@ -86,7 +92,7 @@ function newPool(url: string, max: number, opts: CreatePoolOptions): pg.Pool {
  */
 export async function createPool(opts: CreatePoolOptions = {}): Promise<Store> {
   if (opts.databaseUrl !== undefined) {
-    const pool = newPool(opts.databaseUrl, opts.max ?? 10, opts);
+    const pool = newPool(opts.databaseUrl, opts.max ?? 10, opts, opts.idleInTransactionTimeoutMs ?? 90000);
     const store: Store = {
       pool,
       kind: 'postgres',

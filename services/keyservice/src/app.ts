@@ -38,7 +38,13 @@ function routeDeps(deps: AppDeps): RouteDeps {
     lifecycle: new TenantLifecycleService(deps),
     tokenAdmin: new TokenAdminService(deps),
     secretCatalog: new SecretCatalog(deps.db),
-    auditLog: new AuditLogService({ ...deps, security: deps.auditSecurity }),
+    auditLog: new AuditLogService({
+      ...deps,
+      security: deps.auditSecurity,
+      ...(deps.auditExport
+        ? { exportsPerTenant: deps.auditExport.perTenant, exportDeadlineMs: deps.auditExport.deadlineMs }
+        : {}),
+    }),
   };
 }
 

@@ -112,6 +112,22 @@ const SETTINGS = {
         .describe('port of the /metrics listener (0 = any free port, off = no metrics listener)'),
     ),
   },
+  httpTimeouts: {
+    headersMs: setting(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      int(100, 120000, 10000).describe(
+        'a client must send all request headers within this (slowloris guard); at most HTTP_REQUEST_TIMEOUT_MS',
+      ),
+    ),
+    requestMs: setting(
+      'HTTP_REQUEST_TIMEOUT_MS',
+      int(100, 600000, 60000).describe('a client must send the whole request (headers and body) within this'),
+    ),
+    keepAliveMs: setting(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      int(100, 600000, 5000).describe('an idle keep-alive connection is closed after this'),
+    ),
+  },
   dataDir: setting(
     'DATA_DIR',
     z
@@ -131,6 +147,12 @@ const SETTINGS = {
   databasePoolMax: setting(
     'DATABASE_POOL_MAX',
     int(1, 200, 20).describe('connections in the PostgreSQL pool'),
+  ),
+  databaseIdleInTransactionTimeoutMs: setting(
+    'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+    int(0, 3600000, 90000).describe(
+      'PostgreSQL ends a pooled session idle inside a transaction this long (idle_in_transaction_session_timeout); 0 = off',
+    ),
   ),
   bootstrapAdminToken: setting(
     'BOOTSTRAP_ADMIN_TOKEN',
@@ -191,6 +213,12 @@ const SETTINGS = {
   kms: {
     timeoutMs: setting('KMS_TIMEOUT_MS', int(50, 60000, 5000).describe('deadline of one KMS call')),
     maxAttempts: setting('KMS_MAX_ATTEMPTS', int(1, 10, 4).describe('attempts for a throttled KMS call')),
+    callsPerTenantPerSec: setting(
+      'KMS_CALLS_PER_TENANT_PER_SEC',
+      int(0, 100000, 100).describe(
+        'KMS unwraps one tenant may cause per second (burst: one second); past it KMS_THROTTLED without a KMS call; 0 = no limit',
+      ),
+    ),
     providers: setting(
       'KMS_PROVIDERS',
       z
@@ -207,6 +235,18 @@ const SETTINGS = {
     int(1, 5000, 256).describe('most audit events grouped into one commit'),
   ),
   audit: {
+    exportsPerTenant: setting(
+      'AUDIT_EXPORTS_PER_TENANT',
+      int(1, 100, 2).describe(
+        'audit exports one tenant may run at once per instance; more answer 429 EXPORT_BUSY',
+      ),
+    ),
+    exportDeadlineMs: setting(
+      'AUDIT_EXPORT_DEADLINE_MS',
+      int(100, 3600000, 60000).describe(
+        'an audit export (one database snapshot) is cut off after this, however slowly its client reads',
+      ),
+    ),
     signingKeyFile: setting(
       'AUDIT_SIGNING_KEY_FILE',
       z

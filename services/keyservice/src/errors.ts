@@ -30,6 +30,7 @@ export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   TENANT_LOCKED: 'The tenant is locked by its kill switch',
   PURPOSE_NOT_ALLOWED: 'Purpose not allowed by tenant policy',
   AUDIT_UNAVAILABLE: 'The audit log cannot be written; request refused',
+  EXPORT_BUSY: 'Too many audit exports of this tenant are running; retry later',
   STORE_UNAVAILABLE: 'The database is unavailable',
   INTERNAL: 'Internal error',
 };

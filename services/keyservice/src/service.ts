@@ -22,6 +22,7 @@ import type { AuditQueries } from './domain/audit/audit-queries.js';
 import { CmkManager } from './domain/keys/cmk-manager.js';
 import { CryptoService } from './domain/crypto/crypto-service.js';
 import { KeyHealthProbe } from './domain/keys/key-health-probe.js';
+import { KmsBudget } from './domain/keys/kms-budget.js';
 import { KmsBreaker } from './domain/keys/kms-breaker.js';
 import { JobRunner } from './domain/jobs/job-runner.js';
 import { TenantEvents } from './domain/tenants/tenant-events.js';
@@ -78,6 +79,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       ? { databaseUrl: config.databaseUrl }
       : { dataDir: join(config.dataDir, 'pglite') }),
     max: config.databasePoolMax,
+    idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
     logger,
   });
   try {
@@ -129,6 +131,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       logger,
       breaker,
+      budget: new KmsBudget(config.kms.callsPerTenantPerSec),
       onRevocation: (tenantId) => void events?.publish(tenantId, 'revoked'),
     });
     const crypto = new CryptoService(tenantKeys, audit);
@@ -235,6 +238,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         kmsModuleConfigs: config.kms.modules,
         localKms,
         bodyLimitBytes: config.bodyLimitBytes,
+        auditExport: { perTenant: config.audit.exportsPerTenant, deadlineMs: config.audit.exportDeadlineMs },
         serviceTokensNeedClientCertificate: config.tls.clientCaFile !== undefined,
         publishTenantEvent: (tenantId, reason) =>
           events ? events.publish(tenantId, reason) : Promise.resolve(),

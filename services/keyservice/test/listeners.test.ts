@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -68,5 +69,36 @@ describe('openListeners (real servers, test CA)', () => {
     await copyFile(two.keyFile, one.keyFile);
     await l.reloadTls();
     expect(await fingerprintAt(l.api.url, ca.cert)).not.toBe(before);
+  });
+  it('cuts off a slowloris client (headers one byte per second) at the header timeout, within 1 s', async () => {
+    const config = loadConfig({
+      BYOK_MODE: 'development',
+      PORT: '0',
+      METRICS_PORT: 'off',
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+    });
+    const l = await openListeners(config, { app, metricsApp: app }, logger);
+    opened.push(l);
+    const { port } = new URL(l.api.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const started = Date.now();
+    const request = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(100);
+    socket.write(request.charAt(0));
+    let sent = 1;
+    const drip = setInterval(() => {
+      if (!socket.destroyed && sent < request.length) socket.write(request.charAt(sent++));
+    }, 1000);
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    const closedAfter = await new Promise<number>((resolve) => {
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(Date.now() - started));
+    });
+    clearInterval(drip);
+    // Cut off by the server, not by running out of bytes: fewer than 5 of ~130 bytes were sent.
+    expect(sent).toBeLessThan(5);
+    expect(closedAfter).toBeGreaterThanOrEqual(1900);
+    expect(closedAfter).toBeLessThan(3000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });
 });

@@ -52,6 +52,8 @@ export interface AppDeps {
   /** Present only in development mode: the local dev KMS key store managed over HTTP. */
   localKms?: LocalKeyStore | undefined;
   bodyLimitBytes: number;
+  /** Audit export limits: concurrent exports per tenant, and the deadline of one export. */
+  auditExport?: { perTenant: number; deadlineMs: number } | undefined;
   /**
    * TLS_CLIENT_CA_FILE is set: a service token counts only on a connection that presented a client
    * certificate that CA issued (a leaked service token alone is then not enough).

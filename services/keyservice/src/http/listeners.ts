@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import type { Express } from 'express';
@@ -67,21 +67,38 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 /**
+ * Server timeouts against slow clients (slowloris): headers, whole request, idle keep-alive.
+ * Node checks the first two on a timer (30 s by default); checking at a quarter of the header
+ * timeout (at most every second) cuts a slow client off within that margin of its deadline.
+ */
+export function serverTimeouts(t: Config['httpTimeouts']): ServerOptions {
+  const headersTimeout = Math.min(t.headersMs, t.requestMs);
+  return {
+    headersTimeout,
+    requestTimeout: t.requestMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(headersTimeout / 4))),
+  };
+}
+
+/**
  * Opens the API listener (HTTPS only, TLS 1.2 or newer, when TLS files are set; client
  * certificates requested when `TLS_CLIENT_CA_FILE` is set) and the metrics listener.
  */
 export async function openListeners(
-  config: Pick<Config, 'host' | 'port' | 'tls' | 'metrics'>,
+  config: Pick<Config, 'host' | 'port' | 'tls' | 'metrics' | 'httpTimeouts'>,
   apps: { app: Express; metricsApp: Express },
   logger: Logger,
 ): Promise<Listeners> {
   const tls = Boolean(config.tls.certFile);
   const clientCertificates = tls && Boolean(config.tls.clientCaFile);
+  const timeouts = serverTimeouts(config.httpTimeouts);
   let apiServer: Server;
   if (tls) {
     const files = await readTlsFiles(config.tls);
     apiServer = createHttpsServer(
       {
+        ...timeouts,
         ...files,
         minVersion: 'TLSv1.2',
         // The certificate is asked for, not demanded at the handshake: health probes and admin
@@ -92,7 +109,7 @@ export async function openListeners(
       apps.app,
     );
   } else {
-    apiServer = createHttpServer(apps.app);
+    apiServer = createHttpServer(timeouts, apps.app);
   }
   const api = await listen(apiServer, config.port, config.host, tls ? 'https' : 'http');
   let metrics: Listener | undefined;
@@ -100,7 +117,12 @@ export async function openListeners(
     metrics =
       config.metrics.port === 'off'
         ? undefined
-        : await listen(createHttpServer(apps.metricsApp), config.metrics.port, config.metrics.host, 'http');
+        : await listen(
+            createHttpServer(timeouts, apps.metricsApp),
+            config.metrics.port,
+            config.metrics.host,
+            'http',
+          );
   } catch (err) {
     await closeServer(apiServer, 0);
     throw err;

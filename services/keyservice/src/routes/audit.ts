@@ -87,7 +87,7 @@ export function auditHandlers(
     verifyAudit: async (req, res, input) => {
       const q = input.query(req);
       const tenantId = await tenantScope(deps, res, q.tenantId);
-      res.json(await deps.auditLog.verify(tenantId));
+      res.json(await deps.auditLog.verify(tenantId, q.full === 'true'));
     },
 
     exportAudit: async (req, res, input) => {
@@ -111,6 +111,12 @@ export function auditHandlers(
           if (!res.write(chunk)) await drained(res);
         });
       } catch (err) {
+        // Refused before the first byte (too many exports running): a plain problem answer.
+        if (!res.headersSent) {
+          res.removeHeader('Content-Disposition');
+          res.removeHeader('Content-Type');
+          throw err;
+        }
         deps.logger.warn({ tenantId, err: (err as Error).message }, 'audit export aborted');
         // Headers are gone: cut the stream so the client sees an incomplete (unverifiable) file.
         res.destroy();

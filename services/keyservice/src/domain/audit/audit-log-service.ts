@@ -2,7 +2,7 @@ import {
   exportInSnapshot,
   listCheckpoints,
   queryEvents,
-  verifyChain,
+  verifyChainFromMark,
   verifyCheckpoints,
   type CheckpointResult,
   type ExportFormat,
@@ -19,10 +19,14 @@ export interface AuditLogDeps {
   withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   /** Checkpoint signing; the checkpoint and public-key operations answer NOT_FOUND without it. */
   security?: AuditSecurity | undefined;
+  /** Exports of one tenant running at once on this instance; more answer EXPORT_BUSY. */
+  exportsPerTenant?: number;
+  /** Milliseconds an export may take in all: a slow reader is cut off, its snapshot and connection released. */
+  exportDeadlineMs?: number;
 }
 
 /** Result of verifying a chain, with its checkpoints when signing is configured. */
-export type AuditVerification = Omit<Awaited<ReturnType<typeof verifyChain>>, 'reason'> & {
+export type AuditVerification = Omit<Awaited<ReturnType<typeof verifyChainFromMark>>, 'reason'> & {
   reason?: string;
   checkpointsVerified?: number;
   checkpointSeq?: number;
@@ -43,11 +47,16 @@ export interface KmsCallView {
 
 /** The audit log's read side beyond plain queries: verification, export, checkpoints, KMS calls. */
 export class AuditLogService {
+  private readonly exporting = new Map<string, number>();
+
   constructor(private readonly deps: AuditLogDeps) {}
 
-  /** Verifies the chain; with signing configured, its checkpoints too. A chain break is reported first. */
-  async verify(tenantId: string): Promise<AuditVerification> {
-    const chain = await verifyChain(this.deps.db, tenantId);
+  /**
+   * Verifies the chain from the point last verified (the whole chain with `full`); with signing
+   * configured, its checkpoints too. A chain break is reported first.
+   */
+  async verify(tenantId: string, full = false): Promise<AuditVerification> {
+    const chain = await verifyChainFromMark(this.deps.db, tenantId, full);
     const sec = this.deps.security;
     if (!sec) return chain;
     const cps = await verifyCheckpoints(this.deps.db, tenantId, await sec.keyring.current());
@@ -58,13 +67,36 @@ export class AuditLogService {
       : { ...chain, checkpointsVerified: cps.checkpointsVerified };
   }
 
-  /** Streams the chain's export from one snapshot through `write`. */
-  export(
+  /**
+   * Streams the chain's export from one snapshot through `write`. The snapshot holds a pooled
+   * connection, so a tenant gets at most `exportsPerTenant` at once and each ends by the deadline
+   * (a write still waiting for a slow reader then fails, and the transaction rolls back).
+   */
+  async export(
     tenantId: string,
     format: ExportFormat,
     write: (chunk: string) => Promise<void> | void,
   ): Promise<void> {
-    return this.deps.withTransaction((tx) => exportInSnapshot(tx, tenantId, { format }, write));
+    const running = this.exporting.get(tenantId) ?? 0;
+    if (running >= (this.deps.exportsPerTenant ?? 2)) {
+      throw new AppError('EXPORT_BUSY', `${running} audit exports of tenant ${tenantId} are running`, {
+        retryAfterSeconds: 5,
+      });
+    }
+    this.exporting.set(tenantId, running + 1);
+    const deadlineMs = this.deps.exportDeadlineMs ?? 60000;
+    const deadline = Date.now() + deadlineMs;
+    try {
+      await this.deps.withTransaction((tx) =>
+        exportInSnapshot(tx, tenantId, { format }, (chunk) =>
+          beforeDeadline(deadline, deadlineMs, () => write(chunk)),
+        ),
+      );
+    } finally {
+      const left = (this.exporting.get(tenantId) ?? 1) - 1;
+      if (left > 0) this.exporting.set(tenantId, left);
+      else this.exporting.delete(tenantId);
+    }
   }
 
   /** The key checkpoints are signed with. */
@@ -126,5 +158,27 @@ export class AuditLogService {
   private security(): AuditSecurity {
     if (!this.deps.security) throw new AppError('NOT_FOUND', 'audit signing is not configured');
     return this.deps.security;
+  }
+}
+
+/** Runs `write`, failing once `deadline` passes (also while the write waits for the reader). */
+async function beforeDeadline(
+  deadline: number,
+  deadlineMs: number,
+  write: () => Promise<void> | void,
+): Promise<void> {
+  const late = () => new AppError('EXPORT_BUSY', `audit export exceeded its deadline of ${deadlineMs} ms`);
+  const left = deadline - Date.now();
+  if (left <= 0) throw late();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      write(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(late()), left);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import type { KmsBreaker } from './kms-breaker.js';
+import type { KmsBudget } from './kms-budget.js';
 import type { TenantKeyCache } from './tenant-key-cache.js';
 import type { TenantDirectory, TenantView } from '../tenants/tenant-directory.js';
 
@@ -36,6 +37,8 @@ export interface TenantKeyServiceDeps {
   onRevocation?: (tenantId: string) => void;
   /** Per-tenant circuit breaker around KMS calls. */
   breaker?: KmsBreaker;
+  /** Per-tenant KMS call budget; past it the service answers KMS_THROTTLED without calling the KMS. */
+  budget?: KmsBudget;
 }
 
 /**
@@ -155,6 +158,25 @@ export class TenantKeyService {
     const resource = `tenants/${tenantId}/tenant-keys/${version}`;
     let plaintext: Uint8Array;
     let requestId: string | undefined;
+    if (this.d.budget && !this.d.budget.take(tenantId)) {
+      // Our own refusal, not the customer's KMS: audited, but it neither calls the KMS nor counts
+      // towards the circuit breaker.
+      await this.d.audit.record(actor, {
+        tenantId,
+        action: 'kms.unwrap',
+        outcome: 'denied',
+        resource,
+        errorCode: 'KMS_THROTTLED',
+        kmsProvider: ref.provider,
+        kmsKeyRef: ref.uri,
+        ...(purpose ? { purpose } : {}),
+      });
+      throw new KmsError('KMS_THROTTLED', `KMS call budget of tenant ${tenantId} is spent for this second`, {
+        provider: ref.provider,
+        keyRef: ref.uri,
+        operation: 'unwrap',
+      });
+    }
     // An open circuit fails fast without calling the KMS (and so without a kms.unwrap event).
     this.d.breaker?.admit(tenantId, ref.provider);
     try {
