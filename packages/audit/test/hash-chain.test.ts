@@ -9,34 +9,12 @@ import {
   canonicalJson,
   computeHash,
   verifyEvents,
-  type AuditEvent,
   type AuditEventInput,
   type ChainedAuditEvent,
 } from '../src/index.js';
+import { sampleEvent } from './sample-event.js';
 
-function event(seq: number, over: Partial<AuditEvent> = {}): AuditEvent {
-  return {
-    chain: 'acme',
-    seq,
-    tenantId: 'acme',
-    at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)),
-    actorTokenId: 'tok_1',
-    actorRole: 'service',
-    action: 'data.decrypt',
-    resource: `records/${seq}`,
-    outcome: 'success',
-    errorCode: null,
-    purpose: 'billing',
-    kmsProvider: null,
-    kmsKeyRef: null,
-    kmsRequestId: null,
-    requestId: `req-${seq}`,
-    clientRequestId: null,
-    clientAddress: null,
-    details: { keyVersion: 1 },
-    ...over,
-  };
-}
+const event = sampleEvent;
 
 function chainOf(n: number): ChainedAuditEvent[] {
   let prev: Uint8Array = GENESIS_HASH;

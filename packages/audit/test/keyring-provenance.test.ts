@@ -19,30 +19,10 @@ import {
   type AuditEvent,
   type ChainedAuditEvent,
 } from '../src/index.js';
+import { sampleEvent } from './sample-event.js';
 
 /** An event as the writer stored it before migration 0009 (no client fields). */
-function oldEvent(seq: number): AuditEvent {
-  return {
-    chain: 'acme',
-    seq,
-    tenantId: 'acme',
-    at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)),
-    actorTokenId: 'tok_1',
-    actorRole: 'service',
-    action: 'decrypt',
-    resource: `records/${seq}`,
-    outcome: 'success',
-    errorCode: null,
-    purpose: 'billing',
-    kmsProvider: null,
-    kmsKeyRef: null,
-    kmsRequestId: null,
-    requestId: `req-${seq}`,
-    clientRequestId: null,
-    clientAddress: null,
-    details: { keyVersion: 1 },
-  };
-}
+const oldEvent = (seq: number): AuditEvent => sampleEvent(seq, { action: 'decrypt' });
 
 function chain(events: AuditEvent[]): ChainedAuditEvent[] {
   let prev: Uint8Array = GENESIS_HASH;
