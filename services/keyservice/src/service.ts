@@ -13,7 +13,7 @@ import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { DenialAggregator } from './domain/audit/denial-aggregator.js';
 import { MemoryBuckets, RateLimiter, RedisBuckets, resolveRateLimits } from './http/rate-limit.js';
-import type { EgressGuard } from '@byok/egress';
+import { EgressGuard, type Resolver } from '@byok/egress';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -61,6 +61,8 @@ export interface BuildOptions {
   auditAppender?: AuditAppender;
   /** The egress guard for connections on a tenant's behalf (tests inject a resolver through it). */
   egress?: EgressGuard;
+  /** TEST ONLY: the DNS resolver of the guard built from the config (`EGRESS_ALLOW_CIDRS` still applies). */
+  egressResolver?: Resolver;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
 }
@@ -97,13 +99,20 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     };
     const resilient = (p: KmsProvider) =>
       withResilience(p, { timeoutMs: config.kms.timeoutMs, maxAttempts: config.kms.maxAttempts, onAttempt });
+    // One guard for every connection to a host a tenant chose (vault URLs, sinks).
+    const egress =
+      opts.egress ??
+      new EgressGuard({
+        allowCidrs: config.egressAllowCidrs,
+        ...(opts.egressResolver ? { resolver: opts.egressResolver } : {}),
+      });
     // Injected providers first: the enabled modules then build only the names still missing.
     const registry = new KmsRegistry([], kmsModules, config.kms.modules);
     for (const p of opts.providers ?? []) registry.register(resilient(p));
     const built = await kmsModules.createProviders(
       config.kms.providers,
       config.kms.modules,
-      { timeoutMs: config.kms.timeoutMs, production: config.production, dataDir: config.dataDir },
+      { timeoutMs: config.kms.timeoutMs, production: config.production, dataDir: config.dataDir, egress },
       registry.names(),
     );
     let localKms: LocalKeyStore | undefined;
@@ -216,7 +225,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       logger,
       jobs,
       audit,
-      egress: opts.egress,
+      egress,
     });
     const app = createApp(
       {
