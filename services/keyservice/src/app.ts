@@ -20,6 +20,7 @@ import { secretHandlers } from './routes/secrets.js';
 import { tenantKeyHandlers } from './routes/tenant-keys.js';
 import { tenantLifecycleHandlers } from './routes/tenant-lifecycle.js';
 import { tenantHandlers } from './routes/tenants.js';
+import { tenantRateLimitHandlers } from './routes/tenant-rate-limit.js';
 import { tokenHandlers } from './routes/tokens.js';
 
 export type { AppDeps } from './http/context.js';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...metricsHandlers(deps.metrics),
       ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
       ...devLocalKmsHandlers(r),
+      ...tenantRateLimitHandlers(r),
     },
     {
       validateResponses: opts.validateResponses ?? false,

@@ -154,6 +154,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       instanceId,
       logger,
       onTenant: (e) => {
+        if (e.reason === 'rate-limit') return directory.invalidate(e.tenantId);
         tenantKeys.purge(e.tenantId);
         if (e.reason === 'deleted' || e.reason === 'tokens') tokens.forgetAll();
       },
