@@ -35,6 +35,7 @@ import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
 import { kmsModules } from './kms-modules.js';
+import { productionWarnings } from './production-checks.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -75,6 +76,8 @@ export interface BuildOptions {
 export async function buildService(config: Config, opts: BuildOptions): Promise<Service> {
   const { logger } = opts;
   configureFailpoints(config.failpoints);
+  for (const warning of productionWarnings(config))
+    logger.warn({ setting: warning.split(/[=:]/)[0] }, warning);
   useEnvelopeBackend(config.envelopeBackend);
   const store = await createPool({
     ...(config.databaseUrl
@@ -255,6 +258,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         ping: () => ping(pool),
         rateLimiter,
         denials,
+        trustProxy: config.trustProxy,
       },
       opts.app,
     );

@@ -59,6 +59,11 @@ export interface AppDeps {
    * certificate that CA issued (a leaked service token alone is then not enough).
    */
   serviceTokensNeedClientCertificate?: boolean | undefined;
+  /**
+   * Express `trust proxy` (TRUST_PROXY): a hop count or the proxies' addresses/CIDRs whose
+   * X-Forwarded-For is believed for `req.ip`; absent or false: the socket's peer address.
+   */
+  trustProxy?: false | number | readonly string[] | undefined;
   /** Per-address, per-token and per-tenant token buckets; absent = no limits. */
   rateLimiter?: RateLimiter | undefined;
   /** Aggregates a token's denials against a foreign tenant; absent = one audit event per denial. */
