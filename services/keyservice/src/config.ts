@@ -222,7 +222,7 @@ const SETTINGS = {
     callsPerTenantPerSec: setting(
       'KMS_CALLS_PER_TENANT_PER_SEC',
       int(0, 100000, 100).describe(
-        'KMS unwraps one tenant may cause per second (burst: one second); past it KMS_THROTTLED without a KMS call; 0 = no limit',
+        'KMS unwraps one tenant may cause per second (burst: one second; per instance, shared through RATE_LIMIT_REDIS_URL when set); past it KMS_THROTTLED without a KMS call; 0 = no limit',
       ),
     ),
     providers: setting(

@@ -80,7 +80,7 @@ export function productionWarnings(values: WarnedSettings): string[] {
     );
   if (!values.rateLimit.redisUrl)
     out.push(
-      'RATE_LIMIT_REDIS_URL: unset, so rate limits are kept in memory per instance: N instances allow up to N times each limit (set it to share the buckets through Redis)',
+      'RATE_LIMIT_REDIS_URL: unset, so rate limits and the KMS call budget are kept in memory per instance: N instances allow up to N times each limit (set it to share the buckets through Redis)',
     );
   return out;
 }

@@ -132,6 +132,11 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const cache = new TenantKeyCache();
     const breaker = new KmsBreaker(config.breaker.failureThreshold, config.breaker.openMs);
     const instanceId = config.instanceId ?? `ks-${randomBytes(4).toString('hex')}`;
+    // With RATE_LIMIT_REDIS_URL one Redis connection holds the shared buckets: rate limits and the
+    // per-tenant KMS budget (closed with the rate limiter).
+    const redisBuckets = config.rateLimit.redisUrl
+      ? new RedisBuckets(config.rateLimit.redisUrl, logger)
+      : undefined;
     let events: TenantEvents | undefined = undefined;
     const tenantKeys = new TenantKeyService({
       db,
@@ -143,7 +148,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       logger,
       breaker,
-      budget: new KmsBudget(config.kms.callsPerTenantPerSec),
+      budget: new KmsBudget(config.kms.callsPerTenantPerSec, Date.now, redisBuckets),
       onRevocation: (tenantId) => void events?.publish(tenantId, 'revoked'),
     });
     const crypto = new CryptoService(tenantKeys, audit);
@@ -219,10 +224,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         run: () => denials.flushDue(),
       });
     const limits = resolveRateLimits(config.rateLimit, config.production);
-    const rateLimiter = new RateLimiter(
-      limits,
-      config.rateLimit.redisUrl ? new RedisBuckets(config.rateLimit.redisUrl, logger) : new MemoryBuckets(),
-    );
+    const rateLimiter = new RateLimiter(limits, redisBuckets ?? new MemoryBuckets());
     const auditSecurity = await startAuditSecurity({
       config,
       pool,
