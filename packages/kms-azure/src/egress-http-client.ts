@@ -61,8 +61,10 @@ export function egressHttpClient(guard: EgressGuard, options: EgressHttpClientOp
         });
       } catch (err) {
         if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
+        // EGRESS_REFUSED, ECONNRESET ...; a DOMException's numeric code (a timeout) says nothing.
+        const code = (err as { code?: unknown }).code;
         throw new RestError(`egress: ${(err as Error).message}`, {
-          code: (err as { code?: string }).code ?? RestError.REQUEST_SEND_ERROR,
+          code: typeof code === 'string' ? code : RestError.REQUEST_SEND_ERROR,
           request,
         });
       }
