@@ -87,6 +87,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
     logger,
   });
+  let redisBuckets: RedisBuckets | undefined;
   try {
     const pool = store.pool;
     const db: Db = pool;
@@ -134,7 +135,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const instanceId = config.instanceId ?? `ks-${randomBytes(4).toString('hex')}`;
     // With RATE_LIMIT_REDIS_URL one Redis connection holds the shared buckets: rate limits and the
     // per-tenant KMS budget (closed with the rate limiter).
-    const redisBuckets = config.rateLimit.redisUrl
+    redisBuckets = config.rateLimit.redisUrl
       ? new RedisBuckets(config.rateLimit.redisUrl, logger)
       : undefined;
     let events: TenantEvents | undefined = undefined;
@@ -283,6 +284,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       },
     };
   } catch (err) {
+    await redisBuckets?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }
