@@ -152,7 +152,8 @@ describe('cloud customer keys end to end (AWS KMS, Azure Key Vault, Google Cloud
         keyRef: customer().malformedKeyRef,
       });
       expect(reg.status).toBe(400);
-      expect(reg.body.code).toBe('INVALID_KEY_REF');
+      expect(reg.body.code).toBe('VALIDATION_FAILED');
+      expect(reg.body.errors).toEqual([expect.objectContaining({ path: 'keyRef' })]);
       expect(customer().calls()).toBe(callsBefore);
       expect((await api(u, 'GET', `/v1/tenants/${t}/cmk`, ADMIN)).status).toBe(404);
     });

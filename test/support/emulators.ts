@@ -160,6 +160,8 @@ export async function startCloudEmulators(dir: string): Promise<CloudEmulators> 
       AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
       // The emulator's loopback host; production allows only the Key Vault suffixes.
       AZURE_KEY_VAULT_HOST_SUFFIXES: new URL(azure.url).hostname,
+      // Key Vault traffic goes through the egress guard, which refuses loopback unless allowed.
+      EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
       GCP_KMS_ENDPOINT: `${gcp.host}:${gcp.port}`,
       GCP_KMS_PROTOCOL: 'http',
       GCP_ACCESS_TOKEN: gcp.accessToken,

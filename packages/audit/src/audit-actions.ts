@@ -74,6 +74,11 @@ export const AUDIT_ACTIONS = {
     details: [],
   },
   'policy.update': { summary: 'tenant policy changed', details: ['cacheTtlSeconds'] },
+  'tenant.rate-limit.read': { summary: "read the tenant's rate limit (recorded when refused)", details: [] },
+  'tenant.rate-limit.set': {
+    summary: "the tenant's rate-limit override set or cleared (recorded when refused)",
+    details: ['rps', 'burst', 'newState'],
+  },
   // Tokens
   'token.bootstrap': { summary: 'the first platform-admin token created at start-up', details: [] },
   'token.create': { summary: 'a token issued (or refused)', details: ['newState'] },

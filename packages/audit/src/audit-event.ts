@@ -97,6 +97,8 @@ export const DEFAULT_DETAIL_KEYS: readonly string[] = [
   'route',
   'targetTenantId',
   'cacheTtlSeconds',
+  'rps',
+  'burst',
   'attempt',
   'count',
 ];

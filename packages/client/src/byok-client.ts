@@ -49,6 +49,7 @@ import type {
   RotateTokenInput,
   RotatedToken,
   ServiceSuspension,
+  TenantRateLimit,
 } from './client-types.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
 import { bytes } from './request-validation.js';
@@ -200,6 +201,29 @@ export class ByokClient {
   /** Lifts a service's suspension from the tenant (tenant admin). */
   async resumeService(tenantId: string, service: string): Promise<ServiceSuspension> {
     return this.http.call({ op: api.resumeService, params: { tenantId, service }, idempotent: true });
+  }
+
+  /** The tenant's effective rate limit (platform admin, tenant admin). */
+  async getTenantRateLimit(tenantId: string): Promise<TenantRateLimit> {
+    return this.http.call({ op: api.getTenantRateLimit, params: { tenantId }, idempotent: true });
+  }
+
+  /** Overrides the tenant's rate limit on every instance (platform admin). */
+  async setTenantRateLimit(
+    tenantId: string,
+    limit: { rps: number; burst: number },
+  ): Promise<TenantRateLimit> {
+    return this.http.call({
+      op: api.putTenantRateLimit,
+      params: { tenantId },
+      body: limit,
+      idempotent: true,
+    });
+  }
+
+  /** Clears the tenant's override: the service default applies again (platform admin). */
+  async clearTenantRateLimit(tenantId: string): Promise<TenantRateLimit> {
+    return this.http.call({ op: api.clearTenantRateLimit, params: { tenantId }, idempotent: true });
   }
 
   /** Encrypts `plaintext` (at most 1 MiB) under the tenant's key, bound to `context`. */

@@ -19,6 +19,7 @@ import type {
   RotateTokenRequest,
   RotateTokenResponse,
   ServiceSuspensionResponse,
+  TenantRateLimitResponse,
   TokenResponse,
   AuditEvent as AuditEventSchema,
   AuditPage as AuditPageSchema,
@@ -166,3 +167,6 @@ export type CreateAuditSinkInput = z.input<typeof CreateSinkRequest>;
 export type AuditSinkInfo = z.output<typeof AuditSinkSchema>;
 /** A new SIEM sink with its HMAC secret (shown once). */
 export type CreatedAuditSink = z.output<typeof CreatedAuditSinkSchema>;
+
+/** A tenant's effective rate limit (the platform admin's override, or the service default). */
+export type TenantRateLimit = z.output<typeof TenantRateLimitResponse>;

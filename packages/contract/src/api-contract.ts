@@ -3,6 +3,7 @@ import { cryptoOperations } from './crypto-operations.js';
 import { keyOperations } from './key-operations.js';
 import type { HttpMethod, OperationDef } from './operation.js';
 import { platformOperations } from './platform-operations.js';
+import { rateLimitOperations } from './rate-limit-operations.js';
 import { secretOperations } from './secret-operations.js';
 import { tenantOperations } from './tenant-operations.js';
 import { tokenOperations } from './token-operations.js';
@@ -19,6 +20,7 @@ export const apiContract = {
   ...tokenOperations,
   ...auditOperations,
   ...platformOperations,
+  ...rateLimitOperations,
 };
 
 /** The contract's type: operation id to its entry. */

@@ -54,7 +54,7 @@ export const tenantOperations = {
     params,
     body: PutCmkRequest,
     responses: { 200: { description: 'The registered key', schema: CmkResponse } },
-    errors: [...TENANT_ERRORS, ...KMS_ERRORS, 'CMK_VERIFICATION_FAILED', 'INVALID_KEY_REF', 'CONFLICT'],
+    errors: [...TENANT_ERRORS, ...KMS_ERRORS, 'CMK_VERIFICATION_FAILED', 'CONFLICT'],
   }),
   getCmk: defineOperation({
     id: 'getCmk',
@@ -77,7 +77,7 @@ export const tenantOperations = {
     params,
     query: CmkPolicyQuery,
     responses: { 200: { description: 'Grant, CLI lines and notes', schema: CmkPolicyGuideResponse } },
-    errors: [...TENANT_ERRORS, 'INVALID_KEY_REF', 'KMS_MISCONFIGURED'],
+    errors: [...TENANT_ERRORS, 'KMS_MISCONFIGURED'],
   }),
   getPolicy: defineOperation({
     id: 'getPolicy',

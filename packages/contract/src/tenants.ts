@@ -105,6 +105,24 @@ export const RestorePendingResponse = z.object({
   confirmBefore: Timestamp,
 });
 
+/** `PUT /v1/tenants/{tenantId}/rate-limit`: the tenant's own token bucket. */
+export const PutTenantRateLimitRequest = z.strictObject({
+  /** Requests per second refilled into the tenant's bucket (fractions allowed: 0.5 = one per 2 s). */
+  rps: z.number().min(0.001).max(1_000_000),
+  /** Bucket size: requests allowed at once after a quiet period. */
+  burst: z.number().int().min(1).max(1_000_000),
+});
+
+/** The tenant's effective rate limit: the platform admin's override, or the service default. */
+export const TenantRateLimitResponse = z.object({
+  tenantId: TenantId,
+  /** 0: no per-tenant limit (the default is off, development mode). */
+  rps: z.number().min(0),
+  burst: z.number().min(0),
+  /** True when the platform admin set it for this tenant; false: the service default. */
+  override: z.boolean(),
+});
+
 /** A service's suspension from a tenant. */
 export const ServiceSuspensionResponse = z.object({
   tenantId: TenantId,

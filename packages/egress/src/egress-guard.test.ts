@@ -1,4 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EgressGuard, EgressRefusedError } from './egress-guard.js';
 
 describe('EgressGuard', () => {
@@ -50,5 +52,68 @@ describe('EgressGuard', () => {
     expect(guard.isAllowedLiteralHost('a.localhost')).toBe(false);
     expect(guard.isAllowedLiteralHost('[::1]')).toBe(false);
     expect(guard.isAllowedLiteralHost('siem.example.com')).toBe(true);
+  });
+});
+
+describe('EgressGuard.request', () => {
+  let server: Server;
+  let port = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/big') {
+        res.writeHead(200);
+        res.end(Buffer.alloc(256 * 1024, 7));
+      } else if (req.url === '/redirect') {
+        res.writeHead(302, { location: '/ok' }).end();
+      } else res.writeHead(200, { 'x-seen-host': req.headers.host ?? '' }).end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('connects to the address it resolved a name to, once, and returns status, headers and body', async () => {
+    let lookups = 0;
+    const g = new EgressGuard({
+      allowCidrs: ['127.0.0.0/8'],
+      resolver: async () => {
+        lookups += 1;
+        return [{ address: '127.0.0.1', family: 4 }];
+      },
+    });
+    const r = await g.request(`http://pinned.test:${port}/ok`, {
+      method: 'GET',
+      timeoutMs: 5000,
+      maxBodyBytes: 1024,
+    });
+    expect([r.status, r.body.toString(), r.headers['x-seen-host']]).toEqual([
+      200,
+      'ok',
+      `pinned.test:${port}`,
+    ]);
+    expect(lookups).toBe(1);
+  });
+
+  it('refuses a name resolving to loopback without an allowance, before connecting', async () => {
+    const g = new EgressGuard({ resolver: async () => [{ address: '127.0.0.1', family: 4 }] });
+    await expect(
+      g.request(`http://pinned.test:${port}/ok`, { method: 'GET', timeoutMs: 5000, maxBodyBytes: 1024 }),
+    ).rejects.toBeInstanceOf(EgressRefusedError);
+  });
+
+  it('caps the body and follows no redirect', async () => {
+    const g = new EgressGuard({ allowCidrs: ['127.0.0.0/8'] });
+    const big = await g.request(`http://127.0.0.1:${port}/big`, {
+      method: 'GET',
+      timeoutMs: 5000,
+      maxBodyBytes: 1000,
+    });
+    expect([big.body.length, big.truncated]).toEqual([1000, true]);
+    const redirect = await g.request(`http://127.0.0.1:${port}/redirect`, {
+      method: 'GET',
+      timeoutMs: 5000,
+      maxBodyBytes: 1000,
+    });
+    expect(redirect.status).toBe(302);
   });
 });

@@ -1,5 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import http from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -44,7 +44,8 @@ export interface EgressGuardOptions {
 
 /** Options of one guarded request. */
 export interface EgressRequest {
-  method: 'POST' | 'GET';
+  /** HTTP method (sinks POST; the Azure SDK also GETs, PATCHes ...). */
+  method: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   /** Whole-request deadline (connect, send, response, body). */
@@ -52,11 +53,14 @@ export interface EgressRequest {
   /** At most this many response body bytes are read; the rest is never read (the socket is destroyed). */
   maxBodyBytes: number;
   signal?: AbortSignal;
+  /** Extra CA certificate (PEM) trusted for this request's TLS (emulators); the system CAs otherwise. */
+  ca?: string;
 }
 
 /** A guarded response: status and the capped body. */
 export interface EgressResponse {
   status: number;
+  headers: IncomingHttpHeaders;
   body: Buffer;
   truncated: boolean;
 }
@@ -147,15 +151,26 @@ export class EgressGuard {
           headers: r.headers,
           signal,
           agent: false,
-          // Connect to the address checked above, whatever DNS says now.
-          lookup: (_h, _o, cb) => cb(null, pinned.address, pinned.family),
+          ...(r.ca !== undefined && url.protocol === 'https:' ? { ca: r.ca } : {}),
+          // Connect to the address checked above, whatever DNS says now. Node 20 asks for every
+          // address (`all: true`, for happy eyeballs) and then expects an array.
+          lookup: (_h, o, cb) => {
+            if ((o as { all?: boolean }).all) {
+              (cb as unknown as (e: null, a: ResolvedAddress[]) => void)(null, [pinned]);
+            } else cb(null, pinned.address, pinned.family);
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
           let truncated = false;
           const finish = () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), truncated });
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+              truncated,
+            });
           res.on('data', (chunk: Buffer) => {
             const room = r.maxBodyBytes - size;
             if (chunk.length >= room) {

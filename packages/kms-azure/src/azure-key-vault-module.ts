@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import { EgressGuard } from '@byok/egress';
 import type { KmsProviderModule, ProviderBuildContext } from '@byok/kms';
 import { z } from 'zod';
 import { azureCredentialFromConfig } from './azure-credential.js';
 import { AZURE_PROVIDER, parseAzureKeyRef, refusedVaultHost, type AzureKeyRef } from './azure-key-ref.js';
 import { createAzureKeyVaultProvider } from './azure-key-vault-provider.js';
 import { azureGrant, isAzureObjectId } from './azure-onboarding.js';
+import { egressHttpClient } from './egress-http-client.js';
 
 /** Azure settings: the service principal (else DefaultAzureCredential), emulator overrides, and our identity. */
 const AzureConfigSchema = z.object({
@@ -55,8 +57,18 @@ async function create(c: AzureKeyVaultConfig, ctx: ProviderBuildContext) {
     ...(c.AZURE_AUTHORITY_HOST ? { authorityHost: c.AZURE_AUTHORITY_HOST } : {}),
     ...(tlsCa ? { tlsCa } : {}),
   });
+  // Every byte to a vault goes through the egress guard: the vault host is the tenant's choice.
+  // Without one from the service, a guard with no allowance (fail closed, never the SDK's client).
+  // The credential keeps its own client: its token endpoint is the operator's authority host,
+  // never a tenant's (a vault's challenge can name another Entra tenant only if allowed), and
+  // managed identity must reach the metadata address the guard refuses.
+  const httpClient = egressHttpClient(ctx.egress ?? new EgressGuard(), {
+    timeoutMs: ctx.timeoutMs,
+    ...(tlsCa ? { tlsCa } : {}),
+  });
   return createAzureKeyVaultProvider({
     credential,
+    httpClient,
     timeoutMs: ctx.timeoutMs,
     ...(tlsCa ? { tlsCa } : {}),
     ...(c.AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION

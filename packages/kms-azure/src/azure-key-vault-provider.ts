@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { CryptographyClient, KeyClient, type KeyWrapAlgorithm } from '@azure/keyvault-keys';
 import {
   KmsError,
@@ -26,6 +27,11 @@ export interface AzureKeyVaultProviderOptions {
   credential: TokenCredential;
   /** Extra CA (PEM) to trust, for emulators or TLS-inspecting proxies. */
   tlsCa?: string;
+  /**
+   * The HTTP client every Key Vault request goes through. The service passes one built on its
+   * egress guard (`egressHttpClient`); without it the SDK's own client connects.
+   */
+  httpClient?: HttpClient;
   /** Skip the check that the vault host ends in the challenge's resource host (emulators only). */
   disableChallengeResourceVerification?: boolean;
   /** Pick the algorithm without reading the key; by default it follows the key's `kty`. */
@@ -75,6 +81,7 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
     retryOptions: { maxRetries: 0 },
     disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? false,
     ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
+    ...(options.httpClient ? { httpClient: options.httpClient } : {}),
   };
   const keyClients = new Map<string, KeyClient>();
   const cryptoClients = new Map<string, CryptographyClient>();

@@ -1,9 +1,11 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
+import { EgressGuard } from '@byok/egress';
 import type { KeyRef } from '@byok/kms';
 import { startAzureKeyVaultEmulator, type AzureKeyVaultEmulator } from '@byok/kms-emulators/azure';
 import {
   createAzureKeyVaultProvider,
+  egressHttpClient,
   parseAzureKeyRef,
   type AzureKeyRef,
   type AzureKeyVaultProviderOptions,
@@ -28,7 +30,11 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${seq}`;
 }
 
-/** Starts an emulator and builds everything against it with the official SDK over HTTPS. */
+/**
+ * Starts an emulator and builds everything against it with the official SDK over HTTPS. The
+ * provider sends through the egress guard as the service's does (loopback explicitly allowed), so
+ * every provider test and the conformance suite run the production HTTP path.
+ */
 export async function startAzureTestBed(
   overrides: Partial<AzureKeyVaultProviderOptions> = {},
   secret?: string,
@@ -43,6 +49,7 @@ export async function startAzureTestBed(
     credential,
     tlsCa: emu.caPem,
     disableChallengeResourceVerification: true,
+    httpClient: egressHttpClient(new EgressGuard({ allowCidrs: ['127.0.0.0/8'] }), { tlsCa: emu.caPem }),
     ...overrides,
   });
   const keyClient = new KeyClient(emu.url, credential, {

@@ -61,14 +61,19 @@ export class KmsError extends Error {
   }
 }
 
-/** Thrown when a key reference string cannot be parsed for its provider. */
+/**
+ * Thrown when a key reference string cannot be parsed for its provider, or names a host this
+ * deployment refuses. The HTTP layer answers it as `400 VALIDATION_FAILED` naming {@link field}.
+ */
 export class InvalidKeyRefError extends Error {
   override readonly name = 'InvalidKeyRefError';
   readonly code = 'INVALID_KEY_REF' as const;
   constructor(
     readonly provider: string,
     readonly input: string,
-    reason: string,
+    readonly reason: string,
+    /** The request field at fault: the reference, or the provider name. */
+    readonly field: 'keyRef' | 'provider' = 'keyRef',
   ) {
     super(`invalid ${provider} key reference: ${reason}`);
   }

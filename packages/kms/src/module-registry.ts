@@ -62,6 +62,7 @@ export class KmsModuleRegistry {
         String(provider).slice(0, 64),
         String(input).slice(0, 64),
         `unknown provider; expected one of ${this.names().join(', ')}`,
+        'provider',
       );
     }
     checkKeyRefInput(provider, input);

@@ -1,3 +1,4 @@
+import type { EgressGuard } from '@byok/egress';
 import type { z } from 'zod';
 import type { KmsProvider } from './provider.js';
 
@@ -20,6 +21,11 @@ export interface ProviderBuildContext {
   production: boolean;
   /** Where development-only providers keep files. */
   dataDir: string;
+  /**
+   * The guard every connection to a host a tenant chose must pass (a vault URL in a key ref).
+   * Modules connecting to such hosts build their HTTP clients on it.
+   */
+  egress?: EgressGuard;
 }
 
 /** A setting a module reports as emulator-only (see {@link KmsProviderModule.developmentSettings}). */

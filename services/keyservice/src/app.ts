@@ -20,6 +20,7 @@ import { secretHandlers } from './routes/secrets.js';
 import { tenantKeyHandlers } from './routes/tenant-keys.js';
 import { tenantLifecycleHandlers } from './routes/tenant-lifecycle.js';
 import { tenantHandlers } from './routes/tenants.js';
+import { tenantRateLimitHandlers } from './routes/tenant-rate-limit.js';
 import { tokenHandlers } from './routes/tokens.js';
 
 export type { AppDeps } from './http/context.js';
@@ -53,6 +54,9 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Off by default: a client's own X-Forwarded-For must not pick its rate-limit bucket or audited address.
+  if (deps.trustProxy !== undefined && deps.trustProxy !== false)
+    app.set('trust proxy', typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy]);
   app.use(requestContext(deps));
   // Per address before the body is parsed or the token looked up: a refusal costs no database work.
   if (deps.rateLimiter) app.use('/v1', deps.rateLimiter.perAddress());
@@ -87,6 +91,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...metricsHandlers(deps.metrics),
       ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
       ...devLocalKmsHandlers(r),
+      ...tenantRateLimitHandlers(r),
     },
     {
       validateResponses: opts.validateResponses ?? false,

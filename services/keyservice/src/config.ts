@@ -1,8 +1,14 @@
 import type { KmsModuleConfigs } from '@byok/kms';
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { isCidr } from '@byok/egress';
 import { kmsModules } from './kms-modules.js';
 import { productionProblems, tlsProblems } from './production-checks.js';
+
+/** An address express's `trust proxy` accepts: an IP, a CIDR, or one of its named ranges. */
+function isTrustedProxyAddress(a: string): boolean {
+  return isIP(a) !== 0 || isCidr(a) || ['loopback', 'linklocal', 'uniquelocal'].includes(a);
+}
 
 /** One environment variable: its name, and the schema that parses, bounds, defaults and describes it. */
 interface Setting<S extends z.ZodType = z.ZodType> {
@@ -216,7 +222,7 @@ const SETTINGS = {
     callsPerTenantPerSec: setting(
       'KMS_CALLS_PER_TENANT_PER_SEC',
       int(0, 100000, 100).describe(
-        'KMS unwraps one tenant may cause per second (burst: one second); past it KMS_THROTTLED without a KMS call; 0 = no limit',
+        'KMS unwraps one tenant may cause per second (burst: one second; per instance, shared through RATE_LIMIT_REDIS_URL when set); past it KMS_THROTTLED without a KMS call; 0 = no limit',
       ),
     ),
     providers: setting(
@@ -342,6 +348,28 @@ const SETTINGS = {
     optInt(0, 3600).describe(
       'denials of one token against one foreign tenant are audited at most once per window, with details.count (default 60 in production, 0 = every denial in development)',
     ),
+  ),
+  trustProxy: setting(
+    'TRUST_PROXY',
+    z
+      .string()
+      .default('off')
+      .transform((v): false | number | string[] => {
+        const t = v.trim().toLowerCase();
+        if (t === '' || t === 'off' || t === 'false' || t === '0') return false;
+        if (/^\d+$/.test(t)) return Number(t);
+        return t
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0);
+      })
+      .refine(
+        (v) => v === false || typeof v === 'number' || v.every(isTrustedProxyAddress),
+        'expected off, a hop count (1 = the one proxy in front), or comma-separated proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+      )
+      .describe(
+        'trust X-Forwarded-For from these proxies, for the per-address limit and audit clientAddress (default off: the peer address; a hop count, or proxy CIDRs)',
+      ),
   ),
   egressAllowCidrs: setting(
     'EGRESS_ALLOW_CIDRS',

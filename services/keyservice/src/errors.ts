@@ -1,4 +1,5 @@
 import { ERROR_CODES, STATUS_BY_CODE, type ErrorCode } from '@byok/contract';
+import { InvalidKeyRefError } from '@byok/kms';
 import { ZodError } from 'zod';
 
 /** HTTP status for each stable code (declared once, in the contract). */
@@ -15,7 +16,6 @@ export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   MALFORMED_REQUEST: 'Malformed request',
   PAYLOAD_TOO_LARGE: 'Request body too large',
   UNSUPPORTED_MEDIA_TYPE: 'Request body must be application/json',
-  INVALID_KEY_REF: 'Invalid key reference',
   INVALID_CIPHERTEXT: 'Ciphertext cannot be decrypted',
   INVALID_CONTEXT: 'Invalid encryption context',
   CMK_NOT_CONFIGURED: 'The tenant has no customer key',
@@ -61,6 +61,13 @@ const KNOWN = new Set<string>(ERROR_CODES);
 /** Maps any thrown value onto our taxonomy. Unknown errors become INTERNAL with no detail. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // A key reference that does not parse, or names a host this deployment refuses, is bad input
+  // like any other: 400 VALIDATION_FAILED naming the field (the KMS layer keeps its own class).
+  if (err instanceof InvalidKeyRefError) {
+    return new AppError('VALIDATION_FAILED', err.message, {
+      errors: [{ path: err.field, message: err.reason }],
+    });
+  }
   if (err instanceof ZodError) {
     return new AppError('VALIDATION_FAILED', 'request failed validation', {
       errors: err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),

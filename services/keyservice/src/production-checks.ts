@@ -59,3 +59,28 @@ export function productionProblems(values: CheckedSettings, modules: Record<stri
   }
   return out;
 }
+
+/** The parsed settings {@link productionWarnings} reads. */
+export interface WarnedSettings {
+  readonly production: boolean;
+  readonly egressAllowCidrs: readonly string[];
+  readonly rateLimit: { readonly redisUrl?: string | undefined };
+}
+
+/**
+ * Settings a production start accepts but an operator should know about, one line each (logged
+ * at start, not refused): each is legitimate in some deployments and risky in others.
+ */
+export function productionWarnings(values: WarnedSettings): string[] {
+  if (!values.production) return [];
+  const out: string[] = [];
+  if (values.egressAllowCidrs.length > 0)
+    out.push(
+      `EGRESS_ALLOW_CIDRS=${values.egressAllowCidrs.join(',')}: outbound calls for tenants (Key Vault hosts, SIEM sinks) may reach these private or loopback ranges; allow only what tenants must reach`,
+    );
+  if (!values.rateLimit.redisUrl)
+    out.push(
+      'RATE_LIMIT_REDIS_URL: unset, so rate limits and the KMS call budget are kept in memory per instance: N instances allow up to N times each limit (set it to share the buckets through Redis)',
+    );
+  return out;
+}

@@ -13,7 +13,7 @@ import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { DenialAggregator } from './domain/audit/denial-aggregator.js';
 import { MemoryBuckets, RateLimiter, RedisBuckets, resolveRateLimits } from './http/rate-limit.js';
-import type { EgressGuard } from '@byok/egress';
+import { EgressGuard, type Resolver } from '@byok/egress';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -35,6 +35,7 @@ import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
 import { kmsModules } from './kms-modules.js';
+import { productionWarnings } from './production-checks.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -61,6 +62,8 @@ export interface BuildOptions {
   auditAppender?: AuditAppender;
   /** The egress guard for connections on a tenant's behalf (tests inject a resolver through it). */
   egress?: EgressGuard;
+  /** TEST ONLY: the DNS resolver of the guard built from the config (`EGRESS_ALLOW_CIDRS` still applies). */
+  egressResolver?: Resolver;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
 }
@@ -73,6 +76,8 @@ export interface BuildOptions {
 export async function buildService(config: Config, opts: BuildOptions): Promise<Service> {
   const { logger } = opts;
   configureFailpoints(config.failpoints);
+  for (const warning of productionWarnings(config))
+    logger.warn({ setting: warning.split(/[=:]/)[0] }, warning);
   useEnvelopeBackend(config.envelopeBackend);
   const store = await createPool({
     ...(config.databaseUrl
@@ -82,6 +87,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
     logger,
   });
+  let redisBuckets: RedisBuckets | undefined;
   try {
     const pool = store.pool;
     const db: Db = pool;
@@ -97,13 +103,20 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     };
     const resilient = (p: KmsProvider) =>
       withResilience(p, { timeoutMs: config.kms.timeoutMs, maxAttempts: config.kms.maxAttempts, onAttempt });
+    // One guard for every connection to a host a tenant chose (vault URLs, sinks).
+    const egress =
+      opts.egress ??
+      new EgressGuard({
+        allowCidrs: config.egressAllowCidrs,
+        ...(opts.egressResolver ? { resolver: opts.egressResolver } : {}),
+      });
     // Injected providers first: the enabled modules then build only the names still missing.
     const registry = new KmsRegistry([], kmsModules, config.kms.modules);
     for (const p of opts.providers ?? []) registry.register(resilient(p));
     const built = await kmsModules.createProviders(
       config.kms.providers,
       config.kms.modules,
-      { timeoutMs: config.kms.timeoutMs, production: config.production, dataDir: config.dataDir },
+      { timeoutMs: config.kms.timeoutMs, production: config.production, dataDir: config.dataDir, egress },
       registry.names(),
     );
     let localKms: LocalKeyStore | undefined;
@@ -120,6 +133,11 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const cache = new TenantKeyCache();
     const breaker = new KmsBreaker(config.breaker.failureThreshold, config.breaker.openMs);
     const instanceId = config.instanceId ?? `ks-${randomBytes(4).toString('hex')}`;
+    // With RATE_LIMIT_REDIS_URL one Redis connection holds the shared buckets: rate limits and the
+    // per-tenant KMS budget (closed with the rate limiter).
+    redisBuckets = config.rateLimit.redisUrl
+      ? new RedisBuckets(config.rateLimit.redisUrl, logger)
+      : undefined;
     let events: TenantEvents | undefined = undefined;
     const tenantKeys = new TenantKeyService({
       db,
@@ -131,7 +149,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       logger,
       breaker,
-      budget: new KmsBudget(config.kms.callsPerTenantPerSec),
+      budget: new KmsBudget(config.kms.callsPerTenantPerSec, Date.now, redisBuckets),
       onRevocation: (tenantId) => void events?.publish(tenantId, 'revoked'),
     });
     const crypto = new CryptoService(tenantKeys, audit);
@@ -145,6 +163,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       instanceId,
       logger,
       onTenant: (e) => {
+        if (e.reason === 'rate-limit') return directory.invalidate(e.tenantId);
         tenantKeys.purge(e.tenantId);
         if (e.reason === 'deleted' || e.reason === 'tokens') tokens.forgetAll();
       },
@@ -206,17 +225,14 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         run: () => denials.flushDue(),
       });
     const limits = resolveRateLimits(config.rateLimit, config.production);
-    const rateLimiter = new RateLimiter(
-      limits,
-      config.rateLimit.redisUrl ? new RedisBuckets(config.rateLimit.redisUrl, logger) : new MemoryBuckets(),
-    );
+    const rateLimiter = new RateLimiter(limits, redisBuckets ?? new MemoryBuckets());
     const auditSecurity = await startAuditSecurity({
       config,
       pool,
       logger,
       jobs,
       audit,
-      egress: opts.egress,
+      egress,
     });
     const app = createApp(
       {
@@ -245,6 +261,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         ping: () => ping(pool),
         rateLimiter,
         denials,
+        trustProxy: config.trustProxy,
       },
       opts.app,
     );
@@ -267,6 +284,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       },
     };
   } catch (err) {
+    await redisBuckets?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }

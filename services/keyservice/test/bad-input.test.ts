@@ -891,7 +891,7 @@ describe('bad input gets a 4xx problem+json with a stable code, and changes noth
       token: 'admin',
       body: { provider: 'local', keyRef: 'local:' },
       status: [400, 422],
-      code: ['INVALID_KEY_REF', 'CMK_VERIFICATION_FAILED'],
+      code: ['VALIDATION_FAILED', 'CMK_VERIFICATION_FAILED'],
     },
     {
       what: 'key ref of another provider',
@@ -900,7 +900,7 @@ describe('bad input gets a 4xx problem+json with a stable code, and changes noth
       token: 'admin',
       body: { provider: 'local', keyRef: 'arn:aws:kms:eu-west-1:111122223333:key/abc' },
       status: [400, 422],
-      code: ['INVALID_KEY_REF', 'CMK_VERIFICATION_FAILED'],
+      code: ['VALIDATION_FAILED', 'CMK_VERIFICATION_FAILED'],
     },
     {
       what: 'provider not enabled',
@@ -912,7 +912,7 @@ describe('bad input gets a 4xx problem+json with a stable code, and changes noth
         keyRef: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       },
       status: [400, 422],
-      code: ['INVALID_KEY_REF', 'CMK_VERIFICATION_FAILED'],
+      code: ['VALIDATION_FAILED', 'CMK_VERIFICATION_FAILED'],
     },
     {
       what: 'local key that does not exist',

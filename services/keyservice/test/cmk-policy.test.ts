@@ -258,7 +258,8 @@ describe('GET /v1/tenants/{t}/cmk/policy', () => {
       },
     );
     expect(wrong.status).toBe(400);
-    expect(wrong.body.code).toBe('INVALID_KEY_REF');
+    expect(wrong.body.code).toBe('VALIDATION_FAILED');
+    expect(wrong.body.errors).toEqual([expect.objectContaining({ path: 'keyRef' })]);
   });
 
   it('says which variable is missing when the service identity is not configured', async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, describeSettings, loadConfig } from '../src/config.js';
 import { KMS_MODULES } from '../src/kms-modules.js';
+import { productionWarnings } from '../src/production-checks.js';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
@@ -352,5 +353,36 @@ describe('describeSettings', () => {
     ];
     expect(before).toHaveLength(46);
     expect(all.map((s) => s.env)).toEqual(expect.arrayContaining(before));
+  });
+});
+
+describe('production start-up warnings', () => {
+  it('warns when EGRESS_ALLOW_CIDRS is set and when rate limits are per instance (in memory)', () => {
+    const warnings = productionWarnings(loadConfig({ ...PROD, EGRESS_ALLOW_CIDRS: '10.20.0.0/16' }));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^EGRESS_ALLOW_CIDRS=10\.20\.0\.0\/16: /);
+    expect(warnings[1]).toMatch(/^RATE_LIMIT_REDIS_URL: .*per instance/);
+  });
+
+  it('says nothing when limits are shared through Redis and no range is allowed, nor in development', () => {
+    expect(productionWarnings(loadConfig({ ...PROD, RATE_LIMIT_REDIS_URL: 'redis://r:6379' }))).toEqual([]);
+    expect(productionWarnings(loadConfig({ ...DEV, EGRESS_ALLOW_CIDRS: '127.0.0.0/8' }))).toEqual([]);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('is off by default, and takes a hop count or proxy addresses', () => {
+    expect(loadConfig(DEV).trustProxy).toBe(false);
+    expect(loadConfig({ ...DEV, TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(loadConfig({ ...DEV, TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ ...DEV, TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+    ]);
+  });
+
+  it('refuses a value express would read as "trust everyone" or cannot parse', () => {
+    for (const v of ['true', 'yes', '10.0.0.0/99', 'proxy.example.com'])
+      expect(problemsOf({ ...DEV, TRUST_PROXY: v }).join('\n')).toContain('TRUST_PROXY');
   });
 });

@@ -163,6 +163,14 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       template: '/v1/tenants/:tenantId/services/:service/suspension',
       path: `/v1/tenants/${t}/services/billing/suspension`,
     },
+    { method: 'GET', template: '/v1/tenants/:tenantId/rate-limit', path: `/v1/tenants/${t}/rate-limit` },
+    {
+      method: 'PUT',
+      template: '/v1/tenants/:tenantId/rate-limit',
+      path: `/v1/tenants/${t}/rate-limit`,
+      body: { rps: 100000, burst: 100000 },
+    },
+    { method: 'DELETE', template: '/v1/tenants/:tenantId/rate-limit', path: `/v1/tenants/${t}/rate-limit` },
     {
       method: 'POST',
       template: '/v1/tenants/:tenantId/audit/sinks',

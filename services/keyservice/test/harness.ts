@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { EgressGuard } from '@byok/egress';
+import type { EgressGuard, Resolver } from '@byok/egress';
 import type { Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,8 @@ export async function startTestService(
     sharedDb?: TestDatabase;
     /** The egress guard (tests inject a resolver through it). */
     egress?: EgressGuard;
+    /** The DNS resolver of the guard built from the env (`EGRESS_ALLOW_CIDRS` still applies). */
+    egressResolver?: Resolver;
   } = {},
 ): Promise<TestService> {
   const db = opts.sharedDb ?? (await createTestDatabase());
@@ -81,6 +83,7 @@ export async function startTestService(
     app: { validateResponses: true },
     ...(opts.providers ? { providers: opts.providers } : {}),
     ...(opts.egress ? { egress: opts.egress } : {}),
+    ...(opts.egressResolver ? { egressResolver: opts.egressResolver } : {}),
   });
   const server: Server = service.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -81,6 +81,13 @@ describe('long requests', () => {
     const statuses = readers.map((r) => r.status);
     expect(statuses.filter((x) => x === 200)).toHaveLength(2);
     expect(statuses.filter((x) => x === 429)).toHaveLength(28);
+    // Each refusal is audited in the tenant's chain, like other refusals.
+    const refused = await sql<{ n: number }>(
+      s,
+      `SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = 'lr-slow' AND action = 'audit.export'
+          AND outcome = 'denied' AND error_code = 'EXPORT_BUSY'`,
+    );
+    expect(refused[0]?.n).toBe(28);
 
     // While the two admitted exports are stuck on their readers, the other tenant works normally.
     const results: { status: number; code?: string; ms: number }[] = [];

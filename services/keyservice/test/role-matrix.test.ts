@@ -169,6 +169,12 @@ const PROBES: Record<Action, (c: Cell) => Promise<Probe>> = {
     return { method: 'DELETE', path: `/v1/tenants/${c.tenantId}/secrets/kept` };
   },
   'audit.read': async (c) => ({ method: 'GET', path: `/v1/audit?tenantId=${c.tenantId}` }),
+  'tenant.rate-limit.read': async (c) => ({ method: 'GET', path: `/v1/tenants/${c.tenantId}/rate-limit` }),
+  'tenant.rate-limit.set': async (c) => ({
+    method: 'PUT',
+    path: `/v1/tenants/${c.tenantId}/rate-limit`,
+    body: { rps: 1000, burst: 2000 },
+  }),
 };
 
 async function putSecret(c: Cell): Promise<void> {

@@ -10,6 +10,12 @@ export interface TenantPolicy {
   restoreRequiresTwoAdmins?: boolean;
 }
 
+/** A tenant's own token bucket (requests per second and burst), set by the platform admin. */
+export interface TenantRateLimit {
+  rps: number;
+  burst: number;
+}
+
 /** A tenant row. */
 export interface TenantRow {
   id: string;
@@ -21,6 +27,8 @@ export interface TenantRow {
   suspendedServices: string[];
   /** The pending first half of a two-admin restore. */
   restoreRequest: { tokenId: string; at: Date } | null;
+  /** The platform admin's rate-limit override; null: the service's defaults. */
+  rateLimit: TenantRateLimit | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -45,6 +53,8 @@ interface TenantDbRow {
   suspended_services: string[];
   restore_requested_by: string | null;
   restore_requested_at: Date | null;
+  rate_limit_rps: number | null;
+  rate_limit_burst: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -59,6 +69,10 @@ const toTenant = (r: TenantDbRow): TenantRow => ({
   restoreRequest:
     r.restore_requested_by && r.restore_requested_at
       ? { tokenId: r.restore_requested_by, at: r.restore_requested_at }
+      : null,
+  rateLimit:
+    r.rate_limit_rps !== null && r.rate_limit_burst !== null
+      ? { rps: r.rate_limit_rps, burst: r.rate_limit_burst }
       : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -129,6 +143,16 @@ export const tenantRepository = {
             WHERE id = $1`,
       [id, service],
     );
+  },
+
+  /** Sets (or with null clears) the tenant's rate-limit override; undefined when no such tenant. */
+  async setRateLimit(db: Db, id: string, limit: TenantRateLimit | null): Promise<TenantRow | undefined> {
+    const { rows } = await db.query<TenantDbRow>(
+      `UPDATE tenants SET rate_limit_rps = $2, rate_limit_burst = $3, updated_at = now()
+        WHERE id = $1 RETURNING *`,
+      [id, limit?.rps ?? null, limit?.burst ?? null],
+    );
+    return rows[0] ? toTenant(rows[0]) : undefined;
   },
 
   /** Replaces the cache window and policy. */

@@ -59,6 +59,11 @@ export interface AppDeps {
    * certificate that CA issued (a leaked service token alone is then not enough).
    */
   serviceTokensNeedClientCertificate?: boolean | undefined;
+  /**
+   * Express `trust proxy` (TRUST_PROXY): a hop count or the proxies' addresses/CIDRs whose
+   * X-Forwarded-For is believed for `req.ip`; absent or false: the socket's peer address.
+   */
+  trustProxy?: false | number | readonly string[] | undefined;
   /** Per-address, per-token and per-tenant token buckets; absent = no limits. */
   rateLimiter?: RateLimiter | undefined;
   /** Aggregates a token's denials against a foreign tenant; absent = one audit event per denial. */
@@ -178,7 +183,11 @@ export async function tenantAccess(
   req: Request,
   res: Response,
   action: Action,
-  opts: { allowLocked?: boolean } = {},
+  opts: {
+    allowLocked?: boolean;
+    /** False: the tenant's bucket is not charged (the platform admin changing a flooded tenant's limit). */
+    tenantRateLimit?: boolean;
+  } = {},
 ): Promise<TenantView> {
   const principal = principalOf(res);
   const tenantId = String(req.params.tenantId ?? '');
@@ -207,10 +216,10 @@ export async function tenantAccess(
       });
     throw new AppError('FORBIDDEN', `this token may not ${action} for tenant ${tenantId}`);
   }
-  await deps.rateLimiter?.perTenant(tenantId);
   const view = deps.directory.peek(tenantId) ?? (await deps.directory.get(tenantId));
   if (!view || view.tenant.state === 'deleted')
     throw new AppError('NOT_FOUND', `tenant ${tenantId} not found`);
+  if (opts.tenantRateLimit !== false) await deps.rateLimiter?.perTenant(tenantId, view.tenant.rateLimit);
   if (principal.role === 'service' && view.tenant.suspendedServices.includes(principal.service ?? '')) {
     await deps.audit.record(actor, {
       tenantId,

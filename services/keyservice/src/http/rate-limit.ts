@@ -130,8 +130,12 @@ export class RateLimiter {
     private readonly store: BucketStore,
   ) {}
 
-  private async check(kind: keyof RateLimits, key: string, what: string): Promise<void> {
-    const limit = this.limits[kind];
+  private async check(
+    kind: keyof RateLimits,
+    key: string,
+    what: string,
+    limit: BucketLimit = this.limits[kind],
+  ): Promise<void> {
     if (limit.rps <= 0) return;
     const r = await this.store.take(`${kind}:${key}`, limit);
     if (!r.ok)
@@ -153,9 +157,18 @@ export class RateLimiter {
     await this.check('token', principal.tokenId, 'token');
   }
 
-  /** Charges the tenant's bucket (after the permission check, so a foreign token cannot spend it). */
-  async perTenant(tenantId: string): Promise<void> {
-    await this.check('tenant', tenantId, 'tenant');
+  /**
+   * Charges the tenant's bucket (after the permission check, so a foreign token cannot spend it),
+   * sized by the platform admin's override when the tenant has one. In Redis mode the shared
+   * bucket takes the new size at its next take: every instance passes the same override.
+   */
+  async perTenant(tenantId: string, override?: BucketLimit | null): Promise<void> {
+    await this.check('tenant', tenantId, 'tenant', this.tenantLimit(override));
+  }
+
+  /** The tenant's effective bucket: its override, else the default. */
+  tenantLimit(override?: BucketLimit | null): BucketLimit {
+    return override ?? this.limits.tenant;
   }
 
   /** Releases the bucket store. */

@@ -95,12 +95,13 @@ export function auditHandlers(
       const tenantId = await tenantScope(deps, res, q.tenantId);
       // Audited after the stream, so an export shows the chain exactly as it was when requested
       // (it carries no plaintext or secrets, so fail-closed ordering is not needed here).
-      const recordExport = (outcome: 'success' | 'failure') =>
+      const recordExport = (outcome: 'success' | 'failure' | 'denied', errorCode?: string) =>
         deps.audit.record(actorOf(res), {
           tenantId,
           action: 'audit.export',
           outcome,
           resource: `audit/${tenantId}`,
+          ...(errorCode ? { errorCode } : {}),
           details: { reason: q.format },
         });
       res.status(200);
@@ -115,6 +116,8 @@ export function auditHandlers(
         if (!res.headersSent) {
           res.removeHeader('Content-Disposition');
           res.removeHeader('Content-Type');
+          // A refusal is audited like any other (an audit failure answers AUDIT_UNAVAILABLE instead).
+          if ((err as { code?: unknown }).code === 'EXPORT_BUSY') await recordExport('denied', 'EXPORT_BUSY');
           throw err;
         }
         deps.logger.warn({ tenantId, err: (err as Error).message }, 'audit export aborted');

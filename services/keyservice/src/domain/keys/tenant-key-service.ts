@@ -158,7 +158,7 @@ export class TenantKeyService {
     const resource = `tenants/${tenantId}/tenant-keys/${version}`;
     let plaintext: Uint8Array;
     let requestId: string | undefined;
-    if (this.d.budget && !this.d.budget.take(tenantId)) {
+    if (this.d.budget && !(await this.d.budget.take(tenantId))) {
       // Our own refusal, not the customer's KMS: audited, but it neither calls the KMS nor counts
       // towards the circuit breaker.
       await this.d.audit.record(actor, {

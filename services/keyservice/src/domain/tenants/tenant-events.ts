@@ -14,7 +14,9 @@ export type TenantEventReason =
   | 'deleted'
   | 'rotated'
   /** A token of the tenant was revoked: forget verified tokens everywhere. */
-  | 'tokens';
+  | 'tokens'
+  /** The platform admin changed the tenant's rate limit: re-read the tenant, keep its keys. */
+  | 'rate-limit';
 
 /** A notification as sent on the channel. */
 export interface TenantEvent {

@@ -73,6 +73,12 @@ export const ROLE_TABLE = {
   'secret.reveal': { scope: 'tenant', label: 'reveal a secret', allowed: [SVC] },
   'secret.delete': { scope: 'tenant', label: 'delete a secret', allowed: [TA, SVC] },
   'audit.read': { scope: 'tenant', label: "read the tenant's audit log", allowed: [PA, TA, AUD] },
+  'tenant.rate-limit.read': { scope: 'tenant', label: "read the tenant's rate limit", allowed: [PA, TA] },
+  'tenant.rate-limit.set': {
+    scope: 'tenant',
+    label: "set or clear the tenant's rate-limit override",
+    allowed: [PA],
+  },
 } as const satisfies Record<string, ActionRule>;
 
 /** Every operation a route can ask permission for. */
