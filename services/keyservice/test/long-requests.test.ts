@@ -106,7 +106,9 @@ describe('long requests', () => {
     }
     expect(results.length).toBeGreaterThan(50);
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
-    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(2000);
+    // A decrypt that had to wait for a stuck export's connection would take the export deadline;
+    // the bound is that deadline (not a speed claim: a loaded CI machine is slow but never that slow).
+    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(DEADLINE_MS);
 
     // The deadline ended the stuck exports: their connections are back, and a new export is admitted.
     const waiting = await sql<{ n: number }>(
