@@ -66,6 +66,9 @@ export function toAppError(err: unknown): AppError {
       errors: err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
     });
   }
+  // The router could not percent-decode a path segment (`/v1/tokens/%`): the caller's fault.
+  if (err instanceof URIError)
+    return new AppError('MALFORMED_REQUEST', 'a path segment is not valid percent-encoding', { cause: err });
   if (err && typeof err === 'object') {
     const e = err as {
       code?: unknown;
