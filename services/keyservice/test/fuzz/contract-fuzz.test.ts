@@ -192,7 +192,13 @@ describe('contract fuzzing: every route, every role, generated and mutated input
     const kind = fc.constantFrom(...(Object.keys(SECRET_FORMATS) as (keyof typeof SECRET_FORMATS)[]));
     return new Map<unknown, Arbitrary<unknown>>([
       [TenantId, tenantArb(op)],
-      [SecretName, fc.oneof(fc.constant('existing'), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/))],
+      [
+        SecretName,
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constant('existing') },
+          { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/) },
+        ),
+      ],
       [
         ProviderName,
         fc.oneof(
