@@ -162,7 +162,8 @@ export function mutateJson(value: unknown, m: JsonMutation): unknown {
   if (nodes.length === 0) return m.kind === 'delete' ? undefined : m.kind === 'replace' ? m.value : root;
   const node = nodeAt(root, nodes[m.at % nodes.length] as (string | number)[]) as WithExtras | unknown[];
   const keys = Object.keys(node);
-  const key = keys.length > 0 ? (keys[m.key % keys.length] as string) : undefined;
+  const index = 'key' in m ? m.key : 0;
+  const key = keys.length > 0 ? (keys[index % keys.length] as string) : undefined;
   switch (m.kind) {
     case 'replace':
       if (key === undefined) return m.value;
@@ -195,7 +196,7 @@ export function mutateJson(value: unknown, m: JsonMutation): unknown {
 export type ByteMutation =
   | { kind: 'none' }
   | { kind: 'bom' }
-  | { kind: 'invalid-utf8'; at: number; bytes: number[] }
+  | { kind: 'invalid-utf8'; at: number; bytes: readonly number[] }
   | { kind: 'truncate'; at: number };
 
 export const byteMutation: Arbitrary<ByteMutation> = fc.oneof(
