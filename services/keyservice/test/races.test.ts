@@ -223,6 +223,39 @@ describe("races on one tenant's CMK (real PostgreSQL)", () => {
     expect(overlapped).toBeGreaterThan(0);
   });
 
+  it('two concurrent first registrations of a CMK: one tenant key v1, wrapped by the CMK that won', async () => {
+    for (let i = 0; i < 8; i++) {
+      const id = `cmk-first-${i}`;
+      const created = await s.call('POST', '/v1/tenants', { token: s.adminToken, body: { id, name: id } });
+      expect(created.status).toBe(201);
+      const issued = await s.call('POST', '/v1/tokens', {
+        token: s.adminToken,
+        body: { name: `${id} admin`, role: 'tenant-admin', tenantId: id },
+      });
+      const admin = issued.body.token as string;
+      const [ka, kb] = [await localKey(`${id}-a`), await localKey(`${id}-b`)];
+      const [a, b] = await Promise.all([putCmk(id, admin, ka), putCmk(id, admin, kb)]);
+      expectCleanOutcome(a, [200, 409]);
+      expectCleanOutcome(b, [200, 409]);
+      expect(a.status === 200 || b.status === 200).toBe(true);
+      const keys = await sql<{ version: number }>(s, 'SELECT version FROM tenant_keys WHERE tenant_id = $1', [
+        id,
+      ]);
+      expect(keys.map((k) => k.version)).toEqual([1]);
+      const svc = await s.call('POST', '/v1/tokens', {
+        token: s.adminToken,
+        body: { name: `${id} svc`, role: 'service', tenantId: id },
+      });
+      const pt = Buffer.from(id).toString('base64');
+      const enc = await s.call('POST', `/v1/tenants/${id}/encrypt`, {
+        token: svc.body.token,
+        body: { plaintext: pt },
+      });
+      expect(enc.status).toBe(200);
+      await expectConsistent(id, svc.body.token as string, [{ ct: enc.body.ciphertext as string, pt }]);
+    }
+  });
+
   it('a rotation during a CMK change never leaves a tenant-key version under the old CMK', async () => {
     const t = await s.tenant('cmk-rot');
     const probes: { ct: string; pt: string }[] = [];
