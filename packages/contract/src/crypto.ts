@@ -10,7 +10,15 @@ import {
 } from './common.js';
 import { ERROR_CODES } from './problem.js';
 
-const plaintext = Base64.max(Math.ceil(MAX_PLAINTEXT_BYTES / 3) * 4, 'plaintext: at most 1 MiB');
+/** Bytes a canonical padded base64 string decodes to (without decoding it). */
+const decodedLength = (s: string) => (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+
+// The length check alone lets 1 MiB + 1 and + 2 bytes through (they encode to as many characters
+// as 1 MiB does): the decoded length is what is limited.
+const plaintext = Base64.max(Math.ceil(MAX_PLAINTEXT_BYTES / 3) * 4, 'plaintext: at most 1 MiB').refine(
+  (s) => decodedLength(s) <= MAX_PLAINTEXT_BYTES,
+  'plaintext: at most 1 MiB',
+);
 
 /** `POST /v1/tenants/{tenantId}/encrypt` */
 export const EncryptRequest = z.strictObject({ plaintext, context: Context.optional() });

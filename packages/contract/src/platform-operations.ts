@@ -70,7 +70,7 @@ export const platformOperations = {
     roles: ['public'],
     params: z.object({ file: DocsAssetName }),
     responses: { 200: { description: 'The file', schema: z.string(), contentType: 'text/javascript' } },
-    errors: ['NOT_FOUND', 'INTERNAL'],
+    errors: ['NOT_FOUND', 'MALFORMED_REQUEST', 'INTERNAL'],
     clientExclusion: 'assets of the HTML reference page',
   }),
   createLocalKey: defineOperation({

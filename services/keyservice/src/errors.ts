@@ -73,6 +73,9 @@ export function toAppError(err: unknown): AppError {
       errors: err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
     });
   }
+  // The router could not percent-decode a path segment (`/v1/tokens/%`): the caller's fault.
+  if (err instanceof URIError)
+    return new AppError('MALFORMED_REQUEST', 'a path segment is not valid percent-encoding', { cause: err });
   if (err && typeof err === 'object') {
     const e = err as {
       code?: unknown;
@@ -96,6 +99,15 @@ export function toAppError(err: unknown): AppError {
       if (e.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
       return new AppError('MALFORMED_REQUEST', 'request body could not be read');
     }
+    // A store conflict (unique key, serialization failure, deadlock) is a concurrent write: a 409
+    // the caller can retry, with our words, never the driver's (it names tables and constraints).
+    if (
+      (err as { name?: unknown }).name === 'StoreError' &&
+      (e.code === 'CONFLICT' || e.code === 'SERIALIZATION_FAILURE')
+    )
+      return new AppError('CONFLICT', 'the resource was changed concurrently or already exists; retry', {
+        cause: err,
+      });
     if (typeof e.code === 'string') {
       if (e.code === '23505') return new AppError('CONFLICT', 'the resource already exists', { cause: err });
       if (e.code === 'UNAVAILABLE' || e.code === 'ECONNREFUSED' || e.code === '57P01') {

@@ -140,7 +140,9 @@ export function authenticate(
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
-    const principal = m?.[1] ? await tokens.authenticate(m[1]) : undefined;
+    // Node keeps the first of several Authorization headers, a proxy in front may keep the last:
+    // a request two readers would attribute to different tokens is refused, not guessed at.
+    const principal = m?.[1] && !repeatsAuthorization(req) ? await tokens.authenticate(m[1]) : undefined;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="byok"');
       throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
@@ -155,6 +157,13 @@ export function authenticate(
     res.locals.principal = principal;
     next();
   };
+}
+
+function repeatsAuthorization(req: Request): boolean {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    if (req.rawHeaders[i]?.toLowerCase() === 'authorization' && ++n > 1) return true;
+  return false;
 }
 
 /** The caller of this request. */

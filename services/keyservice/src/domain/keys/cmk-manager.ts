@@ -1,7 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { generateTenantKey, zeroize } from '@byok/envelope';
 import { isKmsError, type EncryptionContext, type KeyRef, type KmsRegistry } from '@byok/kms';
-import { tenantKeyRepository, tenantRepository, type Db, type TenantPolicy } from '@byok/store';
+import {
+  tenantKeyRepository,
+  tenantRepository,
+  writeLocks,
+  type Db,
+  type TenantKeyRow,
+  type TenantPolicy,
+} from '@byok/store';
 import { AppError } from '../../errors.js';
 import { failpoint } from '../../failpoints.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
@@ -112,6 +119,14 @@ export class CmkManager {
       details: { itemCount: plan.length },
     });
     await this.d.withTransaction(async (tx) => {
+      // Switch only the key set that was re-wrapped: a concurrent CMK change or a new tenant-key
+      // version since then would leave a version under the other CMK (or none), so refuse.
+      await writeLocks.tenantKeys(tx, tenantId);
+      if (!sameKeySet(existing, await tenantKeyRepository.list(tx, tenantId)))
+        throw new AppError(
+          'CONFLICT',
+          `the keys of tenant ${tenantId} changed while its CMK was being registered (a concurrent CMK change or rotation); retry`,
+        );
       for (const p of plan) {
         const row = {
           tenantId,
@@ -170,15 +185,33 @@ export class CmkManager {
       kmsKeyRef: ref.uri,
       details: { keyVersion: version },
     });
-    await tenantKeyRepository.insert(this.d.db, {
-      tenantId,
-      version,
-      wrapped: wrapped.wrapped,
-      cmkProvider: ref.provider,
-      cmkKeyRef: ref.uri,
-      cmkKeyVersion: wrapped.keyVersion,
+    await this.d.withTransaction(async (tx) => {
+      // The new version must be wrapped by the CMK that is registered when it is stored: a CMK
+      // change that committed meanwhile would otherwise leave it under the old CMK alone.
+      await writeLocks.tenantKeys(tx, tenantId);
+      const cmk = await tenantRepository.getCmk(tx, tenantId);
+      const latest = (await tenantKeyRepository.list(tx, tenantId)).at(-1)?.version ?? 0;
+      if (
+        cmk?.provider !== view.cmk?.provider ||
+        cmk?.keyRef !== view.cmk?.keyRef ||
+        latest + 1 !== version
+      ) {
+        this.d.directory.invalidate(tenantId); // so that a retry plans from what is stored now
+        throw new AppError(
+          'CONFLICT',
+          `the keys of tenant ${tenantId} changed during the rotation (a concurrent CMK change or rotation); retry`,
+        );
+      }
+      await tenantKeyRepository.insert(tx, {
+        tenantId,
+        version,
+        wrapped: wrapped.wrapped,
+        cmkProvider: ref.provider,
+        cmkKeyRef: ref.uri,
+        cmkKeyVersion: wrapped.keyVersion,
+      });
+      await tenantKeyRepository.addPurposeWraps(tx, tenantId, copies);
     });
-    await tenantKeyRepository.addPurposeWraps(this.d.db, tenantId, copies);
     this.d.directory.invalidate(tenantId);
     return version;
   }
@@ -296,4 +329,15 @@ export class CmkManager {
     await this.d.withTransaction((tx) => tenantKeyRepository.replacePurposeWraps(tx, tenantId, wraps));
     return wraps.length;
   }
+}
+
+/** Whether two reads of a tenant's keys show the same versions, states, CMKs and wrapped forms. */
+function sameKeySet(a: readonly TenantKeyRow[], b: readonly TenantKeyRow[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => {
+    const y = b[i] as TenantKeyRow;
+    const sameWrap =
+      x.wrapped === null || y.wrapped === null ? x.wrapped === y.wrapped : x.wrapped.equals(y.wrapped);
+    return x.version === y.version && x.state === y.state && x.cmkKeyRef === y.cmkKeyRef && sameWrap;
+  });
 }

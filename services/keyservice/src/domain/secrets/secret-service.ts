@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { open, seal, zeroize, type Context } from '@byok/envelope';
 import type { SecretKind } from '@byok/contract';
-import { secretRepository, type Db, type SecretRow } from '@byok/store';
+import { secretRepository, writeLocks, type Db, type SecretRow } from '@byok/store';
 import { AppError } from '../../errors.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import type { CryptoService } from '../crypto/crypto-service.js';
@@ -74,6 +74,9 @@ export class SecretService {
         details: { secretVersion: version, secretKind: kind },
       });
       return await this.withTransaction(async (tx) => {
+        // The row lock in nextVersion locks nothing while the secret does not exist yet: without
+        // this lock two first writers would both pass the check and one would fail on the key.
+        await writeLocks.secret(tx, tenantId, name);
         if ((await secretRepository.nextVersion(tx, tenantId, name)) !== version) {
           throw new AppError('CONFLICT', `secret ${name} was changed concurrently; retry`);
         }
