@@ -73,6 +73,9 @@ export const ROLE_TABLE = {
   'secret.reveal': { scope: 'tenant', label: 'reveal a secret', allowed: [SVC] },
   'secret.delete': { scope: 'tenant', label: 'delete a secret', allowed: [TA, SVC] },
   'audit.read': { scope: 'tenant', label: "read the tenant's audit log", allowed: [PA, TA, AUD] },
+  'ai.usage.read': { scope: 'tenant', label: 'read AI usage and costs', allowed: [PA, TA] },
+  'ai.budget.read': { scope: 'tenant', label: 'read AI spend caps', allowed: [PA, TA] },
+  'ai.budget.write': { scope: 'tenant', label: 'set or remove AI spend caps', allowed: [TA] },
 } as const satisfies Record<string, ActionRule>;
 
 /** Every operation a route can ask permission for. */
