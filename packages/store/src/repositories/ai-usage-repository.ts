@@ -245,6 +245,15 @@ export const aiUsageRepository = {
     await db.query('DELETE FROM ai_spend WHERE window_start < $1 AND reserved_micros = 0', [windowCutoff]);
   },
 
+  /** True when a cap applies to the secret: a tenant-wide one or its own, of either period. */
+  async hasBudget(db: Db, tenantId: string, secretName: string): Promise<boolean> {
+    const { rows } = await db.query(
+      "SELECT 1 FROM ai_budgets WHERE tenant_id = $1 AND secret_name IN ('', $2) LIMIT 1",
+      [tenantId, secretName],
+    );
+    return rows.length > 0;
+  },
+
   /** Sets (or replaces) a cap; `secretName` '' = tenant-wide. */
   async setBudget(
     db: Db,
