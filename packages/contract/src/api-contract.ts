@@ -6,6 +6,7 @@ import { platformOperations } from './platform-operations.js';
 import { secretOperations } from './secret-operations.js';
 import { tenantOperations } from './tenant-operations.js';
 import { tokenOperations } from './token-operations.js';
+import { usageOperations } from './usage-operations.js';
 
 /**
  * Every route of the API, once. The order is the order the service registers them in: the hot
@@ -19,6 +20,7 @@ export const apiContract = {
   ...tokenOperations,
   ...auditOperations,
   ...platformOperations,
+  ...usageOperations,
 };
 
 /** The contract's type: operation id to its entry. */

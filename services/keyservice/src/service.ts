@@ -32,6 +32,7 @@ import { TenantDirectory } from './domain/tenants/tenant-directory.js';
 import { TenantKeyCache } from './domain/keys/tenant-key-cache.js';
 import { TenantKeyService } from './domain/keys/tenant-key-service.js';
 import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
+import { buildAiMetering, type AiMetering } from './domain/ai/metering/ai-metering-wiring.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
 import { kmsModules } from './kms-modules.js';
@@ -49,6 +50,8 @@ export interface Service {
   generatedAdminToken: string | undefined;
   /** Aggregated denial counts; close() flushes them, tests may flush earlier. */
   denials: DenialAggregator;
+  /** The AI gateway's metering port (usage, costs, spend caps). */
+  aiMetering: AiMetering;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,8 @@ export interface BuildOptions {
   egress?: EgressGuard;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
+  /** Suspends a secret's AI use when a spike alert's tenant policy asks (the gateway owns that state). */
+  suspendAiSecret?: (tenantId: string, secretName: string, reason: string) => Promise<void>;
 }
 
 /**
@@ -205,6 +210,15 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         schedule: { kind: 'interval', everyMs: Math.min(denialWindowMs, 10_000) },
         run: () => denials.flushDue(),
       });
+    const ai = buildAiMetering({
+      settings: config.aiMetering,
+      db,
+      withTransaction: tx,
+      audit,
+      jobs,
+      logger,
+      suspendSecret: opts.suspendAiSecret,
+    });
     const limits = resolveRateLimits(config.rateLimit, config.production);
     const rateLimiter = new RateLimiter(
       limits,
@@ -245,6 +259,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         ping: () => ping(pool),
         rateLimiter,
         denials,
+        aiBudgets: ai.budgets,
       },
       opts.app,
     );
@@ -256,6 +271,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       generatedAdminToken,
       denials,
+      aiMetering: ai.metering,
       async close() {
         await jobs.stop();
         await denials.flushAll();
