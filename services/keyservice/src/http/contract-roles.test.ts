@@ -33,6 +33,12 @@ const ACTION: Partial<Record<OperationId, Action>> = {
   listAuditSinks: 'audit.read',
   getAuditSink: 'audit.read',
   disableAuditSink: 'policy.write',
+  getAiUsage: 'ai.usage.read',
+  listAiBudgets: 'ai.budget.read',
+  putTenantAiBudget: 'ai.budget.write',
+  deleteTenantAiBudget: 'ai.budget.write',
+  putSecretAiBudget: 'ai.budget.write',
+  deleteSecretAiBudget: 'ai.budget.write',
 };
 
 const ROLES = ['platform-admin', 'tenant-admin', 'service', 'auditor'] as const;
