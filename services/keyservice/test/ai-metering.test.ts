@@ -4,6 +4,7 @@ import {
   aiUsageRepository,
   createPool,
   migrate,
+  startEmbeddedPostgres,
   tenantRepository,
   withTransaction,
   type Store,
@@ -302,5 +303,46 @@ describe('stale reservations', () => {
       model: 'cap-model',
     });
     expect(await spend('stale')).toEqual({ spent: 300_000, reserved: 0 });
+  });
+});
+
+describe('on embedded PGlite (one connection)', () => {
+  it('reserves, refuses past the cap, settles and releases as on PostgreSQL', async () => {
+    const server = await startEmbeddedPostgres();
+    const store = await createPool({ databaseUrl: server.databaseUrl, max: 1 });
+    const writer = createAuditWriter({ pool: store.pool, logger: createLogger('silent') });
+    try {
+      await migrate(store.pool);
+      await tenantRepository.create(store.pool, { id: 'lite', name: 'lite' });
+      await aiUsageRepository.setBudget(store.pool, 'lite', '', 'day', 1_000_000);
+      const m = createAiMetering({
+        db: store.pool,
+        withTransaction: (fn) => withTransaction(store.pool, fn),
+        audit: new AuditRecorder(writer, createMetrics()),
+        prices,
+        clock,
+        defaultMaxOutputTokens: 1000,
+        reservationTtlMs: 600_000,
+      });
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => m.reserve(call('lite', 'k'))));
+      const held = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(held).toHaveLength(3);
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(3);
+      await m.release(held[0]!);
+      for (const r of held.slice(1))
+        await m.settle(r, call('lite', 'k'), {
+          status: 200,
+          usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 1000 },
+          model: 'cap-model',
+        });
+      const { rows } = await store.pool.query(
+        "SELECT spent_micros, reserved_micros FROM ai_spend WHERE tenant_id = 'lite' AND secret_name = '' AND period = 'day'",
+      );
+      expect(rows).toEqual([{ spent_micros: '600000', reserved_micros: '0' }]);
+    } finally {
+      await writer.close();
+      await store.close();
+      await server.stop();
+    }
   });
 });
