@@ -213,7 +213,6 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
     const ai = buildAiMetering({
       settings: config.aiMetering,
       db,
-      withTransaction: tx,
       audit,
       jobs,
       logger,

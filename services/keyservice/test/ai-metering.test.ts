@@ -6,7 +6,6 @@ import {
   migrate,
   startEmbeddedPostgres,
   tenantRepository,
-  withTransaction,
   type Store,
 } from '@byok/store';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
@@ -35,7 +34,6 @@ function instance(store: Store): AiMetering {
   writers.push(writer);
   return createAiMetering({
     db: store.pool,
-    withTransaction: (fn) => withTransaction(store.pool, fn),
     audit: new AuditRecorder(writer, createMetrics()),
     prices,
     clock,
@@ -317,7 +315,6 @@ describe('on embedded PGlite (one connection)', () => {
       await aiUsageRepository.setBudget(store.pool, 'lite', '', 'day', 1_000_000);
       const m = createAiMetering({
         db: store.pool,
-        withTransaction: (fn) => withTransaction(store.pool, fn),
         audit: new AuditRecorder(writer, createMetrics()),
         prices,
         clock,

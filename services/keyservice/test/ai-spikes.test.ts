@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAuditWriter, type AuditWriter } from '@byok/audit';
-import {
-  createPool,
-  migrate,
-  tenantRepository,
-  withTransaction,
-  type Store,
-  type TenantPolicy,
-} from '@byok/store';
+import { createPool, migrate, tenantRepository, type Store, type TenantPolicy } from '@byok/store';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { AuditRecorder } from '../src/domain/audit/audit-recorder.js';
 import { createAiMetering, type AiMetering } from '../src/domain/ai/metering/ai-metering.js';
@@ -101,7 +94,6 @@ beforeAll(async () => {
   writer = createAuditWriter({ pool: store.pool, logger: createLogger('silent') });
   metering = createAiMetering({
     db: store.pool,
-    withTransaction: (fn) => withTransaction(store.pool, fn),
     audit: new AuditRecorder(writer, createMetrics()),
     prices,
     clock,

@@ -81,152 +81,74 @@ export interface AiHourStats {
 
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
-// The four counters a call touches, always in this order (tenant-wide before the secret, day before
-// month), so that concurrent transactions lock them in the same order and never deadlock.
-const COUNTER_KEYS = `(VALUES ($1::text, '', 'day', $3::date), ($1, '', 'month', $4::date),
-                              ($1, $2::text, 'day', $3), ($1, $2, 'month', $4))`;
-
 /** Usage, spend caps, reservations and spike markers of the AI gateway. SQL only here. */
 export const aiUsageRepository = {
   /**
    * Reserves `amountMicros` on the tenant-wide and the secret's day and month counters, all or
-   * none. Run inside a transaction: the counters are created if missing, then locked in one fixed
-   * order (`FOR UPDATE`), checked against every cap that applies, and raised together. Returns
-   * the first cap it would exceed (nothing changed) or undefined (reserved, reservation stored).
+   * none, in one statement (`ai_reserve`, migration 0013): the counters are created if missing,
+   * locked in one fixed order, checked against every cap that applies, and raised together.
+   * Returns the first cap it would pass (nothing changed) or undefined (reserved, stored).
    */
-  async reserve(tx: Db, r: NewAiReservation): Promise<AiCapHit | undefined> {
-    await tx.query(
-      `INSERT INTO ai_spend (tenant_id, secret_name, period, window_start)
-       SELECT * FROM ${COUNTER_KEYS} AS k(tenant_id, secret_name, period, window_start)
-       ON CONFLICT DO NOTHING`,
-      [r.tenantId, r.secretName, r.day, r.month],
-    );
-    const { rows } = await tx.query<{
-      secret_name: string;
-      period: AiBudgetPeriod;
-      spent_micros: string;
-      reserved_micros: string;
-      limit_micros: string | null;
-    }>(
-      `SELECT s.secret_name, s.period, s.spent_micros, s.reserved_micros, b.limit_micros
-         FROM ai_spend s
-         LEFT JOIN ai_budgets b
-           ON b.tenant_id = s.tenant_id AND b.secret_name = s.secret_name AND b.period = s.period
-        WHERE s.tenant_id = $1 AND s.secret_name IN ('', $2)
-          AND ((s.period = 'day' AND s.window_start = $3) OR (s.period = 'month' AND s.window_start = $4))
-        ORDER BY s.secret_name, s.period
-          FOR UPDATE OF s`,
-      [r.tenantId, r.secretName, r.day, r.month],
-    );
-    for (const row of rows) {
-      if (row.limit_micros === null) continue;
-      const hit = {
-        secretName: row.secret_name,
-        period: row.period,
-        limitMicros: n(row.limit_micros),
-        spentMicros: n(row.spent_micros),
-        reservedMicros: n(row.reserved_micros),
-      };
-      if (hit.spentMicros + hit.reservedMicros + r.amountMicros > hit.limitMicros) return hit;
-    }
-    await tx.query(
-      `UPDATE ai_spend s SET reserved_micros = s.reserved_micros + $5
-         FROM ${COUNTER_KEYS} AS k(tenant_id, secret_name, period, window_start)
-        WHERE s.tenant_id = k.tenant_id AND s.secret_name = k.secret_name AND s.period = k.period
-          AND s.window_start = k.window_start`,
-      [r.tenantId, r.secretName, r.day, r.month, r.amountMicros],
-    );
-    await tx.query(
-      `INSERT INTO ai_reservations (id, tenant_id, secret_name, day, month, amount_micros, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [r.id, r.tenantId, r.secretName, r.day, r.month, r.amountMicros, r.now, r.expiresAt],
-    );
-    return undefined;
+  async reserve(db: Db, r: NewAiReservation): Promise<AiCapHit | undefined> {
+    const { rows } = await db.query<{
+      hit_secret: string;
+      hit_period: AiBudgetPeriod;
+      hit_limit: string;
+      hit_spent: string;
+      hit_reserved: string;
+    }>('SELECT * FROM ai_reserve($1, $2, $3, $4, $5, $6, $7, $8)', [
+      r.id,
+      r.tenantId,
+      r.secretName,
+      r.day,
+      r.month,
+      r.amountMicros,
+      r.now,
+      r.expiresAt,
+    ]);
+    const hit = rows[0];
+    if (!hit) return undefined;
+    return {
+      secretName: hit.hit_secret,
+      period: hit.hit_period,
+      limitMicros: n(hit.hit_limit),
+      spentMicros: n(hit.hit_spent),
+      reservedMicros: n(hit.hit_reserved),
+    };
   },
 
   /**
-   * Settles a reservation (inside a transaction): removes it, moves what it held to the real cost
-   * on its four counters, and counts the call in the daily and hourly usage. A reservation already
-   * gone (expired and swept) holds nothing any more: the cost is added to the record's windows.
+   * Settles a reservation in one statement (`ai_settle`): removes it, counts the call in the daily
+   * and hourly usage, and moves what it held on its four counters to the real cost. A reservation
+   * already gone (expired and swept) holds nothing any more: the cost goes to the record's windows.
    */
-  async settle(tx: Db, reservationId: string, u: AiUsageRecord): Promise<void> {
-    const { rows } = await tx.query<{ amount_micros: string; day: string; month: string }>(
-      `DELETE FROM ai_reservations WHERE id = $1 AND tenant_id = $2
-       RETURNING amount_micros, to_char(day, 'YYYY-MM-DD') AS day, to_char(month, 'YYYY-MM-DD') AS month`,
-      [reservationId, u.tenantId],
-    );
-    const held = rows[0];
-    const day = held?.day ?? u.day;
-    const month = held?.month ?? u.month;
-    const cost = u.costMicros ?? 0;
-    await tx.query(
-      `INSERT INTO ai_spend (tenant_id, secret_name, period, window_start, spent_micros)
-       SELECT k.*, $5::bigint FROM ${COUNTER_KEYS} AS k(tenant_id, secret_name, period, window_start)
-       ON CONFLICT (tenant_id, secret_name, period, window_start) DO UPDATE
-         SET spent_micros = ai_spend.spent_micros + EXCLUDED.spent_micros,
-             reserved_micros = greatest(0, ai_spend.reserved_micros - $6::bigint)`,
-      [u.tenantId, u.secretName, day, month, cost, n(held?.amount_micros)],
-    );
-    await tx.query(
-      `INSERT INTO ai_usage_daily (tenant_id, secret_name, model, day, calls, errors, unpriced_calls,
-                                   input_tokens, cached_input_tokens, output_tokens, cost_micros)
-       VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (tenant_id, day, secret_name, model) DO UPDATE SET
-         calls = ai_usage_daily.calls + 1,
-         errors = ai_usage_daily.errors + EXCLUDED.errors,
-         unpriced_calls = ai_usage_daily.unpriced_calls + EXCLUDED.unpriced_calls,
-         input_tokens = ai_usage_daily.input_tokens + EXCLUDED.input_tokens,
-         cached_input_tokens = ai_usage_daily.cached_input_tokens + EXCLUDED.cached_input_tokens,
-         output_tokens = ai_usage_daily.output_tokens + EXCLUDED.output_tokens,
-         cost_micros = ai_usage_daily.cost_micros + EXCLUDED.cost_micros`,
-      [
-        u.tenantId,
-        u.secretName,
-        u.model,
-        day,
-        u.error ? 1 : 0,
-        u.costMicros === undefined ? 1 : 0,
-        u.inputTokens,
-        u.cachedInputTokens,
-        u.outputTokens,
-        cost,
-      ],
-    );
-    await tx.query(
-      `INSERT INTO ai_usage_hourly (tenant_id, secret_name, hour, calls, cost_micros) VALUES ($1, $2, $3, 1, $4)
-       ON CONFLICT (tenant_id, secret_name, hour) DO UPDATE SET
-         calls = ai_usage_hourly.calls + 1, cost_micros = ai_usage_hourly.cost_micros + EXCLUDED.cost_micros`,
-      [u.tenantId, u.secretName, u.hour, cost],
-    );
+  async settle(db: Db, reservationId: string, u: AiUsageRecord): Promise<void> {
+    await db.query('SELECT ai_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', [
+      reservationId,
+      u.tenantId,
+      u.secretName,
+      u.model,
+      u.day,
+      u.month,
+      u.hour,
+      u.error,
+      u.costMicros ?? 0,
+      u.costMicros === undefined,
+      u.inputTokens,
+      u.cachedInputTokens,
+      u.outputTokens,
+    ]);
   },
 
   /**
-   * Gives a reservation back (inside a transaction): removes it and lowers its counters by what it
-   * held. False when it is already gone (settled, released or swept), so nothing is given twice.
+   * Gives a reservation back in one statement (`ai_release`): removes it and lowers its counters by
+   * what it held. False when it is already gone (settled, released or swept): nothing is given twice.
    */
-  async release(tx: Db, reservationId: string): Promise<boolean> {
-    const { rows } = await tx.query<{
-      tenant_id: string;
-      secret_name: string;
-      day: string;
-      month: string;
-      amount_micros: string;
-    }>(
-      `DELETE FROM ai_reservations WHERE id = $1
-       RETURNING tenant_id, secret_name, to_char(day, 'YYYY-MM-DD') AS day,
-                 to_char(month, 'YYYY-MM-DD') AS month, amount_micros`,
-      [reservationId],
-    );
-    const r = rows[0];
-    if (!r) return false;
-    await tx.query(
-      `UPDATE ai_spend s SET reserved_micros = greatest(0, s.reserved_micros - $5)
-         FROM ${COUNTER_KEYS} AS k(tenant_id, secret_name, period, window_start)
-        WHERE s.tenant_id = k.tenant_id AND s.secret_name = k.secret_name AND s.period = k.period
-          AND s.window_start = k.window_start`,
-      [r.tenant_id, r.secret_name, r.day, r.month, r.amount_micros],
-    );
-    return true;
+  async release(db: Db, reservationId: string): Promise<boolean> {
+    const { rows } = await db.query<{ released: boolean }>('SELECT ai_release($1) AS released', [
+      reservationId,
+    ]);
+    return rows[0]?.released === true;
   },
 
   /** Ids of reservations whose expiry is before `now` (a crashed or stalled instance's), oldest first. */

@@ -28,7 +28,6 @@ const JANITOR_EVERY_MS = 60_000;
 export function buildAiMetering(deps: {
   settings: AiMeteringSettings;
   db: Db;
-  withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   audit: AuditRecorder;
   jobs: JobRunner;
   logger: Logger;
@@ -37,7 +36,6 @@ export function buildAiMetering(deps: {
   const prices = loadPriceTable(deps.settings.pricesFile);
   const metering = createAiMetering({
     db: deps.db,
-    withTransaction: deps.withTransaction,
     audit: deps.audit,
     prices,
     defaultMaxOutputTokens: deps.settings.defaultMaxOutputTokens,

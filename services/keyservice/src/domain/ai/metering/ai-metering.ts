@@ -12,7 +12,6 @@ import { hourOf, windowsOf } from './windows.js';
 /** What {@link createAiMetering} needs. */
 export interface AiMeteringDeps {
   db: Db;
-  withTransaction: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   audit: AuditRecorder;
   prices: PriceTable;
   /** Time source (UTC windows, reservation expiry); tests inject one. */
@@ -110,18 +109,16 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       }
       const amount = price ? costMicros(price, worstCaseUsage(call, deps.defaultMaxOutputTokens)) : 0;
       const id = `res_${randomUUID()}`;
-      const hit = await deps.withTransaction((tx) =>
-        aiUsageRepository.reserve(tx, {
-          id,
-          tenantId: call.tenantId,
-          secretName: call.secretName,
-          day,
-          month,
-          amountMicros: amount,
-          now,
-          expiresAt: new Date(now.getTime() + deps.reservationTtlMs),
-        }),
-      );
+      const hit = await aiUsageRepository.reserve(deps.db, {
+        id,
+        tenantId: call.tenantId,
+        secretName: call.secretName,
+        day,
+        month,
+        amountMicros: amount,
+        now,
+        expiresAt: new Date(now.getTime() + deps.reservationTtlMs),
+      });
       if (hit) await refuseExceeded(call, hit, amount);
       return { id, reservedMicros: amount };
     },
@@ -145,33 +142,31 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       else cost = error ? 0 : r.reservedMicros;
       const now = clock();
       const { day, month } = windowsOf(now);
-      await deps.withTransaction((tx) =>
-        aiUsageRepository.settle(tx, r.id, {
-          tenantId: call.tenantId,
-          secretName: call.secretName,
-          model: (served ?? 'unknown').slice(0, 200),
-          day,
-          month,
-          hour: hourOf(now),
-          error,
-          costMicros: cost,
-          inputTokens: usage.inputTokens,
-          cachedInputTokens: usage.cachedInputTokens,
-          outputTokens: usage.outputTokens,
-        }),
-      );
+      await aiUsageRepository.settle(deps.db, r.id, {
+        tenantId: call.tenantId,
+        secretName: call.secretName,
+        model: (served ?? 'unknown').slice(0, 200),
+        day,
+        month,
+        hour: hourOf(now),
+        error,
+        costMicros: cost,
+        inputTokens: usage.inputTokens,
+        cachedInputTokens: usage.cachedInputTokens,
+        outputTokens: usage.outputTokens,
+      });
       return { costMicros: cost };
     },
 
     async release(r) {
       if (r.id === FREE.id) return;
-      await deps.withTransaction((tx) => aiUsageRepository.release(tx, r.id));
+      await aiUsageRepository.release(deps.db, r.id);
     },
 
     async sweepExpired(limit = 500) {
       const ids = await aiUsageRepository.expiredReservations(deps.db, clock(), limit);
       let n = 0;
-      for (const id of ids) if (await deps.withTransaction((tx) => aiUsageRepository.release(tx, id))) n += 1;
+      for (const id of ids) if (await aiUsageRepository.release(deps.db, id)) n += 1;
       return n;
     },
 
