@@ -76,7 +76,8 @@ CREATE TABLE ai_spike_alerts (
 );
 
 -- Reserve in ONE statement (one round trip, so the counters are locked only for the statement and
--- its commit): create the call's four counters if missing, lock them in one fixed order (tenant-wide
+-- its commit). When no cap applies to the secret it holds nothing and locks nothing. Otherwise it
+-- creates the call's four counters if missing, lock them in one fixed order (tenant-wide
 -- before the secret, day before month: concurrent calls never deadlock), and unless a cap that
 -- applies would be passed, raise all four and store the reservation. Returns the first cap that
 -- would be passed (nothing changed), or no row (reserved).
@@ -87,6 +88,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
   r record;
 BEGIN
+  -- No cap applies: nothing to hold, no counter locked (settling still counts the spend).
+  IF NOT EXISTS (SELECT 1 FROM ai_budgets b WHERE b.tenant_id = p_tenant AND b.secret_name IN ('', p_secret)) THEN
+    RETURN;
+  END IF;
   INSERT INTO ai_spend (tenant_id, secret_name, period, window_start)
   VALUES (p_tenant, '', 'day', p_day), (p_tenant, '', 'month', p_month),
          (p_tenant, p_secret, 'day', p_day), (p_tenant, p_secret, 'month', p_month)

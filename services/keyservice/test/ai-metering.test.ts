@@ -182,6 +182,8 @@ describe('usage rows and cost', () => {
       },
     });
     const r = await a.reserve(c);
+    // No cap applies to this tenant: the reservation holds (and locks) nothing.
+    expect(await q("SELECT 1 FROM ai_reservations WHERE tenant_id = 'usage'")).toEqual([]);
     const { costMicros: cost } = await a.settle(r, c, {
       status: 200,
       usage: obs.usage(),
