@@ -32,7 +32,7 @@ import { TenantDirectory } from './domain/tenants/tenant-directory.js';
 import { TenantKeyCache } from './domain/keys/tenant-key-cache.js';
 import { TenantKeyService } from './domain/keys/tenant-key-service.js';
 import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
-import { buildAiMetering, type AiMetering } from './domain/ai/metering/ai-metering-wiring.js';
+import { buildAiMetering, loadPriceTable, type AiMetering } from './domain/ai/metering/ai-metering-wiring.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
 import { kmsModules } from './kms-modules.js';
@@ -79,6 +79,8 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
   const { logger } = opts;
   configureFailpoints(config.failpoints);
   useEnvelopeBackend(config.envelopeBackend);
+  // A bad AI_PRICES_FILE stops the start before anything is opened.
+  const aiPrices = loadPriceTable(config.aiMetering.pricesFile);
   const store = await createPool({
     ...(config.databaseUrl
       ? { databaseUrl: config.databaseUrl }
@@ -212,6 +214,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       });
     const ai = buildAiMetering({
       settings: config.aiMetering,
+      prices: aiPrices,
       db,
       audit,
       jobs,

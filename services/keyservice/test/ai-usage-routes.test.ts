@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AiCall, AiUsage } from '../src/domain/ai/metering-port.js';
 import { auditCount, expectProblem, sql } from './acceptance-helpers.js';
@@ -311,5 +313,15 @@ describe('spike policy', () => {
       minSpendMicros: 500_000,
       autoSuspend: true,
     });
+  });
+});
+
+describe('start-up', () => {
+  it('refuses to start with a bad AI_PRICES_FILE, naming it', async () => {
+    const file = join(s.dataDir, 'prices.json');
+    await writeFile(file, JSON.stringify({ openai: { 'gpt-4o': { input: 'cheap', output: 1 } } }));
+    await expect(startTestService({ sharedDb: s.db, env: { AI_PRICES_FILE: file } })).rejects.toThrow(
+      `AI_PRICES_FILE ${file} is invalid`,
+    );
   });
 });

@@ -4,14 +4,14 @@ import type { AuditRecorder } from '../../audit/audit-recorder.js';
 import type { JobRunner } from '../../jobs/job-runner.js';
 import { AiBudgetService } from './ai-budget-service.js';
 import { createAiMetering, type AiMetering } from './ai-metering.js';
-import { loadPriceTable } from './price-table.js';
+import type { PriceTable } from './price-table.js';
 import { SpikeDetector } from './spike-detector.js';
 
 export type { AiMetering } from './ai-metering.js';
+export { loadPriceTable } from './price-table.js';
 
 /** The metering settings of the service's configuration (AI_* variables). */
 export interface AiMeteringSettings {
-  pricesFile?: string | undefined;
   defaultMaxOutputTokens: number;
   reservationTtlSeconds: number;
   spikeCheckIntervalSeconds: number;
@@ -21,23 +21,23 @@ export interface AiMeteringSettings {
 const JANITOR_EVERY_MS = 60_000;
 
 /**
- * Builds the AI metering of one instance: the price table (AI_PRICES_FILE, validated now: a bad
- * file stops the start), the metering port, the budget and usage service of the routes, and two
+ * Builds the AI metering of one instance: the metering port, the budget and usage service of the routes, and two
  * jobs: the janitor (expired reservations, old rows) and the spike detector.
  */
 export function buildAiMetering(deps: {
   settings: AiMeteringSettings;
+  /** The price table (loadPriceTable(AI_PRICES_FILE), read before the service opens anything). */
+  prices: PriceTable;
   db: Db;
   audit: AuditRecorder;
   jobs: JobRunner;
   logger: Logger;
   suspendSecret?: ((tenantId: string, secretName: string, reason: string) => Promise<void>) | undefined;
 }): { metering: AiMetering; budgets: AiBudgetService; spikes: SpikeDetector } {
-  const prices = loadPriceTable(deps.settings.pricesFile);
   const metering = createAiMetering({
     db: deps.db,
     audit: deps.audit,
-    prices,
+    prices: deps.prices,
     defaultMaxOutputTokens: deps.settings.defaultMaxOutputTokens,
     reservationTtlMs: deps.settings.reservationTtlSeconds * 1000,
   });
