@@ -1,9 +1,15 @@
+/**
+ * The seam between the AI gateway and metering (usage, prices, spend caps). The gateway calls it
+ * around every upstream call; metering implements it. Nothing here ever carries the key.
+ */
 export type AiProviderKind = 'openai' | 'anthropic' | 'google' | 'azure-openai';
+/** Tokens of one call, as the provider reported them. */
 export interface AiUsage {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
 }
+/** One gateway call, as metering sees it. */
 export interface AiCall {
   tenantId: string;
   secretName: string;
@@ -24,10 +30,12 @@ export interface UsageObserver {
   usage(): AiUsage | undefined;
   model(): string | undefined;
 }
+/** A reservation of a call's maximum cost against the caps that apply. */
 export interface AiReservation {
   readonly id: string;
   readonly reservedMicros: number;
 }
+/** What the gateway asks of metering. */
 export interface AiMeteringPort {
   /** Before the upstream call: reserves the call's maximum cost against every cap that applies.
    *  Throws AppError('BUDGET_EXCEEDED') (402) or AppError('MODEL_NOT_PRICED') (400/422), having audited the refusal. */
