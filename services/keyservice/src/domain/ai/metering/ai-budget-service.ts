@@ -73,20 +73,18 @@ export class AiBudgetService {
     return view;
   }
 
-  /** Removes a cap (audited); NOT_FOUND when there is none. */
+  /** Removes a cap (audited before it is removed); NOT_FOUND when there is none. */
   async remove(
     tenantId: string,
     secretName: string | undefined,
     period: AiBudgetPeriod,
     actor: AuditActor,
   ): Promise<void> {
-    const removed = await aiUsageRepository.deleteBudget(
-      this.deps.db,
-      tenantId,
-      secretName ?? TENANT_WIDE,
-      period,
+    const scope = secretName ?? TENANT_WIDE;
+    const exists = (await this.list(tenantId)).some(
+      (b) => (b.secretName ?? TENANT_WIDE) === scope && b.period === period,
     );
-    if (!removed) throw new AppError('NOT_FOUND', 'no such budget');
+    if (!exists) throw new AppError('NOT_FOUND', 'no such budget');
     await this.deps.audit.record(actor, {
       tenantId,
       action: 'ai.budget.remove',
@@ -94,6 +92,7 @@ export class AiBudgetService {
       resource: this.resource(tenantId, secretName),
       details: { secretName: secretName ?? null, period },
     });
+    await aiUsageRepository.deleteBudget(this.deps.db, tenantId, scope, period);
   }
 
   /** The tenant's caps with the spend of their current UTC window. */
