@@ -105,6 +105,35 @@ export const AUDIT_ACTIONS = {
   },
   'audit.sink.create': { summary: 'a SIEM sink registered', details: [] },
   'audit.sink.disable': { summary: 'a SIEM sink disabled', details: [] },
+  // AI usage, spend caps and spike alerts
+  'ai.usage.read': { summary: 'read AI usage and costs (recorded when refused)', details: [] },
+  'ai.budget.read': { summary: 'read AI spend caps (recorded when refused)', details: [] },
+  'ai.budget.write': { summary: 'set or remove AI spend caps (recorded when refused)', details: [] },
+  'ai.budget.set': {
+    summary: 'an AI spend cap set or changed (tenant-wide, or per secret)',
+    details: ['secretName', 'period', 'limitMicros'],
+  },
+  'ai.budget.remove': { summary: 'an AI spend cap removed', details: ['secretName', 'period'] },
+  'ai.budget.exceeded': {
+    summary: 'an AI call refused (402) because its maximum cost would pass a spend cap',
+    details: ['secretName', 'period', 'limitMicros', 'spentMicros', 'reservedMicros', 'model'],
+  },
+  'ai.model.unpriced': {
+    summary: 'an AI call refused because a spend cap applies and its model has no price',
+    details: ['secretName', 'model'],
+  },
+  'ai.usage.spike': {
+    summary: "a secret's AI spend or request count in the current hour passed its spike threshold",
+    details: [
+      'secretName',
+      'costMicros',
+      'requestCount',
+      'baselineMicros',
+      'baselineRequests',
+      'reason',
+      'newState',
+    ],
+  },
   // Development KMS (never in production)
   'dev.local-kms': { summary: 'manage development KMS keys (recorded when refused)', details: [] },
   'dev.local-kms.create': { summary: 'a development KMS key created', details: [] },

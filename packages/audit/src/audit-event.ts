@@ -101,6 +101,15 @@ export const DEFAULT_DETAIL_KEYS: readonly string[] = [
   'burst',
   'attempt',
   'count',
+  'period',
+  'limitMicros',
+  'spentMicros',
+  'reservedMicros',
+  'costMicros',
+  'model',
+  'requestCount',
+  'baselineMicros',
+  'baselineRequests',
 ];
 
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);

@@ -53,6 +53,13 @@ import type {
 } from './client-types.js';
 import { HttpTransport, type TransportOptions } from './http-transport.js';
 import { bytes } from './request-validation.js';
+import type {
+  AiBudget,
+  AiBudgetInput,
+  AiBudgetPeriod,
+  AiUsageQueryInput,
+  AiUsageReport,
+} from './usage-types.js';
 
 /** Options of {@link createClient}. */
 export interface ClientOptions extends TransportOptions {
@@ -396,6 +403,51 @@ export class ByokClient {
   /** Stops delivering to a SIEM sink. */
   async disableAuditSink(tenantId: string, sinkId: string): Promise<void> {
     await this.http.call({ op: api.disableAuditSink, params: { tenantId, sinkId }, idempotent: true });
+  }
+
+  /** AI calls, tokens and cost between two UTC days, grouped by day, model or secret. */
+  async getAiUsage(tenantId: string, query: AiUsageQueryInput = {}): Promise<AiUsageReport> {
+    return this.http.call({ op: api.getAiUsage, params: { tenantId }, query, idempotent: true });
+  }
+
+  /** The tenant's AI spend caps with the current window's spend. */
+  async listAiBudgets(tenantId: string): Promise<AiBudget[]> {
+    return (await this.http.call({ op: api.listAiBudgets, params: { tenantId }, idempotent: true })).budgets;
+  }
+
+  /** Sets the tenant-wide AI spend cap of a period. */
+  async putTenantAiBudget(tenantId: string, input: AiBudgetInput): Promise<AiBudget> {
+    return this.http.call({ op: api.putTenantAiBudget, params: { tenantId }, body: input, idempotent: true });
+  }
+
+  /** Removes the tenant-wide AI spend cap of a period. */
+  async deleteTenantAiBudget(tenantId: string, period: AiBudgetPeriod): Promise<void> {
+    await this.http.call({
+      op: api.deleteTenantAiBudget,
+      params: { tenantId },
+      query: { period },
+      idempotent: true,
+    });
+  }
+
+  /** Sets one secret's AI spend cap of a period. */
+  async putSecretAiBudget(tenantId: string, name: string, input: AiBudgetInput): Promise<AiBudget> {
+    return this.http.call({
+      op: api.putSecretAiBudget,
+      params: { tenantId, name },
+      body: input,
+      idempotent: true,
+    });
+  }
+
+  /** Removes one secret's AI spend cap of a period. */
+  async deleteSecretAiBudget(tenantId: string, name: string, period: AiBudgetPeriod): Promise<void> {
+    await this.http.call({
+      op: api.deleteSecretAiBudget,
+      params: { tenantId, name },
+      query: { period },
+      idempotent: true,
+    });
   }
 
   private arrayOf<T>(items: readonly T[]): readonly T[] {

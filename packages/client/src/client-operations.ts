@@ -53,4 +53,10 @@ export const CLIENT_OPERATIONS = {
   listAuditSinks: 'listAuditSinks',
   getAuditSink: 'getAuditSink',
   disableAuditSink: 'disableAuditSink',
+  getAiUsage: 'getAiUsage',
+  listAiBudgets: 'listAiBudgets',
+  putTenantAiBudget: 'putTenantAiBudget',
+  deleteTenantAiBudget: 'deleteTenantAiBudget',
+  putSecretAiBudget: 'putSecretAiBudget',
+  deleteSecretAiBudget: 'deleteSecretAiBudget',
 } as const satisfies Partial<Record<keyof ByokClient, OperationId>>;

@@ -8,6 +8,7 @@ export {
   type ClientErrorCode,
 } from './client-errors.js';
 export type * from './client-types.js';
+export type * from './usage-types.js';
 export { chunkItems, DEFAULT_MAX_BATCH_BYTES } from './batch-chunks.js';
 export type { TokenSource, TransportOptions } from './http-transport.js';
 export {

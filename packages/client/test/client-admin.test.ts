@@ -105,6 +105,34 @@ describe('ByokClient administration and audit operations against the real key se
     await expect(auditor.getAuditSink(T, sink.id)).resolves.toMatchObject({ enabled: false });
   });
 
+  it('sets, lists and removes AI spend caps and reads the usage report', async () => {
+    await service.putSecret(T, 'openai-main', {
+      kind: 'openai',
+      value: 'sk-proj-ClientCap0123456789abcdefghijk',
+    });
+    expect(await tenantAdmin.putTenantAiBudget(T, { period: 'month', limitMicros: 5_000_000 })).toMatchObject(
+      {
+        scope: 'tenant',
+        limitMicros: 5_000_000,
+      },
+    );
+    await tenantAdmin.putSecretAiBudget(T, 'openai-main', { period: 'day', limitMicros: 100_000 });
+    expect((await admin.listAiBudgets(T)).map((b) => `${b.scope}/${b.period}`)).toEqual([
+      'tenant/month',
+      'secret/day',
+    ]);
+    await tenantAdmin.deleteSecretAiBudget(T, 'openai-main', 'day');
+    await tenantAdmin.deleteTenantAiBudget(T, 'month');
+    expect(await tenantAdmin.listAiBudgets(T)).toEqual([]);
+    expect(await caught(service.putTenantAiBudget(T, { period: 'day', limitMicros: 1 }))).toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect(await tenantAdmin.getAiUsage(T, { groupBy: 'model' })).toMatchObject({
+      groups: [],
+      total: { calls: 0 },
+    });
+  });
+
   it('offboards the tenant by crypto-shredding its keys', async () => {
     const deleted = await admin.deleteTenant(T);
     expect(deleted).toMatchObject({ id: T, state: 'deleted' });

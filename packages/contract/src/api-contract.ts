@@ -7,6 +7,7 @@ import { rateLimitOperations } from './rate-limit-operations.js';
 import { secretOperations } from './secret-operations.js';
 import { tenantOperations } from './tenant-operations.js';
 import { tokenOperations } from './token-operations.js';
+import { usageOperations } from './usage-operations.js';
 
 /**
  * Every route of the API, once. The order is the order the service registers them in: the hot
@@ -21,6 +22,7 @@ export const apiContract = {
   ...auditOperations,
   ...platformOperations,
   ...rateLimitOperations,
+  ...usageOperations,
 };
 
 /** The contract's type: operation id to its entry. */

@@ -10,3 +10,4 @@ export * from './problem.js';
 export * from './response-check.js';
 export * from './secrets.js';
 export * from './tenants.js';
+export * from './usage.js';

@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'EXPORT_BUSY',
   'STORE_UNAVAILABLE',
   'INTERNAL',
+  'BUDGET_EXCEEDED',
+  'MODEL_NOT_PRICED',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -75,4 +77,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   EXPORT_BUSY: 429,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
+  // 402, not 429: the official SDKs retry 429 by default.
+  BUDGET_EXCEEDED: 402,
+  MODEL_NOT_PRICED: 422,
 };

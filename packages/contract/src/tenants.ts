@@ -157,6 +157,20 @@ export const CmkResponse = z.object({
 const PurposeList = z.array(Purpose).max(64);
 
 /** `PUT /v1/tenants/{tenantId}/policy` */
+/** Tenant policy for AI usage spike alerts (absent fields take the documented defaults). */
+export const AiSpikePolicy = z.strictObject({
+  /** Default true. */
+  enabled: z.boolean().optional(),
+  /** k: the current hour must exceed k x the trailing 7-day hourly mean (default 5). */
+  factor: z.number().int().min(1).max(1000).optional(),
+  /** Spend floor of a spend spike, micro-dollars in the hour (default 1,000,000 = $1). */
+  minSpendMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Request floor of a request-count spike, calls in the hour (default 100). */
+  minRequests: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Suspend the secret's AI use on a spike (default false). */
+  autoSuspend: z.boolean().optional(),
+});
+
 export const PutPolicyRequest = z.strictObject({
   cacheTtlSeconds: z.number().int().min(0).max(3600).optional(),
   allowedPurposes: z
@@ -167,6 +181,7 @@ export const PutPolicyRequest = z.strictObject({
     .optional(),
   purposeInKmsContext: z.boolean().optional(),
   restoreRequiresTwoAdmins: z.boolean().optional(),
+  aiSpikes: AiSpikePolicy.optional(),
 });
 
 /** The tenant's policy. */
@@ -180,6 +195,7 @@ export const PolicyResponse = z.object({
     .optional(),
   purposeInKmsContext: z.boolean().optional(),
   restoreRequiresTwoAdmins: z.boolean().optional(),
+  aiSpikes: AiSpikePolicy.optional(),
 });
 
 /** Name of a key of the local development KMS. */

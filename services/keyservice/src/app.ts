@@ -9,6 +9,7 @@ import { AppError } from './errors.js';
 import { bindOperations } from './http/bind-operations.js';
 import { authenticate, requestContext, type AppDeps, type RouteDeps } from './http/context.js';
 import { problemHandler } from './http/problem.js';
+import { aiUsageHandlers } from './routes/ai-usage.js';
 import { apiReferenceHandlers } from './routes/api-reference.js';
 import { auditSinkHandlers } from './routes/audit-sinks.js';
 import { auditHandlers } from './routes/audit.js';
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
       ...devLocalKmsHandlers(r),
       ...tenantRateLimitHandlers(r),
+      ...aiUsageHandlers(r),
     },
     {
       validateResponses: opts.validateResponses ?? false,

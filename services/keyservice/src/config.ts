@@ -421,6 +421,34 @@ const SETTINGS = {
       .transform(commaList)
       .describe('TEST ONLY: comma-separated crash points; refused in production'),
   ),
+  aiMetering: {
+    pricesFile: setting(
+      'AI_PRICES_FILE',
+      z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'JSON price table overriding or extending the built-in AI model prices (micro-dollars per million tokens); a bad file stops the start',
+        ),
+    ),
+    defaultMaxOutputTokens: setting(
+      'AI_DEFAULT_MAX_OUTPUT_TOKENS',
+      int(1, 10_000_000, 4096).describe(
+        'output tokens an AI call is reserved for when its request states no max_tokens / max_output_tokens',
+      ),
+    ),
+    reservationTtlSeconds: setting(
+      'AI_RESERVATION_TTL_SECONDS',
+      int(30, 86400, 900).describe(
+        "how long an unsettled spend reservation holds its amount; a crashed instance's reservations are given back after this",
+      ),
+    ),
+    spikeCheckIntervalSeconds: setting(
+      'AI_SPIKE_CHECK_INTERVAL_SECONDS',
+      int(0, 3600, 300).describe('how often each instance checks AI usage for spikes (0 = off)'),
+    ),
+  },
   jobs: {
     batchSize: setting(
       'ROTATION_BATCH_SIZE',

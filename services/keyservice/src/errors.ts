@@ -33,6 +33,8 @@ export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   EXPORT_BUSY: 'Too many audit exports of this tenant are running; retry later',
   STORE_UNAVAILABLE: 'The database is unavailable',
   INTERNAL: 'Internal error',
+  BUDGET_EXCEEDED: 'An AI spend cap would be exceeded; request refused',
+  MODEL_NOT_PRICED: 'The model has no price, and a spend cap applies; request refused',
 };
 
 /** A user-facing error with a stable code. `detail` must never contain secrets or key material. */

@@ -32,6 +32,7 @@ import { TenantDirectory } from './domain/tenants/tenant-directory.js';
 import { TenantKeyCache } from './domain/keys/tenant-key-cache.js';
 import { TenantKeyService } from './domain/keys/tenant-key-service.js';
 import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
+import { buildAiMetering, loadPriceTable, type AiMetering } from './domain/ai/metering/ai-metering-wiring.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
 import { kmsModules } from './kms-modules.js';
@@ -50,6 +51,8 @@ export interface Service {
   generatedAdminToken: string | undefined;
   /** Aggregated denial counts; close() flushes them, tests may flush earlier. */
   denials: DenialAggregator;
+  /** The AI gateway's metering port (usage, costs, spend caps). */
+  aiMetering: AiMetering;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,8 @@ export interface BuildOptions {
   egressResolver?: Resolver;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
+  /** Suspends a secret's AI use when a spike alert's tenant policy asks (the gateway owns that state). */
+  suspendAiSecret?: (tenantId: string, secretName: string, reason: string) => Promise<void>;
 }
 
 /**
@@ -79,6 +84,8 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
   for (const warning of productionWarnings(config))
     logger.warn({ setting: warning.split(/[=:]/)[0] }, warning);
   useEnvelopeBackend(config.envelopeBackend);
+  // A bad AI_PRICES_FILE stops the start before anything is opened.
+  const aiPrices = loadPriceTable(config.aiMetering.pricesFile);
   const store = await createPool({
     ...(config.databaseUrl
       ? { databaseUrl: config.databaseUrl }
@@ -224,6 +231,15 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         schedule: { kind: 'interval', everyMs: Math.min(denialWindowMs, 10_000) },
         run: () => denials.flushDue(),
       });
+    const ai = buildAiMetering({
+      settings: config.aiMetering,
+      prices: aiPrices,
+      db,
+      audit,
+      jobs,
+      logger,
+      suspendSecret: opts.suspendAiSecret,
+    });
     const limits = resolveRateLimits(config.rateLimit, config.production);
     const rateLimiter = new RateLimiter(limits, redisBuckets ?? new MemoryBuckets());
     const auditSecurity = await startAuditSecurity({
@@ -262,6 +278,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         rateLimiter,
         denials,
         trustProxy: config.trustProxy,
+        aiBudgets: ai.budgets,
       },
       opts.app,
     );
@@ -273,6 +290,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       metrics,
       generatedAdminToken,
       denials,
+      aiMetering: ai.metering,
       async close() {
         await jobs.stop();
         await denials.flushAll();

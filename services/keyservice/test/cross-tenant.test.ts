@@ -188,6 +188,30 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       template: '/v1/tenants/:tenantId/audit/sinks/:sinkId',
       path: `/v1/tenants/${t}/audit/sinks/snk_00000000000000000000`,
     },
+    { method: 'GET', template: '/v1/tenants/:tenantId/usage', path: `/v1/tenants/${t}/usage` },
+    { method: 'GET', template: '/v1/tenants/:tenantId/ai/budgets', path: `/v1/tenants/${t}/ai/budgets` },
+    {
+      method: 'PUT',
+      template: '/v1/tenants/:tenantId/ai/budget',
+      path: `/v1/tenants/${t}/ai/budget`,
+      body: { period: 'day', limitMicros: 0 },
+    },
+    {
+      method: 'DELETE',
+      template: '/v1/tenants/:tenantId/ai/budget',
+      path: `/v1/tenants/${t}/ai/budget?period=day`,
+    },
+    {
+      method: 'PUT',
+      template: '/v1/tenants/:tenantId/secrets/:name/budget',
+      path: `/v1/tenants/${t}/secrets/b-key/budget`,
+      body: { period: 'month', limitMicros: 0 },
+    },
+    {
+      method: 'DELETE',
+      template: '/v1/tenants/:tenantId/secrets/:name/budget',
+      path: `/v1/tenants/${t}/secrets/b-key/budget?period=month`,
+    },
     // Last: if this one were allowed, tenant B would be crypto-shredded and every later check fails.
     { method: 'DELETE', template: '/v1/tenants/:tenantId', path: `/v1/tenants/${t}` },
   ];

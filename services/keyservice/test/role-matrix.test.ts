@@ -175,6 +175,13 @@ const PROBES: Record<Action, (c: Cell) => Promise<Probe>> = {
     path: `/v1/tenants/${c.tenantId}/rate-limit`,
     body: { rps: 1000, burst: 2000 },
   }),
+  'ai.usage.read': async (c) => ({ method: 'GET', path: `/v1/tenants/${c.tenantId}/usage?groupBy=model` }),
+  'ai.budget.read': async (c) => ({ method: 'GET', path: `/v1/tenants/${c.tenantId}/ai/budgets` }),
+  'ai.budget.write': async (c) => ({
+    method: 'PUT',
+    path: `/v1/tenants/${c.tenantId}/ai/budget`,
+    body: { period: 'day', limitMicros: 5_000_000 },
+  }),
 };
 
 async function putSecret(c: Cell): Promise<void> {

@@ -7,3 +7,4 @@ export * from './job-repository.js';
 export * from './audit-sink-repository.js';
 export * from './audit-key-repository.js';
 export * from './write-locks.js';
+export * from './ai-usage-repository.js';

@@ -8,6 +8,14 @@ export interface TenantPolicy {
   purposeInKmsContext?: boolean;
   /** Lifting the kill switch needs two different tenant-admin tokens within 10 minutes. */
   restoreRequiresTwoAdmins?: boolean;
+  /** AI usage spike alerts (absent fields: the defaults of the spike detector). */
+  aiSpikes?: {
+    enabled?: boolean;
+    factor?: number;
+    minSpendMicros?: number;
+    minRequests?: number;
+    autoSuspend?: boolean;
+  };
 }
 
 /** A tenant's own token bucket (requests per second and burst), set by the platform admin. */

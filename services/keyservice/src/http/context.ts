@@ -26,6 +26,7 @@ import type { TenantService } from '../domain/tenants/tenant-service.js';
 import type { TokenAdminService } from '../domain/tokens/token-admin-service.js';
 import type { DenialAggregator } from '../domain/audit/denial-aggregator.js';
 import type { RateLimiter } from './rate-limit.js';
+import type { AiBudgetService } from '../domain/ai/metering/ai-budget-service.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {
@@ -68,6 +69,8 @@ export interface AppDeps {
   rateLimiter?: RateLimiter | undefined;
   /** Aggregates a token's denials against a foreign tenant; absent = one audit event per denial. */
   denials?: DenialAggregator | undefined;
+  /** AI spend caps and the usage report; the usage and budget routes answer 404 without it. */
+  aiBudgets?: AiBudgetService | undefined;
   /** Checks the store answers (readiness). */
   ping: () => Promise<void>;
   /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */

@@ -33,6 +33,15 @@ const ACTION: Partial<Record<OperationId, Action>> = {
   listAuditSinks: 'audit.read',
   getAuditSink: 'audit.read',
   disableAuditSink: 'policy.write',
+  getAiUsage: 'ai.usage.read',
+  listAiBudgets: 'ai.budget.read',
+  putTenantAiBudget: 'ai.budget.write',
+  deleteTenantAiBudget: 'ai.budget.write',
+  putSecretAiBudget: 'ai.budget.write',
+  deleteSecretAiBudget: 'ai.budget.write',
+  getTenantRateLimit: 'tenant.rate-limit.read',
+  putTenantRateLimit: 'tenant.rate-limit.set',
+  clearTenantRateLimit: 'tenant.rate-limit.set',
 };
 
 const ROLES = ['platform-admin', 'tenant-admin', 'service', 'auditor'] as const;

@@ -19,6 +19,7 @@ const policyBody = (t: TenantRecord) => ({
   ...(t.policy.restoreRequiresTwoAdmins !== undefined
     ? { restoreRequiresTwoAdmins: t.policy.restoreRequiresTwoAdmins }
     : {}),
+  ...(t.policy.aiSpikes ? { aiSpikes: t.policy.aiSpikes } : {}),
 });
 
 /** Tenants, their customer key and policy. */
@@ -65,6 +66,7 @@ export function tenantHandlers(
           allowedPurposes: body.allowedPurposes as TenantPolicyRecord['allowedPurposes'],
           purposeInKmsContext: body.purposeInKmsContext,
           restoreRequiresTwoAdmins: body.restoreRequiresTwoAdmins,
+          aiSpikes: body.aiSpikes as TenantPolicyRecord['aiSpikes'],
         },
         actorOf(res),
       );

@@ -33,6 +33,7 @@ export interface PolicyChange {
   allowedPurposes?: TenantPolicy['allowedPurposes'] | undefined;
   purposeInKmsContext?: boolean | undefined;
   restoreRequiresTwoAdmins?: boolean | undefined;
+  aiSpikes?: TenantPolicy['aiSpikes'] | undefined;
 }
 
 /** The tenant's customer key as the API shows it. */
@@ -106,6 +107,7 @@ export class TenantService {
     if (change.purposeInKmsContext !== undefined) policy.purposeInKmsContext = change.purposeInKmsContext;
     if (change.restoreRequiresTwoAdmins !== undefined)
       policy.restoreRequiresTwoAdmins = change.restoreRequiresTwoAdmins;
+    if (change.aiSpikes !== undefined) policy.aiSpikes = change.aiSpikes;
     const ttl = change.cacheTtlSeconds ?? tenant.cacheTtlSeconds;
     const purposes = boundPurposes(policy);
     if (policy.purposeInKmsContext && (ttl !== 0 || purposes.length === 0)) {

@@ -79,6 +79,9 @@ export const ROLE_TABLE = {
     label: "set or clear the tenant's rate-limit override",
     allowed: [PA],
   },
+  'ai.usage.read': { scope: 'tenant', label: 'read AI usage and costs', allowed: [PA, TA] },
+  'ai.budget.read': { scope: 'tenant', label: 'read AI spend caps', allowed: [PA, TA] },
+  'ai.budget.write': { scope: 'tenant', label: 'set or remove AI spend caps', allowed: [TA] },
 } as const satisfies Record<string, ActionRule>;
 
 /** Every operation a route can ask permission for. */
