@@ -6,19 +6,33 @@ export interface Cluster {
   instances: ServiceProcess[];
   db: TestDatabase;
   adminToken: string;
+  /** SIGKILLs instance `i` (the program itself, then its tsx wrapper) and waits until it is gone. */
+  crash(i: number): Promise<void>;
+  /** Starts instance `i` again with the same environment (on a new port) and puts it in `instances`. */
+  restart(i: number): Promise<ServiceProcess>;
   stop(): Promise<void>;
+}
+
+/** Options for {@link startCluster}. */
+export interface ClusterOptions {
+  /** The URL the instances get instead of the database's own (e.g. through a fault proxy). */
+  routeDatabaseUrl?: (directUrl: string) => Promise<string>;
 }
 
 /**
  * Starts `n` key service processes on different ports against one fresh PostgreSQL database
  * (a real server is required: the embedded database serves one process) with the same `env`.
  */
-export async function startCluster(n: number, env: Record<string, string>): Promise<Cluster> {
+export async function startCluster(
+  n: number,
+  env: Record<string, string>,
+  opts: ClusterOptions = {},
+): Promise<Cluster> {
   const db = await createTestDatabase({ require: 'postgres' });
   const dir = await tempDir('byok-cluster-');
   const adminToken = 'byok_cluster_admin_token_0123456789abcdef';
   const common = {
-    DATABASE_URL: db.databaseUrl,
+    DATABASE_URL: opts.routeDatabaseUrl ? await opts.routeDatabaseUrl(db.databaseUrl) : db.databaseUrl,
     DATA_DIR: dir.path,
     BOOTSTRAP_ADMIN_TOKEN: adminToken,
     ...env,
@@ -33,6 +47,24 @@ export async function startCluster(n: number, env: Record<string, string>): Prom
     instances,
     db,
     adminToken,
+    async crash(i) {
+      const inst = instances[i];
+      if (!inst) throw new RangeError(`no instance ${i}`);
+      // tsx runs the service as its own child: a SIGKILL to the wrapper alone would orphan it.
+      if (inst.pid !== undefined) {
+        try {
+          process.kill(inst.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await inst.kill();
+    },
+    async restart(i) {
+      const next = await startServiceProcess({ ...common, INSTANCE_ID: `ks-${i + 1}` });
+      instances[i] = next;
+      return next;
+    },
     async stop() {
       await Promise.all(instances.map((i) => i.stop().catch(() => undefined)));
       await db.drop();

@@ -21,7 +21,12 @@ export function sendProblem(
   if (err.extra.errors) body.errors = err.extra.errors;
   if (err.extra.retryAfterSeconds !== undefined)
     res.setHeader('Retry-After', String(Math.ceil(err.extra.retryAfterSeconds)));
-  else if (err.code === 'KMS_UNAVAILABLE' || err.code === 'AUDIT_UNAVAILABLE' || err.code === 'KMS_THROTTLED')
+  else if (
+    err.code === 'KMS_UNAVAILABLE' ||
+    err.code === 'AUDIT_UNAVAILABLE' ||
+    err.code === 'STORE_UNAVAILABLE' ||
+    err.code === 'KMS_THROTTLED'
+  )
     res.setHeader('Retry-After', '1');
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }

@@ -4,6 +4,12 @@ import { AppError } from '../errors.js';
 import type { RouteDeps } from '../http/context.js';
 import type { Metrics } from '../metrics.js';
 
+/**
+ * How long readiness waits for the database. A partitioned database (packets dropped, no reset)
+ * never answers; readiness must say so within a load balancer's probe timeout, not hang.
+ */
+export const READY_TIMEOUT_MS = 1000;
+
 /** Liveness and readiness on the API listener (unauthenticated, no tenant data). */
 export function healthHandlers(deps: RouteDeps): ContractHandlers<'healthz' | 'readyz'> {
   return {
@@ -11,11 +17,17 @@ export function healthHandlers(deps: RouteDeps): ContractHandlers<'healthz' | 'r
       res.json({ status: 'ok' });
     },
     readyz: async (_req, res) => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness deadline')), READY_TIMEOUT_MS);
+      });
       try {
-        await deps.ping();
+        await Promise.race([deps.ping(), deadline]);
         res.json({ status: 'ready' });
       } catch {
         sendProblem(res, new AppError('STORE_UNAVAILABLE'), undefined);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
