@@ -144,22 +144,27 @@ describe('PostgreSQL outage and restart under load (3 instances, 50 connections)
     const u = cluster.instances[0]!.url;
     const admin = cluster.adminToken;
     expect((await api(u, 'POST', '/v1/tenants', admin, { id: T, name: 'Outage' })).status).toBe(201);
-    tenantAdmin = (await api(u, 'POST', '/v1/tokens', admin, { name: 'ta', role: 'tenant-admin', tenantId: T }))
-      .body.token;
+    tenantAdmin = (
+      await api(u, 'POST', '/v1/tokens', admin, { name: 'ta', role: 'tenant-admin', tenantId: T })
+    ).body.token;
     const keyRef = emu.admin.createKey().arn;
-    expect((await api(u, 'PUT', `/v1/tenants/${T}/cmk`, tenantAdmin, { provider: 'aws-kms', keyRef })).status).toBe(
-      200,
-    );
-    svc = (await api(u, 'POST', '/v1/tokens', admin, { name: 'svc', role: 'service', tenantId: T })).body.token;
+    expect(
+      (await api(u, 'PUT', `/v1/tenants/${T}/cmk`, tenantAdmin, { provider: 'aws-kms', keyRef })).status,
+    ).toBe(200);
+    svc = (await api(u, 'POST', '/v1/tokens', admin, { name: 'svc', role: 'service', tenantId: T })).body
+      .token;
     for (let i = 0; i < 8; i++) {
       const plaintext = Buffer.from(`seed record ${i}`).toString('base64');
-      const enc = await api(u, 'POST', `/v1/tenants/${T}/encrypt`, svc, { plaintext, context: { row: `s${i}` } });
+      const enc = await api(u, 'POST', `/v1/tenants/${T}/encrypt`, svc, {
+        plaintext,
+        context: { row: `s${i}` },
+      });
       records.push({ ciphertext: enc.body.ciphertext, plaintext, row: `s${i}` });
       const name = `seed-${i}`;
       const value = secretValue(name);
-      expect((await api(u, 'PUT', `/v1/tenants/${T}/secrets/${name}`, svc, { kind: 'openai', value })).status).toBe(
-        201,
-      );
+      expect(
+        (await api(u, 'PUT', `/v1/tenants/${T}/secrets/${name}`, svc, { kind: 'openai', value })).status,
+      ).toBe(201);
       secrets.push({ name, value });
     }
   }, 180_000);
@@ -180,7 +185,8 @@ describe('PostgreSQL outage and restart under load (3 instances, 50 connections)
       role: 'service',
       tenantId: T,
     });
-    for (const u of urls()) expect((await call(u, 'GET', `/v1/tenants/${T}/secrets`, canary.body.token)).status).toBe(200);
+    for (const u of urls())
+      expect((await call(u, 'GET', `/v1/tenants/${T}/secrets`, canary.body.token)).status).toBe(200);
 
     const load = startMixedLoad({ targets: urls, tenant: T, token: svc, connections: 50, records, secrets });
     await new Promise((r) => setTimeout(r, 1500));
@@ -249,7 +255,12 @@ describe('PostgreSQL outage and restart under load (3 instances, 50 connections)
 
     // The LISTEN connections come back by themselves...
     const t0 = Date.now();
-    const [listenersBackMs] = await allUntil([directUrl], t0, 30_000, async () => (await listeners(directUrl)) === 3);
+    const [listenersBackMs] = await allUntil(
+      [directUrl],
+      t0,
+      30_000,
+      async () => (await listeners(directUrl)) === 3,
+    );
     expect(listenersBackMs).toBeLessThan(30_000);
     // ... and carry a change made after the fault to every instance within 2 s, despite the 30 s
     // token cache (each instance verified the token after the fault).
@@ -258,11 +269,18 @@ describe('PostgreSQL outage and restart under load (3 instances, 50 connections)
       role: 'service',
       tenantId: T,
     });
-    for (const u of urls()) expect((await call(u, 'GET', `/v1/tenants/${T}/secrets`, later.body.token)).status).toBe(200);
+    for (const u of urls())
+      expect((await call(u, 'GET', `/v1/tenants/${T}/secrets`, later.body.token)).status).toBe(200);
     const revokedAt = Date.now();
     expect(
-      (await api(urls()[1]!, 'DELETE', `/v1/tenants/${T}/tokens/${later.body.id as string}`, cluster.adminToken))
-        .status,
+      (
+        await api(
+          urls()[1]!,
+          'DELETE',
+          `/v1/tenants/${T}/tokens/${later.body.id as string}`,
+          cluster.adminToken,
+        )
+      ).status,
     ).toBe(204);
     const deniedMs = await allUntil(
       urls(),
@@ -275,7 +293,12 @@ describe('PostgreSQL outage and restart under load (3 instances, 50 connections)
     // Every write acknowledged before, during or after the fault reads back.
     const lost = await lostWrites(urls()[2]!, T, svc, load.acks);
     expect(lost).toEqual([]);
-    const verify = await api(urls()[0]!, 'GET', `/v1/audit/verify?tenantId=${T}&full=true`, cluster.adminToken);
+    const verify = await api(
+      urls()[0]!,
+      'GET',
+      `/v1/audit/verify?tenantId=${T}&full=true`,
+      cluster.adminToken,
+    );
     expect(verify.body).toMatchObject({ ok: true });
 
     const f: FaultFigures = {

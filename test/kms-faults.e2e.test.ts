@@ -56,7 +56,8 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
     const u = svc.url;
     expect((await api(u, 'POST', '/v1/tenants', ADMIN, { id, name: id })).status).toBe(201);
     const issue = async (role: string) =>
-      (await api(u, 'POST', '/v1/tokens', ADMIN, { name: `${id} ${role}`, role, tenantId: id })).body.token as string;
+      (await api(u, 'POST', '/v1/tokens', ADMIN, { name: `${id} ${role}`, role, tenantId: id })).body
+        .token as string;
     const ta = await issue('tenant-admin');
     const token = await issue('service');
     expect((await api(u, 'PUT', `/v1/tenants/${id}/cmk`, ta, { provider, keyRef })).status).toBe(200);
@@ -77,7 +78,9 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
       .split('\n')
       .filter(
         (l) =>
-          l.startsWith('byok_kms_calls_total{') && l.includes('provider="aws-kms"') && l.includes('operation="unwrap"'),
+          l.startsWith('byok_kms_calls_total{') &&
+          l.includes('provider="aws-kms"') &&
+          l.includes('operation="unwrap"'),
       )
       .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
   };
@@ -123,7 +126,11 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
    * 4 workers keep sending the victim's decrypts. Returns the bystanders' latencies and failures
    * and the victim's statuses.
    */
-  async function round(): Promise<{ latencies: number[]; failures: string[]; victim: { status: number; code?: string }[] }> {
+  async function round(): Promise<{
+    latencies: number[];
+    failures: string[];
+    victim: { status: number; code?: string }[];
+  }> {
     const latencies: number[] = [];
     const failures: string[] = [];
     const victimOut: { status: number; code?: string }[] = [];
@@ -134,7 +141,8 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
           const t0 = performance.now();
           const r = await decrypt(b);
           latencies.push(performance.now() - t0);
-          if (r.status !== 200 || r.body.plaintext !== b.plaintext) failures.push(`${b.id} ${r.status} ${r.body?.code}`);
+          if (r.status !== 200 || r.body.plaintext !== b.plaintext)
+            failures.push(`${b.id} ${r.status} ${r.body?.code}`);
         }
       }),
     );
@@ -142,7 +150,8 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
       while (!done) {
         const r = await decrypt(victim);
         victimOut.push({ status: r.status, code: r.body?.code });
-        if (r.status === 200 && r.body.plaintext !== victim.plaintext) failures.push('victim served a wrong plaintext');
+        if (r.status === 200 && r.body.plaintext !== victim.plaintext)
+          failures.push('victim served a wrong plaintext');
       }
     });
     await Promise.all(bystanderWorkers);
@@ -182,92 +191,98 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
     ['connection reset', () => viaProxy({ kind: 'reset' }), ['KMS_UNAVAILABLE']],
   ];
 
-  it.each(cases)('%s', async (label, makeInjector, victimCodes) => {
-    const fault = makeInjector();
-    const baseline: number[] = [];
-    const faulted: number[] = [];
-    const failures: string[] = [];
-    const victimDuring: { status: number; code?: string }[] = [];
-    let attempts = 0;
-    let faultMs = 0;
-    try {
-      for (let k = 0; k < 2; k++) {
-        const b = await round();
-        baseline.push(...b.latencies);
-        failures.push(...b.failures);
-        const before = await victimAttempts();
-        const t0 = Date.now();
-        await fault.on();
-        try {
-          const f = await round();
-          faulted.push(...f.latencies);
-          failures.push(...f.failures);
-          victimDuring.push(...f.victim);
-        } finally {
-          await fault.off();
-          faultMs += Date.now() - t0;
+  it.each(cases)(
+    '%s',
+    async (label, makeInjector, victimCodes) => {
+      const fault = makeInjector();
+      const baseline: number[] = [];
+      const faulted: number[] = [];
+      const failures: string[] = [];
+      const victimDuring: { status: number; code?: string }[] = [];
+      let attempts = 0;
+      let faultMs = 0;
+      try {
+        for (let k = 0; k < 2; k++) {
+          const b = await round();
+          baseline.push(...b.latencies);
+          failures.push(...b.failures);
+          const before = await victimAttempts();
+          const t0 = Date.now();
+          await fault.on();
+          try {
+            const f = await round();
+            faulted.push(...f.latencies);
+            failures.push(...f.failures);
+            victimDuring.push(...f.victim);
+          } finally {
+            await fault.off();
+            faultMs += Date.now() - t0;
+          }
+          attempts += (await victimAttempts()) - before;
+          // Let the victim's circuit close before the next baseline round.
+          for (let i = 0; i < 100 && (await decrypt(victim)).status !== 200; i++)
+            await new Promise((r) => setTimeout(r, 100));
         }
-        attempts += (await victimAttempts()) - before;
-        // Let the victim's circuit close before the next baseline round.
-        for (let i = 0; i < 100 && (await decrypt(victim)).status !== 200; i++)
-          await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        await fault.off();
       }
-    } finally {
+
+      // Bystanders: every request served, with the right plaintext, and not slowed beyond the margin.
+      expect(failures).toEqual([]);
+      const p99Base = percentile(baseline, 99);
+      const p99Fault = percentile(faulted, 99);
+      // The victim: refused with its typed code, never served, never a 500.
+      const served = victimDuring.filter((v) => v.status === 200).length;
+      const refused = victimDuring.filter((v) => v.status !== 200);
+      const untyped = refused.filter(
+        (v) => !victimCodes.includes(v.code ?? '') || v.status !== STATUS_BY_CODE[v.code as ErrorCode],
+      );
+      expect(untyped).toEqual([]);
+      expect(refused.length).toBeGreaterThan(20);
+      // The breaker opened: far fewer KMS attempts than victim requests. Without it every request
+      // would cost KMS_MAX_ATTEMPTS attempts; with it, per fault window about threshold x attempts
+      // plus one trial per BREAKER_OPEN_MS (stated slack: + 4 per window).
+      const windows = 2;
+      const trials = Math.ceil(faultMs / BREAKER_OPEN_MS) + windows;
+      expect(attempts).toBeLessThanOrEqual(
+        windows * BREAKER_THRESHOLD * KMS_MAX_ATTEMPTS + trials * KMS_MAX_ATTEMPTS + 4 * windows,
+      );
+      expect(victimDuring.length).toBeGreaterThan(3 * attempts);
+
+      // The breaker closes by itself: after the fault the victim is served again within one open
+      // period plus one KMS deadline (stated margin: + 2 s for a loaded machine).
+      await fault.on();
+      for (let i = 0; i < 10; i++) await decrypt(victim);
       await fault.off();
-    }
-
-    // Bystanders: every request served, with the right plaintext, and not slowed beyond the margin.
-    expect(failures).toEqual([]);
-    const p99Base = percentile(baseline, 99);
-    const p99Fault = percentile(faulted, 99);
-    // The victim: refused with its typed code, never served, never a 500.
-    const served = victimDuring.filter((v) => v.status === 200).length;
-    const refused = victimDuring.filter((v) => v.status !== 200);
-    const untyped = refused.filter(
-      (v) => !victimCodes.includes(v.code ?? '') || v.status !== STATUS_BY_CODE[v.code as ErrorCode],
-    );
-    expect(untyped).toEqual([]);
-    expect(refused.length).toBeGreaterThan(20);
-    // The breaker opened: far fewer KMS attempts than victim requests. Without it every request
-    // would cost KMS_MAX_ATTEMPTS attempts; with it, per fault window about threshold x attempts
-    // plus one trial per BREAKER_OPEN_MS (stated slack: + 4 per window).
-    const windows = 2;
-    const trials = Math.ceil(faultMs / BREAKER_OPEN_MS) + windows;
-    expect(attempts).toBeLessThanOrEqual(windows * BREAKER_THRESHOLD * KMS_MAX_ATTEMPTS + trials * KMS_MAX_ATTEMPTS + 4 * windows);
-    expect(victimDuring.length).toBeGreaterThan(3 * attempts);
-
-    // The breaker closes by itself: after the fault the victim is served again within one open
-    // period plus one KMS deadline (stated margin: + 2 s for a loaded machine).
-    await fault.on();
-    for (let i = 0; i < 10; i++) await decrypt(victim);
-    await fault.off();
-    const healed = Date.now();
-    let recoveryMs = Number.POSITIVE_INFINITY;
-    for (;;) {
-      const r = await decrypt(victim);
-      if (r.status === 200) {
-        expect(r.body.plaintext).toBe(victim.plaintext);
-        recoveryMs = Date.now() - healed;
-        break;
+      const healed = Date.now();
+      let recoveryMs = Number.POSITIVE_INFINITY;
+      for (;;) {
+        const r = await decrypt(victim);
+        if (r.status === 200) {
+          expect(r.body.plaintext).toBe(victim.plaintext);
+          recoveryMs = Date.now() - healed;
+          break;
+        }
+        if (Date.now() - healed > 10_000) break;
+        await new Promise((res) => setTimeout(res, 25));
       }
-      if (Date.now() - healed > 10_000) break;
-      await new Promise((res) => setTimeout(res, 25));
-    }
-    expect(recoveryMs).toBeLessThan(BREAKER_OPEN_MS + KMS_TIMEOUT_MS + 2000);
+      expect(recoveryMs).toBeLessThan(BREAKER_OPEN_MS + KMS_TIMEOUT_MS + 2000);
 
-    figures.push({
-      fault: label,
-      bystanderP99BaselineMs: Math.round(p99Base),
-      bystanderP99FaultMs: Math.round(p99Fault),
-      ratio: Number((p99Fault / p99Base).toFixed(2)),
-      bystanderSamples: faulted.length,
-      bystanderFailures: failures.length,
-      victimRequests: victimDuring.length,
-      victimRefused: refused.length,
-      victimServed: served,
-      victimKmsAttempts: attempts,
-      recoveryMs,
-    });
-    expect(p99Fault).toBeLessThanOrEqual(P99_FACTOR * p99Base);
-  }, 120_000);
+      figures.push({
+        fault: label,
+        bystanderP99BaselineMs: Math.round(p99Base),
+        bystanderP99FaultMs: Math.round(p99Fault),
+        ratio: Number((p99Fault / p99Base).toFixed(2)),
+        bystanderSamples: faulted.length,
+        bystanderFailures: failures.length,
+        victimRequests: victimDuring.length,
+        victimRefused: refused.length,
+        victimServed: served,
+        victimKmsAttempts: attempts,
+        recoveryMs,
+      });
+      expect(p99Fault).toBeLessThanOrEqual(P99_FACTOR * p99Base);
+    },
+    120_000,
+  );
 });

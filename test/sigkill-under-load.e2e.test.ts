@@ -37,19 +37,29 @@ describe('SIGKILL of one, then all, of 3 instances under write load', () => {
     const u = cluster.instances[0]!.url;
     const admin = cluster.adminToken;
     expect((await api(u, 'POST', '/v1/tenants', admin, { id: T, name: 'Crashy' })).status).toBe(201);
-    const ta = (await api(u, 'POST', '/v1/tokens', admin, { name: 'ta', role: 'tenant-admin', tenantId: T })).body
-      .token as string;
+    const ta = (await api(u, 'POST', '/v1/tokens', admin, { name: 'ta', role: 'tenant-admin', tenantId: T }))
+      .body.token as string;
     const keyRef = emu.admin.createKey().arn;
-    expect((await api(u, 'PUT', `/v1/tenants/${T}/cmk`, ta, { provider: 'aws-kms', keyRef })).status).toBe(200);
-    svc = (await api(u, 'POST', '/v1/tokens', admin, { name: 'svc', role: 'service', tenantId: T })).body.token;
+    expect((await api(u, 'PUT', `/v1/tenants/${T}/cmk`, ta, { provider: 'aws-kms', keyRef })).status).toBe(
+      200,
+    );
+    svc = (await api(u, 'POST', '/v1/tokens', admin, { name: 'svc', role: 'service', tenantId: T })).body
+      .token;
     for (let i = 0; i < 4; i++) {
       const plaintext = Buffer.from(`seed ${i}`).toString('base64');
-      const enc = await api(u, 'POST', `/v1/tenants/${T}/encrypt`, svc, { plaintext, context: { row: `s${i}` } });
+      const enc = await api(u, 'POST', `/v1/tenants/${T}/encrypt`, svc, {
+        plaintext,
+        context: { row: `s${i}` },
+      });
       records.push({ ciphertext: enc.body.ciphertext, plaintext, row: `s${i}` });
       const name = `seed-${i}`;
       expect(
-        (await api(u, 'PUT', `/v1/tenants/${T}/secrets/${name}`, svc, { kind: 'openai', value: secretValue(name) }))
-          .status,
+        (
+          await api(u, 'PUT', `/v1/tenants/${T}/secrets/${name}`, svc, {
+            kind: 'openai',
+            value: secretValue(name),
+          })
+        ).status,
       ).toBe(201);
       secrets.push({ name, value: secretValue(name) });
     }
@@ -73,7 +83,11 @@ describe('SIGKILL of one, then all, of 3 instances under write load', () => {
       ops: ['put', 'encrypt', 'put', 'reveal', 'decrypt'],
     });
     const timeline: string[] = [];
-    const mark = (what: string) => timeline.push(`${what}: ${load.samples.length} requests, ${load.acks.length} acks`);
+    const began = Date.now();
+    const mark = (what: string) =>
+      timeline.push(
+        `${what} at ${Date.now() - began} ms (${load.samples.length} requests, ${load.acks.length} acks)`,
+      );
     try {
       await sleep(1500);
       alive[1] = false;
@@ -101,9 +115,14 @@ describe('SIGKILL of one, then all, of 3 instances under write load', () => {
     expect(load.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
     // Every acknowledged write reads back, through an instance other than the one that took it.
     const lost = await lostWrites(urls[2]!, T, svc, acked);
+    mark('read back');
     expect(lost).toEqual([]);
     // Every success the client saw (put, reveal, decrypt) has its audit row.
-    const audited = await auditedRequestIds(cluster.db.databaseUrl, T, ['decrypt', 'secret.reveal', 'secret.put']);
+    const audited = await auditedRequestIds(cluster.db.databaseUrl, T, [
+      'decrypt',
+      'secret.reveal',
+      'secret.put',
+    ]);
     const unaudited = load.samples.filter(
       (s) => s.status >= 200 && s.status < 300 && auditActionOf(s.op) && !audited.has(s.requestId ?? ''),
     );

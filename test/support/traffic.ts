@@ -110,7 +110,8 @@ export function startMixedLoad(o: MixedLoadOptions): MixedLoad {
       if (op === 'encrypt') {
         const plaintext = Buffer.from(`record ${id}`).toString('base64');
         r = await call(url, 'POST', `/v1/tenants/${t}/encrypt`, o.token, { plaintext, context: { row: id } });
-        if (r.status === 200) acks.push({ kind: 'record', ciphertext: r.body.ciphertext, plaintext, row: id });
+        if (r.status === 200)
+          acks.push({ kind: 'record', ciphertext: r.body.ciphertext, plaintext, row: id });
       } else if (op === 'decrypt') {
         const rec = o.records[n % o.records.length]!;
         r = await call(url, 'POST', `/v1/tenants/${t}/decrypt`, o.token, {

@@ -74,7 +74,10 @@ export async function listenChannel(o: ChannelListenerOptions): Promise<ChannelL
       if (pending) return;
       pending = true;
       const deadline = setTimeout(() => {
-        o.logger?.warn({ channel: o.channel, heartbeatTimeoutMs }, 'listener heartbeat unanswered; reconnecting');
+        o.logger?.warn(
+          { channel: o.channel, heartbeatTimeoutMs },
+          'listener heartbeat unanswered; reconnecting',
+        );
         void c.end().catch(() => undefined);
       }, heartbeatTimeoutMs);
       c.query('SELECT 1')
