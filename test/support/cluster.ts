@@ -37,12 +37,19 @@ export async function startCluster(
     BOOTSTRAP_ADMIN_TOKEN: adminToken,
     ...env,
   };
-  // The first start runs the migrations; the others then start side by side.
+  // The first start runs the migrations; the others then start side by side. A failed start
+  // stops the ones that did start: no child outlives a failed beforeAll.
   const first = await startServiceProcess({ ...common, INSTANCE_ID: 'ks-1' });
-  const rest = await Promise.all(
+  const rest = await Promise.allSettled(
     Array.from({ length: n - 1 }, (_, i) => startServiceProcess({ ...common, INSTANCE_ID: `ks-${i + 2}` })),
   );
-  const instances = [first, ...rest];
+  const failed = rest.find((r) => r.status === 'rejected');
+  if (failed) {
+    const started = [first, ...rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))];
+    await Promise.all(started.map((i) => i.stop().catch(() => undefined)));
+    throw failed.reason;
+  }
+  const instances = [first, ...rest.map((r) => (r as PromiseFulfilledResult<ServiceProcess>).value)];
   return {
     instances,
     db,
