@@ -143,7 +143,7 @@ describe("one tenant's KMS hangs, throttles, answers 5xx or resets: other tenant
           const r = await decrypt(b);
           latencies.push(performance.now() - t0);
           if (r.status !== 200 || r.body.plaintext !== b.plaintext)
-            failures.push(`${phase}: ${b.id} ${r.status} ${r.body?.code}`);
+            failures.push(`${phase}: ${b.id} ${r.status} ${r.body?.code} ${r.body?.detail}`);
         }
       }),
     );

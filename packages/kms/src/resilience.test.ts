@@ -119,6 +119,18 @@ describe('withResilience', () => {
     const q = withResilience(always.provider, { maxAttempts: 4, baseDelayMs: 1 });
     expect((await caught(q.unwrap(ref, new Uint8Array(8), ctx))).code).toBe('KMS_UNAVAILABLE');
     expect(always.calls()).toBe(2);
+    // A provider stand-in that keeps only the message (GcpKmsCallError) is recognised too.
+    const byMessage = fakeProvider(async (n) => {
+      if (n === 1)
+        throw new KmsError('KMS_UNAVAILABLE', 'fake', {
+          provider: 'local',
+          keyRef: ref.uri,
+          cause: new Error('request to http://kms/v1 failed, reason: socket hang up'),
+        });
+      return new Uint8Array(32);
+    });
+    await withResilience(byMessage.provider).unwrap(ref, new Uint8Array(8), ctx);
+    expect(byMessage.calls()).toBe(2);
   });
 
   it('waits at least Retry-After before the next attempt, even when jitter says less', async () => {

@@ -29,6 +29,7 @@ export interface ResilienceOptions {
 // Socket errors that mean a kept-alive connection was closed under the request (the server's
 // idle timeout racing the client's reuse of the socket), not that the KMS is down.
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const STALE_SOCKET_MESSAGE = /\b(ECONNRESET|EPIPE)\b|socket hang up/;
 
 /** True when `err` (or an error in its cause chain) is a socket closed under a reused connection. */
 function staleSocket(err: unknown): boolean {
@@ -37,6 +38,9 @@ function staleSocket(err: unknown): boolean {
     // `networkCode`: the providers' sanitized stand-ins for SDK errors (e.g. AwsKmsCallError).
     for (const code of [(e as { code?: unknown }).code, (e as { networkCode?: unknown }).networkCode])
       if (typeof code === 'string' && STALE_SOCKET_CODES.has(code)) return true;
+    // Stand-ins that keep only the message (e.g. GcpKmsCallError): node's own wording.
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && STALE_SOCKET_MESSAGE.test(message)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
