@@ -99,6 +99,40 @@ describe('withResilience', () => {
     expect(fake.calls()).toBe(1);
   });
 
+  it('retries a reset connection once at once (a stale kept-alive socket), never twice', async () => {
+    const reset = () =>
+      new KmsError('KMS_UNAVAILABLE', 'fake reset', {
+        provider: 'local',
+        keyRef: ref.uri,
+        cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      });
+    const once = fakeProvider(async (n) => {
+      if (n === 1) throw reset();
+      return new Uint8Array(32);
+    });
+    const p = withResilience(once.provider, { maxAttempts: 1 });
+    expect((await p.unwrap(ref, new Uint8Array(8), ctx)).plaintext).toHaveLength(32);
+    expect(once.calls()).toBe(2);
+    const always = fakeProvider(async () => {
+      throw reset();
+    });
+    const q = withResilience(always.provider, { maxAttempts: 4, baseDelayMs: 1 });
+    expect((await caught(q.unwrap(ref, new Uint8Array(8), ctx))).code).toBe('KMS_UNAVAILABLE');
+    expect(always.calls()).toBe(2);
+    // A provider stand-in that keeps only the message (GcpKmsCallError) is recognised too.
+    const byMessage = fakeProvider(async (n) => {
+      if (n === 1)
+        throw new KmsError('KMS_UNAVAILABLE', 'fake', {
+          provider: 'local',
+          keyRef: ref.uri,
+          cause: new Error('request to http://kms/v1 failed, reason: socket hang up'),
+        });
+      return new Uint8Array(32);
+    });
+    await withResilience(byMessage.provider).unwrap(ref, new Uint8Array(8), ctx);
+    expect(byMessage.calls()).toBe(2);
+  });
+
   it('waits at least Retry-After before the next attempt, even when jitter says less', async () => {
     const stamps: number[] = [];
     const fake = fakeProvider(async (n) => {

@@ -26,11 +26,32 @@ export interface ResilienceOptions {
   onAttempt?: (e: { provider: string; operation: string; outcome: string; durationMs: number }) => void;
 }
 
+// Socket errors that mean a kept-alive connection was closed under the request (the server's
+// idle timeout racing the client's reuse of the socket), not that the KMS is down.
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const STALE_SOCKET_MESSAGE = /\b(ECONNRESET|EPIPE)\b|socket hang up/;
+
+/** True when `err` (or an error in its cause chain) is a socket closed under a reused connection. */
+function staleSocket(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 6 && e && typeof e === 'object'; depth++) {
+    // `networkCode`: the providers' sanitized stand-ins for SDK errors (e.g. AwsKmsCallError).
+    for (const code of [(e as { code?: unknown }).code, (e as { networkCode?: unknown }).networkCode])
+      if (typeof code === 'string' && STALE_SOCKET_CODES.has(code)) return true;
+    // Stand-ins that keep only the message (e.g. GcpKmsCallError): node's own wording.
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && STALE_SOCKET_MESSAGE.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /**
  * Wraps a provider so every call has a deadline (a hung call becomes KMS_UNAVAILABLE) and
  * throttling is retried with full-jitter exponential backoff (then reported as KMS_THROTTLED).
- * Only throttling is retried here: an outage is the circuit breaker's business, and a
- * revocation must surface at once.
+ * Only throttling is retried here, plus ONE immediate retry of a call whose connection was reset
+ * (a kept-alive socket the KMS endpoint had just closed; the SDK clients run with one attempt): an
+ * outage is the circuit breaker's business, and a revocation must surface at once.
  */
 export function withResilience(inner: KmsProvider, options: ResilienceOptions = {}): KmsProvider {
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -97,10 +118,16 @@ export function withResilience(inner: KmsProvider, options: ResilienceOptions = 
     call: (o: CallOptions) => Promise<T>,
     opts?: CallOptions,
   ): Promise<T> {
+    let resetRetried = false;
     for (let n = 1; ; n++) {
       try {
         return await attempt(operation, ref, call, opts);
       } catch (err) {
+        if (!resetRetried && staleSocket(err) && !opts?.signal?.aborted) {
+          resetRetried = true;
+          n--;
+          continue;
+        }
         if (
           !(err instanceof KmsError) ||
           err.code !== 'KMS_THROTTLED' ||

@@ -22,6 +22,14 @@ export interface ChannelListenerOptions {
   maxRetryMs?: number;
   /** How long {@link listenChannel} waits for the first LISTEN before returning anyway (default 10 s). */
   readyTimeoutMs?: number;
+  /**
+   * Every `heartbeatMs` (default 2000; 0 = off) the listener runs `SELECT 1` on its connection; an
+   * answer later than `heartbeatTimeoutMs` (default 1.5 x heartbeatMs) counts as a lost connection.
+   * A partition (packets dropped, no reset) otherwise goes unnoticed for as long as TCP retries,
+   * while everything sent on the channel meanwhile may be lost.
+   */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
 }
 
 /** A running listener. */
@@ -52,15 +60,46 @@ export async function listenChannel(o: ChannelListenerOptions): Promise<ChannelL
   checkChannel(o.channel);
   const retryMs = o.retryMs ?? 100;
   const maxRetryMs = o.maxRetryMs ?? 5000;
+  const heartbeatMs = o.heartbeatMs ?? 2000;
+  const heartbeatTimeoutMs = o.heartbeatTimeoutMs ?? Math.round(heartbeatMs * 1.5);
   const stopping = new AbortController();
   let client: pg.Client | undefined;
   let ready: (() => void) | undefined;
   const firstListen = new Promise<void>((resolve) => (ready = resolve));
 
+  /** Ends `c` (a hung query makes pg destroy the socket) when a `SELECT 1` is not answered in time. */
+  const heartbeat = (c: pg.Client): NodeJS.Timeout => {
+    let pending = false;
+    return setInterval(() => {
+      if (pending) return;
+      pending = true;
+      const deadline = setTimeout(() => {
+        o.logger?.warn(
+          { channel: o.channel, heartbeatTimeoutMs },
+          'listener heartbeat unanswered; reconnecting',
+        );
+        void c.end().catch(() => undefined);
+      }, heartbeatTimeoutMs);
+      c.query('SELECT 1')
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(deadline);
+          pending = false;
+        });
+    }, heartbeatMs);
+  };
+
   const run = async (): Promise<void> => {
     let delay = retryMs;
     while (!stopping.signal.aborted) {
-      const c = new pg.Client({ connectionString: o.databaseUrl, keepAlive: true });
+      const c = new pg.Client({
+        connectionString: o.databaseUrl,
+        keepAlive: true,
+        // Names the connection in pg_stat_activity (operators and tests find the listeners by it).
+        application_name: `byok-listener:${o.channel}`,
+        // A connect into a partition must fail and be retried, not wait for ever.
+        connectionTimeoutMillis: Math.max(heartbeatTimeoutMs, 1000),
+      });
       client = c;
       const lost = new Promise<void>((resolve) => {
         c.once('error', () => resolve());
@@ -74,7 +113,9 @@ export async function listenChannel(o: ChannelListenerOptions): Promise<ChannelL
         o.logger?.info({ channel: o.channel }, 'LISTEN in place');
         ready?.();
         delay = retryMs;
+        const beat = heartbeatMs > 0 ? heartbeat(c) : undefined;
         await lost;
+        if (beat) clearInterval(beat);
         if (!stopping.signal.aborted)
           o.logger?.warn({ channel: o.channel }, 'listener lost its connection; reconnecting');
       } catch (err) {

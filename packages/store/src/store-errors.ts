@@ -81,7 +81,8 @@ function codeForSqlState(state: string): StoreErrorCode {
 }
 
 function looksLikeConnectionLoss(message: string): boolean {
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+  // pg and pg-pool messages for a lost socket, a failed connect and a checkout that timed out.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect|Query read timeout|Client was closed/i.test(
     message,
   );
 }

@@ -10,6 +10,7 @@ import { bindOperations } from './http/bind-operations.js';
 import { authenticate, requestContext, type AppDeps, type RouteDeps } from './http/context.js';
 import { problemHandler } from './http/problem.js';
 import { aiUsageHandlers } from './routes/ai-usage.js';
+import { StoreHealth } from './http/store-health.js';
 import { apiReferenceHandlers } from './routes/api-reference.js';
 import { auditSinkHandlers } from './routes/audit-sinks.js';
 import { auditHandlers } from './routes/audit.js';
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
     authenticate(deps.tokens, deps.serviceTokensNeedClientCertificate ?? false, deps.rateLimiter),
   );
   const r = routeDeps(deps);
+  const storeHealth = new StoreHealth();
   // Every route comes from the contract, registered on the app itself in contract order (hot paths first).
   bindOperations(
     app,
@@ -88,7 +90,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...tokenHandlers(r),
       ...auditHandlers(r),
       ...auditSinkHandlers(r),
-      ...healthHandlers(r),
+      ...healthHandlers(r, storeHealth),
       ...metricsHandlers(deps.metrics),
       ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
       ...devLocalKmsHandlers(r),
@@ -104,7 +106,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
   app.use((req) => {
     throw new AppError('NOT_FOUND', `no route for ${req.method} on this path`);
   });
-  app.use(problemHandler(deps.logger));
+  app.use(problemHandler(deps.logger, storeHealth));
   return app;
 }
 

@@ -1,5 +1,6 @@
 import { ERROR_CODES, STATUS_BY_CODE, type ErrorCode } from '@byok/contract';
 import { InvalidKeyRefError } from '@byok/kms';
+import { toStoreError } from '@byok/store';
 import { ZodError } from 'zod';
 
 /** HTTP status for each stable code (declared once, in the contract). */
@@ -133,5 +134,9 @@ export function toAppError(err: unknown): AppError {
       }
     }
   }
+  // A driver or socket error that escaped a repository unwrapped (a lost connection, a pool
+  // checkout timeout, a server shutting down) is an outage, never an internal error.
+  if (toStoreError(err).code === 'UNAVAILABLE')
+    return new AppError('STORE_UNAVAILABLE', 'the database is unavailable', { cause: err });
   return new AppError('INTERNAL', undefined, { cause: err });
 }

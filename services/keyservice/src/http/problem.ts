@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { TITLE_BY_CODE, toAppError, type AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { StoreHealth } from './store-health.js';
 
 /** Writes an RFC 9457 problem+json body. */
 export function sendProblem(
@@ -21,15 +22,21 @@ export function sendProblem(
   if (err.extra.errors) body.errors = err.extra.errors;
   if (err.extra.retryAfterSeconds !== undefined)
     res.setHeader('Retry-After', String(Math.ceil(err.extra.retryAfterSeconds)));
-  else if (err.code === 'KMS_UNAVAILABLE' || err.code === 'AUDIT_UNAVAILABLE' || err.code === 'KMS_THROTTLED')
+  else if (
+    err.code === 'KMS_UNAVAILABLE' ||
+    err.code === 'AUDIT_UNAVAILABLE' ||
+    err.code === 'STORE_UNAVAILABLE' ||
+    err.code === 'KMS_THROTTLED'
+  )
     res.setHeader('Retry-After', '1');
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
 /** The one express error handler: typed errors to problem+json; internal ones logged, never shown. */
-export function problemHandler(logger: Logger): ErrorRequestHandler {
+export function problemHandler(logger: Logger, storeHealth?: StoreHealth): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const appErr = toAppError(err);
+    if (appErr.code === 'STORE_UNAVAILABLE') storeHealth?.failed();
     const requestId = res.locals.requestId as string | undefined;
     if (appErr.code === 'INTERNAL' || appErr.code === 'STORE_UNAVAILABLE') {
       const cause = appErr.extra.cause ?? err;

@@ -3,19 +3,40 @@ import { sendProblem } from '../http/problem.js';
 import { AppError } from '../errors.js';
 import type { RouteDeps } from '../http/context.js';
 import type { Metrics } from '../metrics.js';
+import type { StoreHealth } from '../http/store-health.js';
+
+/**
+ * How long readiness waits for the database. A partitioned database (packets dropped, no reset)
+ * never answers; readiness must say so within a load balancer's probe timeout, not hang.
+ */
+export const READY_TIMEOUT_MS = 1000;
 
 /** Liveness and readiness on the API listener (unauthenticated, no tenant data). */
-export function healthHandlers(deps: RouteDeps): ContractHandlers<'healthz' | 'readyz'> {
+export function healthHandlers(
+  deps: RouteDeps,
+  storeHealth?: StoreHealth,
+): ContractHandlers<'healthz' | 'readyz'> {
   return {
     healthz: (_req, res) => {
       res.json({ status: 'ok' });
     },
     readyz: async (_req, res) => {
+      // Requests have just been refused for want of the database: say so without waiting in line.
+      if (storeHealth?.recentlyFailed()) {
+        sendProblem(res, new AppError('STORE_UNAVAILABLE'), undefined);
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness deadline')), READY_TIMEOUT_MS);
+      });
       try {
-        await deps.ping();
+        await Promise.race([deps.ping(), deadline]);
         res.json({ status: 'ready' });
       } catch {
         sendProblem(res, new AppError('STORE_UNAVAILABLE'), undefined);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
