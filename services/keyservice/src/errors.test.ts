@@ -24,6 +24,13 @@ describe('toAppError: a database outage is a 503 with a stable code, never a 500
     expect(mapped.status).toBe(503);
   });
 
+  it("text the database cannot store (NUL) is the caller's fault: 400 MALFORMED_REQUEST", () => {
+    const pg = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+    expect(toAppError(pg).code).toBe('MALFORMED_REQUEST');
+    expect(toAppError(pg).status).toBe(400);
+    expect(toAppError(new StoreError('INTERNAL', 'x', { sqlState: '22P05' })).code).toBe('MALFORMED_REQUEST');
+  });
+
   it('anything else stays INTERNAL', () => {
     expect(toAppError(new Error('boom')).code).toBe('INTERNAL');
     expect(toAppError(new StoreError('INTERNAL', 'syntax error')).code).toBe('INTERNAL');

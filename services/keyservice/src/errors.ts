@@ -111,6 +111,13 @@ export function toAppError(err: unknown): AppError {
       return new AppError('CONFLICT', 'the resource was changed concurrently or already exists; retry', {
         cause: err,
       });
+    // Text the database cannot store (a NUL character: 22021; or untranslatable: 22P05) can only
+    // come from the caller's input: a 400, never a 500.
+    const sqlState = (err as { sqlState?: unknown }).sqlState ?? e.code;
+    if (sqlState === '22021' || sqlState === '22P05')
+      return new AppError('MALFORMED_REQUEST', 'a text value contains a character that cannot be stored', {
+        cause: err,
+      });
     if (typeof e.code === 'string') {
       if (e.code === '23505') return new AppError('CONFLICT', 'the resource already exists', { cause: err });
       if (e.code === 'UNAVAILABLE' || e.code === 'ECONNREFUSED' || e.code === '57P01') {
