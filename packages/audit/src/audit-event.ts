@@ -99,6 +99,15 @@ export const DEFAULT_DETAIL_KEYS: readonly string[] = [
   'cacheTtlSeconds',
   'attempt',
   'count',
+  'provider',
+  'operation',
+  'model',
+  'stream',
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'costMicros',
+  'upstreamRequestId',
 ];
 
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);

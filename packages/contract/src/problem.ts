@@ -29,6 +29,10 @@ export const ERROR_CODES = [
   'EXPORT_BUSY',
   'STORE_UNAVAILABLE',
   'INTERNAL',
+  'AI_KEY_INVALID',
+  'AI_KEY_SUSPENDED',
+  'AI_UPSTREAM_UNAVAILABLE',
+  'AI_UPSTREAM_TIMEOUT',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -77,4 +81,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   EXPORT_BUSY: 429,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
+  // 424 Failed Dependency: the provider refused the tenant's key; not retried by the SDKs.
+  AI_KEY_INVALID: 424,
+  // 423 Locked, as TENANT_LOCKED: the tenant's own policy locked the key; SDKs do not retry 423.
+  AI_KEY_SUSPENDED: 423,
+  AI_UPSTREAM_UNAVAILABLE: 502,
+  AI_UPSTREAM_TIMEOUT: 504,
 };

@@ -9,6 +9,7 @@ import { AppError } from './errors.js';
 import { bindOperations } from './http/bind-operations.js';
 import { authenticate, requestContext, type AppDeps, type RouteDeps } from './http/context.js';
 import { problemHandler } from './http/problem.js';
+import { aiGatewayHandlers, gatewayTokenOf } from './routes/ai-gateway.js';
 import { apiReferenceHandlers } from './routes/api-reference.js';
 import { auditSinkHandlers } from './routes/audit-sinks.js';
 import { auditHandlers } from './routes/audit.js';
@@ -66,7 +67,12 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
   );
   app.use(
     '/v1',
-    authenticate(deps.tokens, deps.serviceTokensNeedClientCertificate ?? false, deps.rateLimiter),
+    authenticate(
+      deps.tokens,
+      deps.serviceTokensNeedClientCertificate ?? false,
+      deps.rateLimiter,
+      gatewayTokenOf,
+    ),
   );
   const r = routeDeps(deps);
   // Every route comes from the contract, registered on the app itself in contract order (hot paths first).
@@ -87,6 +93,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...metricsHandlers(deps.metrics),
       ...apiReferenceHandlers({ includeDevelopment: deps.localKms !== undefined }),
       ...devLocalKmsHandlers(r),
+      ...aiGatewayHandlers(r),
     },
     {
       validateResponses: opts.validateResponses ?? false,

@@ -33,6 +33,10 @@ export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   EXPORT_BUSY: 'Too many audit exports of this tenant are running; retry later',
   STORE_UNAVAILABLE: 'The database is unavailable',
   INTERNAL: 'Internal error',
+  AI_KEY_INVALID: 'The AI provider refused the stored key; store a new version',
+  AI_KEY_SUSPENDED: "The AI key is suspended by the tenant's policy",
+  AI_UPSTREAM_UNAVAILABLE: 'The AI provider could not be reached',
+  AI_UPSTREAM_TIMEOUT: 'The AI provider did not answer in time',
 };
 
 /** A user-facing error with a stable code. `detail` must never contain secrets or key material. */

@@ -13,7 +13,11 @@ import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { DenialAggregator } from './domain/audit/denial-aggregator.js';
 import { MemoryBuckets, RateLimiter, RedisBuckets, resolveRateLimits } from './http/rate-limit.js';
-import type { EgressGuard } from '@byok/egress';
+import { EgressGuard } from '@byok/egress';
+import { AiGatewayService } from './domain/ai/ai-gateway-service.js';
+import type { AiMeteringPort } from './domain/ai/metering-port.js';
+import { UNMETERED } from './domain/ai/unmetered.js';
+import { UpstreamClient } from './domain/ai/upstream-client.js';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -61,6 +65,8 @@ export interface BuildOptions {
   auditAppender?: AuditAppender;
   /** The egress guard for connections on a tenant's behalf (tests inject a resolver through it). */
   egress?: EgressGuard;
+  /** Metering of AI gateway calls (usage, prices, caps); default: {@link UNMETERED}. */
+  aiMetering?: AiMeteringPort;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
 }
@@ -218,6 +224,28 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       audit,
       egress: opts.egress,
     });
+    const aiUpstream = new UpstreamClient(
+      opts.egress ?? new EgressGuard({ allowCidrs: config.egressAllowCidrs }),
+      {
+        responseMs: config.ai.responseTimeoutMs,
+        idleMs: config.ai.idleTimeoutMs,
+      },
+    );
+    const aiGateway = new AiGatewayService({
+      db,
+      audit,
+      crypto,
+      secrets,
+      metering: opts.aiMetering ?? UNMETERED,
+      upstream: aiUpstream,
+      logger,
+      upstreamUrls: {
+        openai: config.ai.openaiUrl,
+        anthropic: config.ai.anthropicUrl,
+        google: config.ai.googleUrl,
+        'azure-openai': config.ai.azureOpenaiUrl,
+      },
+    });
     const app = createApp(
       {
         db,
@@ -245,6 +273,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         ping: () => ping(pool),
         rateLimiter,
         denials,
+        aiGateway,
       },
       opts.app,
     );
@@ -260,6 +289,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         await jobs.stop();
         await denials.flushAll();
         await rateLimiter.close();
+        aiUpstream.close();
         await events?.stop();
         cache.close();
         await writer.close();

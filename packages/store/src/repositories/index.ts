@@ -6,3 +6,4 @@ export * from './token-repository.js';
 export * from './job-repository.js';
 export * from './audit-sink-repository.js';
 export * from './audit-key-repository.js';
+export * from './secret-ai-repository.js';

@@ -26,6 +26,7 @@ import type { TenantService } from '../domain/tenants/tenant-service.js';
 import type { TokenAdminService } from '../domain/tokens/token-admin-service.js';
 import type { DenialAggregator } from '../domain/audit/denial-aggregator.js';
 import type { RateLimiter } from './rate-limit.js';
+import type { AiGatewayService } from '../domain/ai/ai-gateway-service.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {
@@ -65,6 +66,8 @@ export interface AppDeps {
   denials?: DenialAggregator | undefined;
   /** Checks the store answers (readiness). */
   ping: () => Promise<void>;
+  /** The AI provider gateway; absent, its routes answer 404. */
+  aiGateway?: AiGatewayService | undefined;
   /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */
   publishTenantEvent: (tenantId: string, reason: TenantEventReason) => Promise<void>;
 }
@@ -131,11 +134,15 @@ export function authenticate(
   tokens: TokenService,
   needClientCertificate = false,
   rateLimiter?: RateLimiter,
+  /** Where else a token may arrive (the AI gateway: the header each provider's SDK uses). */
+  otherTokenOf?: (req: Request) => string | undefined,
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
-    const principal = m?.[1] ? await tokens.authenticate(m[1]) : undefined;
+    const other = m ? undefined : otherTokenOf?.(req);
+    const token = m?.[1] ?? (other && /^[A-Za-z0-9._~+/=-]+$/.test(other) ? other : undefined);
+    const principal = token ? await tokens.authenticate(token) : undefined;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="byok"');
       throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
