@@ -16,6 +16,7 @@ function upstreamPartOf(req: Request): { path: string; search: string } {
 /** The AI provider gateway: `/v1/tenants/{t}/ai/{secretName}/...` in each provider's own API. */
 export function aiGatewayHandlers(deps: RouteDeps): ContractHandlers<'aiGatewayPost' | 'aiGatewayGet'> {
   const handle = async (req: Request, res: Response) => {
+    res.locals.providerErrorEnvelope = true;
     const view = await tenantAccess(deps, req, res, 'ai.use');
     const secretName = SecretName.safeParse(req.params.secretName);
     if (!deps.aiGateway || !secretName.success) throw new AppError('NOT_FOUND', 'no such AI provider key');

@@ -186,6 +186,68 @@ export class AiGatewayService {
     }
   }
 
+  /**
+   * Checks a key the caller is about to store against the provider's cheapest authenticated
+   * endpoint (`validate: true` on PUT secret): a refused key is 424 AI_KEY_INVALID and nothing is
+   * stored; an unreachable provider is AI_UPSTREAM_*. Audited as `ai.key.validate`.
+   */
+  async validateKey(
+    view: TenantView,
+    actor: AuditActor,
+    secretName: string,
+    kind: string,
+    key: string,
+    endpoint: string | undefined,
+  ): Promise<void> {
+    const provider = aiProviderOf(kind);
+    if (!provider) throw new AppError('VALIDATION_FAILED', 'only AI provider keys can be validated');
+    const resource = `tenants/${view.tenant.id}/secrets/${secretName}`;
+    const base = this.d.upstreamUrls[provider.kind] ?? provider.defaultBaseUrl ?? endpoint;
+    if (!base)
+      throw new AppError('VALIDATION_FAILED', `a ${provider.kind} key needs its endpoint to be validated`);
+    const audit = (outcome: 'success' | 'failure', status: number, reason?: string, errorCode?: string) =>
+      this.d.audit.record(actor, {
+        tenantId: view.tenant.id,
+        action: 'ai.key.validate',
+        outcome,
+        resource,
+        ...(errorCode ? { errorCode } : {}),
+        details: {
+          provider: provider.kind,
+          httpStatus: status,
+          ...(reason ? { reason: safeDetail(reason) } : {}),
+        },
+      });
+    let up: UpstreamResponse;
+    try {
+      up = await this.d.upstream.send(new URL(`${base}${provider.validation.path}`), {
+        method: 'GET',
+        headers: { accept: 'application/json', 'accept-encoding': 'identity', ...provider.keyHeaders(key) },
+        body: undefined,
+        signal: new AbortController().signal,
+      });
+    } catch (err) {
+      const appErr = toAppError(err);
+      await audit('failure', 0, undefined, appErr.code);
+      throw appErr;
+    }
+    const raw = await readCapped(up);
+    if (up.status < 400) return audit('success', up.status);
+    const refusal = provider.keyRefused(up.status, parseJson(raw));
+    if (refusal !== undefined) {
+      await audit('failure', up.status, refusal, 'AI_KEY_INVALID');
+      throw new AppError(
+        'AI_KEY_INVALID',
+        `the ${provider.kind} API refused this key (${refusal}); nothing was stored`,
+      );
+    }
+    await audit('failure', up.status, `upstream-${up.status}`, 'AI_UPSTREAM_UNAVAILABLE');
+    throw new AppError(
+      'AI_UPSTREAM_UNAVAILABLE',
+      `the ${provider.kind} API answered ${up.status}; the key could not be checked`,
+    );
+  }
+
   /** The upstream URL: operator's base (or the provider's default, or the stored Azure endpoint) + allow-listed path + relayed query. */
   private upstreamUrl(
     provider: AiProviderModule,
