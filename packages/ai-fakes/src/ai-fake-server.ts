@@ -28,7 +28,7 @@ export interface FakeFailure {
 export interface AiFakeOptions {
   /** Keys the fake accepts (any provider); others get the provider's documented invalid-key error. */
   validKeys: Iterable<string>;
-  /** Deltas each stream sends (more = a longer stream, e.g. for throughput). */
+  /** Deltas each stream sends by default; a request with `max_tokens` >= 1000 gets that many. */
   deltas?: readonly string[];
 }
 
@@ -41,6 +41,10 @@ export interface AiFake {
   held: number;
   /** Streams whose connection closed before the fake finished sending them. */
   closedEarly: number;
+  /** SSE bytes handed to sockets so far (a paused reader makes this stall: backpressure). */
+  streamBytes: number;
+  /** Streams sent to their end. */
+  streamsFinished: number;
   /** Makes each stream stop after its first event until {@link release} (or 10 s). */
   holdStreams(on: boolean): void;
   /** Releases held streams. */
@@ -77,7 +81,7 @@ function providerOf(path: string, req: IncomingMessage): FakeProvider | undefine
  * the key in each provider's own header and recording every request.
  */
 export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
-  const deltas = opts.deltas ?? FAKE_DELTAS;
+  const defaultDeltas = opts.deltas ?? FAKE_DELTAS;
   const failures = new Map<FakeProvider, FakeFailure[]>();
   let hold = false;
   let releases: (() => void)[] = [];
@@ -88,6 +92,8 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     validKeys: new Set(opts.validKeys),
     held: 0,
     closedEarly: 0,
+    streamBytes: 0,
+    streamsFinished: 0,
     holdStreams: (on) => {
       hold = on;
     },
@@ -127,6 +133,7 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
       w.forEach((f) => f());
     });
     const [first, ...rest] = events;
+    fake.streamBytes += Buffer.byteLength(first ?? '');
     res.write(first);
     if (hold) {
       fake.held++;
@@ -138,10 +145,12 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     }
     for (const e of rest) {
       if (res.destroyed) return;
+      fake.streamBytes += Buffer.byteLength(e);
       // Pipe discipline on our side too: wait for drain when the socket's buffer is full.
       if (!res.write(e)) await new Promise((resolve) => res.once('drain', resolve));
     }
     finished = true;
+    fake.streamsFinished++;
     res.end();
   };
 
@@ -180,6 +189,12 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     const failure = failures.get(provider)?.shift();
     if (failure) return json(res, failure.status, failure.body, failure.headers);
     const model = b.model ?? 'unknown-model';
+    // A stream of `max_tokens` deltas when 1000 or more are asked for (throughput benchmarks).
+    const maxTokens = (body as { max_tokens?: unknown } | undefined)?.max_tokens;
+    const deltas =
+      typeof maxTokens === 'number' && maxTokens >= 1000 && maxTokens <= 1_000_000
+        ? Array.from({ length: maxTokens }, (_, i) => ` token${i % 1000}`)
+        : defaultDeltas;
     if (provider === 'openai') {
       if (req.method === 'GET') return json(res, 200, openaiWire.models());
       if (path === '/v1/chat/completions')

@@ -1,5 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { looksLikeKeyMaterial } from '@byok/audit';
 import { Purpose } from '@byok/contract';
 import { zeroize } from '@byok/envelope';
@@ -21,6 +19,7 @@ import type {
 } from './metering-port.js';
 import { aiProviderOf, type AiProviderModule, type AiRoute } from './providers/index.js';
 import { SseParser } from './sse-parser.js';
+import { relaySse } from './sse-relay.js';
 import type { UpstreamClient, UpstreamResponse } from './upstream-client.js';
 
 /** Largest non-streaming upstream body relayed (embeddings of a big batch fit). */
@@ -289,28 +288,14 @@ export class AiGatewayService {
     );
   }
 
-  /** Relays an SSE stream as it arrives: piped (backpressure), observed by metering on the way. */
+  /** Relays an SSE stream as it arrives (see {@link relaySse}), observed by metering on the way. */
   private async relayStream(res: Response, up: UpstreamResponse, record: CallRecord): Promise<void> {
     res.writeHead(up.status, relayedHeaders(up));
     res.flushHeaders();
     const parser = new SseParser((event, data) => record.observer.sseEvent(event, data));
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        parser.push(chunk);
-        cb(null, chunk);
-      },
-      flush(cb: TransformCallback) {
-        parser.end();
-        cb();
-      },
-    });
-    try {
-      await pipeline(up.body, tap, res);
-    } catch (err) {
-      // The caller went away (its close destroyed the upstream response too), or upstream broke off.
-      record.reason = res.destroyed && !res.writableFinished ? 'client-disconnected' : 'upstream-broke-off';
-      if (!res.destroyed) res.destroy(err as Error);
-    }
+    const reason = await relaySse(up.body, res, (chunk) => parser.push(chunk));
+    if (reason) record.reason ??= reason;
+    else parser.end();
   }
 
   /** Reads a whole upstream answer, handles a refused key, scrubs error bodies, and relays it. */
