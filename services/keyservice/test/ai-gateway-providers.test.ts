@@ -81,6 +81,28 @@ describe('AI gateway with the official Anthropic, Gemini and Azure OpenAI SDKs',
       }
     });
 
+    it("another tenant's service token in x-api-key is refused (403) and nothing reaches upstream", async () => {
+      const other = await f.s.tenant('gw-providers-other');
+      const foreign = new Anthropic({ baseURL: f.base('claude'), apiKey: other.service, maxRetries: 0 });
+      const before = f.fake.requests.length;
+      await expect(
+        foreign.messages.create({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      ).rejects.toMatchObject({ status: 403 });
+      const noToken = new Anthropic({ baseURL: f.base('claude'), apiKey: 'not-a-token', maxRetries: 0 });
+      await expect(
+        noToken.messages.create({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      ).rejects.toMatchObject({ status: 401 });
+      expect(f.fake.requests.length).toBe(before);
+    });
+
     it('counts tokens', async () => {
       const r = await client.messages.countTokens({
         model: 'claude-sonnet-4-5',
