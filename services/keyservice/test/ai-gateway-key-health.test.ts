@@ -1,4 +1,3 @@
-import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { openaiWire } from '@byok/ai-fakes';
 import OpenAI from 'openai';
@@ -239,49 +238,4 @@ describe('AI gateway key health, errors and fail-closed audit', () => {
       expect((await auditRows(f, 'ai.use')).some((e) => e.error_code === 'PURPOSE_NOT_ALLOWED')).toBe(true);
     }
   });
-});
-
-describe('AI gateway streaming backpressure', () => {
-  let f: GatewayFixture;
-  beforeAll(async () => {
-    f = await startGateway('gw-backpressure');
-  });
-  afterAll(async () => {
-    await f?.close();
-  });
-
-  it('a caller that stops reading mid-stream stalls the chain and, reading again, gets every byte once (relay pausing itself: sse-relay.test.ts)', async () => {
-    const TOKENS = 50_000; // ~11 MB of SSE: more than the socket buffers of both hops hold while nobody reads
-    const url = new URL(`${f.base('gpt')}/v1/chat/completions`);
-    const before = f.fake.streamBytes;
-    const finishedBefore = f.fake.streamsFinished;
-    let received = 0;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${f.tokens.service}`, 'content-type': 'application/json' },
-      });
-      req.on('response', resolve);
-      req.on('error', reject);
-      req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [], stream: true, max_tokens: TOKENS }));
-    });
-    expect(res.statusCode).toBe(200);
-    res.pause();
-    // Give upstream time to fill every buffer between it and the paused reader.
-    let sent = -1;
-    for (let i = 0; i < 20 && sent !== f.fake.streamBytes - before; i++) {
-      sent = f.fake.streamBytes - before;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const total = TOKENS * 200;
-    // Stalled well short of the whole stream, and the upstream did not finish.
-    expect(sent).toBeLessThan(total / 2);
-    expect(f.fake.streamsFinished).toBe(finishedBefore);
-    res.on('data', (c: Buffer) => (received += c.length));
-    const ended = new Promise((r) => res.on('end', r));
-    res.resume();
-    await ended;
-    expect(f.fake.streamsFinished).toBe(finishedBefore + 1);
-    expect(received).toBe(f.fake.streamBytes - before);
-  }, 60_000);
 });
