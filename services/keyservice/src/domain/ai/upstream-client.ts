@@ -65,7 +65,8 @@ export class UpstreamClient {
       let timedOut = false;
       const req = (secure ? https : http).request(url, {
         method: r.method,
-        headers: r.headers,
+        // A known length: one write of headers and body, no chunked framing for the provider to parse.
+        headers: r.body ? { ...r.headers, 'content-length': String(r.body.length) } : r.headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
         signal: r.signal,
         lookup: (_h, opts, cb) => {
