@@ -15,7 +15,7 @@ import { RESULTS_DIR } from './support/bench-output.js';
 import { ROOT } from './support/processes.js';
 
 /** Run order for the known benchmarks; any other `*.bench.ts` runs after them, by name. */
-const ORDER = ['envelope', 'service', 'kms-economy', 'scaling'];
+const ORDER = ['envelope', 'service', 'kms-economy', 'scaling', 'gateway'];
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');

@@ -35,6 +35,37 @@ export const AUDIT_ACTIONS = {
   'secret.put': { summary: 'a new secret version stored', details: ['secretVersion', 'secretKind'] },
   'secret.reveal': { summary: 'a secret value opened for the caller', details: ['secretVersion'] },
   'secret.delete': { summary: 'a secret and all its versions deleted', details: [] },
+  // AI gateway
+  'secret.use': {
+    summary: 'a secret opened inside the service to call its AI provider (before the call; fail-closed)',
+    details: ['secretVersion', 'provider', 'operation', 'model'],
+  },
+  'ai.use': {
+    summary: 'one AI gateway call: provider, model, status, tokens, cost, upstream request id, duration',
+    details: [
+      'secretVersion',
+      'provider',
+      'operation',
+      'model',
+      'stream',
+      'httpStatus',
+      'inputTokens',
+      'outputTokens',
+      'cachedInputTokens',
+      'costMicros',
+      'upstreamRequestId',
+      'durationMs',
+      'reason',
+    ],
+  },
+  'ai.key.invalid': {
+    summary: 'the AI provider refused the stored key: the secret is marked invalid until a new version',
+    details: ['secretVersion', 'provider', 'httpStatus', 'reason'],
+  },
+  'ai.key.validate': {
+    summary: 'a key checked against its provider before storing (PUT with validate: true)',
+    details: ['provider', 'httpStatus', 'reason'],
+  },
   // Customer key and tenant keys
   'cmk.read': {
     summary: 'read the CMK, its onboarding grant or a rotation job (recorded when refused)',

@@ -110,6 +110,13 @@ export const DEFAULT_DETAIL_KEYS: readonly string[] = [
   'requestCount',
   'baselineMicros',
   'baselineRequests',
+  'provider',
+  'operation',
+  'stream',
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'upstreamRequestId',
 ];
 
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);

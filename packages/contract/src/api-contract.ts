@@ -1,3 +1,4 @@
+import { aiOperations } from './ai-operations.js';
 import { auditOperations } from './audit-operations.js';
 import { cryptoOperations } from './crypto-operations.js';
 import { keyOperations } from './key-operations.js';
@@ -23,6 +24,7 @@ export const apiContract = {
   ...platformOperations,
   ...rateLimitOperations,
   ...usageOperations,
+  ...aiOperations,
 };
 
 /** The contract's type: operation id to its entry. */
@@ -37,7 +39,12 @@ export function operationsOf(contract: Readonly<Record<string, OperationDef>>): 
 
 const templates = operationsOf(apiContract).map((op) => ({
   op,
-  re: new RegExp(`^${op.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[A-Za-z0-9_]+\}/g, '[^/]+')}$`),
+  re: new RegExp(
+    `^${op.path
+      .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+      .replace(op.catchAll ? /\{[A-Za-z0-9_]+\}$/ : /^$/, '.+')
+      .replace(/\{[A-Za-z0-9_]+\}/g, '[^/]+')}$`,
+  ),
 }));
 
 /** The operation a request is for (method and URL path, query ignored), as express would match it. */

@@ -51,6 +51,11 @@ export interface OperationDef {
    * (the separate metrics listener, METRICS_HOST:METRICS_PORT, never the API port).
    */
   listener?: OperationListener;
+  /**
+   * The last path parameter takes the rest of the path, slashes included (the AI gateway's
+   * upstream path); OpenAPI shows it as one parameter.
+   */
+  catchAll?: boolean;
   /** Why `@byok/client` has no method for this operation (e.g. an HTML page). */
   clientExclusion?: string;
 }
@@ -95,9 +100,10 @@ export function listenerOf(op: OperationDef): OperationListener {
   return op.listener ?? 'api';
 }
 
-/** The express form of an OpenAPI path template: `{name}` becomes `:name`. */
-export function expressPath(path: string): string {
-  return path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+/** The express form of an OpenAPI path template: `{name}` becomes `:name` (`*name` for a catch-all last one). */
+export function expressPath(path: string, catchAll = false): string {
+  const p = path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+  return catchAll ? p.replace(/:([A-Za-z0-9_]+)$/, '*$1') : p;
 }
 
 /** Fills `{name}` placeholders of `path` with URL-encoded values. */

@@ -30,6 +30,10 @@ export const ERROR_CODES = [
   'INTERNAL',
   'BUDGET_EXCEEDED',
   'MODEL_NOT_PRICED',
+  'AI_KEY_INVALID',
+  'AI_KEY_SUSPENDED',
+  'AI_UPSTREAM_UNAVAILABLE',
+  'AI_UPSTREAM_TIMEOUT',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -80,4 +84,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   // 402, not 429: the official SDKs retry 429 by default.
   BUDGET_EXCEEDED: 402,
   MODEL_NOT_PRICED: 422,
+  // 424 Failed Dependency: the provider refused the tenant's key; not retried by the SDKs.
+  AI_KEY_INVALID: 424,
+  // 423 Locked, as TENANT_LOCKED: the tenant's own policy locked the key; SDKs do not retry 423.
+  AI_KEY_SUSPENDED: 423,
+  AI_UPSTREAM_UNAVAILABLE: 502,
+  AI_UPSTREAM_TIMEOUT: 504,
 };

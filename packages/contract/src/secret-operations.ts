@@ -22,7 +22,8 @@ export const secretOperations = {
     method: 'put',
     path: '/v1/tenants/{tenantId}/secrets/{name}',
     tag: 'secrets',
-    summary: 'Store a new version of a secret (format-checked per kind)',
+    summary:
+      'Store a new version of a secret (format-checked per kind; AI keys optionally checked with the provider first, `validate: true`; kind azure-openai takes its resource `endpoint`)',
     roles: keepers,
     params: secret,
     body: PutSecretRequest,
@@ -30,7 +31,14 @@ export const secretOperations = {
       200: { description: 'A new version of an existing secret', schema: SecretMetadata },
       201: { description: 'The first version of a new secret', schema: SecretMetadata },
     },
-    errors: [...TENANT_ERRORS, ...KMS_ERRORS, 'CONFLICT'],
+    errors: [
+      ...TENANT_ERRORS,
+      ...KMS_ERRORS,
+      'CONFLICT',
+      'AI_KEY_INVALID',
+      'AI_UPSTREAM_UNAVAILABLE',
+      'AI_UPSTREAM_TIMEOUT',
+    ],
   }),
   listSecrets: defineOperation({
     id: 'listSecrets',

@@ -35,6 +35,19 @@ export const SECRET_FORMATS: Record<SecretKind, { pattern: RegExp; description: 
   },
 };
 
+/**
+ * An Azure OpenAI resource endpoint: `https://<resource>.openai.azure.com` or
+ * `https://<resource>.cognitiveservices.azure.com`, nothing else (no path, port, credentials).
+ */
+export const AzureOpenAiEndpoint = z
+  .string()
+  .max(300)
+  .regex(
+    /^https:\/\/[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.(?:openai\.azure\.com|cognitiveservices\.azure\.com)\/?$/,
+    'endpoint: https://<resource>.openai.azure.com or https://<resource>.cognitiveservices.azure.com',
+  )
+  .transform((e) => e.replace(/\/$/, ''));
+
 /** Secret name as it appears in the URL. */
 export const SecretName = z
   .string()
@@ -55,8 +68,20 @@ export const PutSecretRequest = z
         .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), z.string().max(256))
         .refine((l) => Object.keys(l).length <= 32, 'labels: at most 32'),
     ).optional(),
+    /** Kind `azure-openai` only: the resource endpoint the gateway calls with this key. */
+    endpoint: AzureOpenAiEndpoint.optional(),
+    /** AI kinds: check the key against the provider's cheapest authenticated endpoint before storing it. */
+    validate: z.boolean().optional(),
   })
   .superRefine((req, ctx) => {
+    if (req.kind !== 'azure-openai' && req.endpoint !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: 'endpoint applies to kind azure-openai only',
+      });
+    if (req.validate && req.kind === 'generic')
+      ctx.addIssue({ code: 'custom', path: ['validate'], message: 'only AI provider keys can be validated' });
     const rule = SECRET_FORMATS[req.kind];
     if (!rule.pattern.test(req.value))
       ctx.addIssue({

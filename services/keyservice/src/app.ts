@@ -11,6 +11,7 @@ import { authenticate, requestContext, type AppDeps, type RouteDeps } from './ht
 import { problemHandler } from './http/problem.js';
 import { aiUsageHandlers } from './routes/ai-usage.js';
 import { StoreHealth } from './http/store-health.js';
+import { aiGatewayHandlers, gatewayTokenOf } from './routes/ai-gateway.js';
 import { apiReferenceHandlers } from './routes/api-reference.js';
 import { auditSinkHandlers } from './routes/audit-sinks.js';
 import { auditHandlers } from './routes/audit.js';
@@ -72,7 +73,12 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
   );
   app.use(
     '/v1',
-    authenticate(deps.tokens, deps.serviceTokensNeedClientCertificate ?? false, deps.rateLimiter),
+    authenticate(
+      deps.tokens,
+      deps.serviceTokensNeedClientCertificate ?? false,
+      deps.rateLimiter,
+      gatewayTokenOf,
+    ),
   );
   const r = routeDeps(deps);
   const storeHealth = new StoreHealth();
@@ -96,6 +102,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Express {
       ...devLocalKmsHandlers(r),
       ...tenantRateLimitHandlers(r),
       ...aiUsageHandlers(r),
+      ...aiGatewayHandlers(r),
     },
     {
       validateResponses: opts.validateResponses ?? false,

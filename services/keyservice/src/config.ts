@@ -43,6 +43,43 @@ const commaList = (v: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+const upstreamUrl = (provider: string, fallback: string) =>
+  z
+    .string()
+    .regex(
+      /^https?:\/\/[^/?#@\s]+(\/[^?#\s]*)?$/,
+      'expected http(s)://host[:port][/base] without credentials',
+    )
+    .transform((u) => u.replace(/\/$/, ''))
+    .optional()
+    .describe(
+      `OPERATOR ONLY: base URL of the ${provider} API the AI gateway calls (default ${fallback}); always through the egress guard`,
+    );
+
+/** The AI gateway's settings (upstream URLs are the operator's to change, never a tenant's). */
+const aiSettings = {
+  openaiUrl: setting('AI_UPSTREAM_OPENAI_URL', upstreamUrl('OpenAI', 'https://api.openai.com')),
+  anthropicUrl: setting('AI_UPSTREAM_ANTHROPIC_URL', upstreamUrl('Anthropic', 'https://api.anthropic.com')),
+  googleUrl: setting(
+    'AI_UPSTREAM_GOOGLE_URL',
+    upstreamUrl('Google Gemini', 'https://generativelanguage.googleapis.com'),
+  ),
+  azureOpenaiUrl: setting(
+    'AI_UPSTREAM_AZURE_OPENAI_URL',
+    upstreamUrl('Azure OpenAI', 'the endpoint stored with each secret'),
+  ),
+  responseTimeoutMs: setting(
+    'AI_UPSTREAM_TIMEOUT_MS',
+    int(100, 3_600_000, 600_000).describe(
+      'deadline from sending an AI request upstream to its response headers (504 AI_UPSTREAM_TIMEOUT)',
+    ),
+  ),
+  idleTimeoutMs: setting(
+    'AI_UPSTREAM_IDLE_TIMEOUT_MS',
+    int(100, 3_600_000, 120_000).describe('longest silence of an AI upstream connection, streams included'),
+  ),
+} satisfies SettingTree;
+
 /**
  * Every setting of the service, each stated once: key in {@link Config}, variable name, type,
  * bound, default and description. Provider settings come from each registered KMS module's own
@@ -471,6 +508,7 @@ const SETTINGS = {
       int(10, 600000, 1000).describe('first backoff of a job paused by a KMS failure; doubles up to 60 s'),
     ),
   },
+  ai: aiSettings,
 } satisfies SettingTree;
 
 /** The parsed, frozen configuration: its shape is inferred from {@link SETTINGS}. */

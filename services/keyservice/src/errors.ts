@@ -36,6 +36,10 @@ export const TITLE_BY_CODE: Record<ErrorCode, string> = {
   INTERNAL: 'Internal error',
   BUDGET_EXCEEDED: 'An AI spend cap would be exceeded; request refused',
   MODEL_NOT_PRICED: 'The model has no price, and a spend cap applies; request refused',
+  AI_KEY_INVALID: 'The AI provider refused the stored key; store a new version',
+  AI_KEY_SUSPENDED: "The AI key is suspended by the tenant's policy",
+  AI_UPSTREAM_UNAVAILABLE: 'The AI provider could not be reached',
+  AI_UPSTREAM_TIMEOUT: 'The AI provider did not answer in time',
 };
 
 /** A user-facing error with a stable code. `detail` must never contain secrets or key material. */

@@ -8,12 +8,23 @@ import {
   type KmsProvider,
   type LocalKeyStore,
 } from '@byok/kms';
-import { createPool, migrate, ping, withTransaction, type Db, type Store } from '@byok/store';
+import {
+  createPool,
+  migrate,
+  ping,
+  setSecretAiState,
+  withTransaction,
+  type Db,
+  type Store,
+} from '@byok/store';
 import type { Express } from 'express';
 import { randomBytes } from 'node:crypto';
 import { DenialAggregator } from './domain/audit/denial-aggregator.js';
 import { MemoryBuckets, RateLimiter, RedisBuckets, resolveRateLimits } from './http/rate-limit.js';
 import { EgressGuard, type Resolver } from '@byok/egress';
+import { AiGatewayService } from './domain/ai/ai-gateway-service.js';
+import type { AiMeteringPort } from './domain/ai/metering-port.js';
+import { UpstreamClient } from './domain/ai/upstream-client.js';
 import { createApp, createMetricsApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { AuditRecorder, type AuditAppender } from './domain/audit/audit-recorder.js';
@@ -67,6 +78,8 @@ export interface BuildOptions {
   egress?: EgressGuard;
   /** TEST ONLY: the DNS resolver of the guard built from the config (`EGRESS_ALLOW_CIDRS` still applies). */
   egressResolver?: Resolver;
+  /** TEST ONLY: metering of AI gateway calls in place of the real one (usage, prices, caps in PostgreSQL). */
+  aiMetering?: AiMeteringPort;
   /** Options of the HTTP app (tests turn on response validation). */
   app?: AppOptions;
   /** Suspends a secret's AI use when a spike alert's tenant policy asks (the gateway owns that state). */
@@ -238,7 +251,13 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       audit,
       jobs,
       logger,
-      suspendSecret: opts.suspendAiSecret,
+      // A spike with autoSuspend set suspends the secret's AI use (the gateway then answers 423
+      // without calling upstream) until a new version is stored.
+      suspendSecret:
+        opts.suspendAiSecret ??
+        (async (tenantId, secretName, reason) => {
+          await setSecretAiState(db, tenantId, secretName, 'suspended', reason);
+        }),
     });
     const limits = resolveRateLimits(config.rateLimit, config.production);
     const rateLimiter = new RateLimiter(limits, redisBuckets ?? new MemoryBuckets());
@@ -249,6 +268,25 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       jobs,
       audit,
       egress,
+    });
+    const aiUpstream = new UpstreamClient(egress, {
+      responseMs: config.ai.responseTimeoutMs,
+      idleMs: config.ai.idleTimeoutMs,
+    });
+    const aiGateway = new AiGatewayService({
+      db,
+      audit,
+      crypto,
+      secrets,
+      metering: opts.aiMetering ?? ai.metering,
+      upstream: aiUpstream,
+      logger,
+      upstreamUrls: {
+        openai: config.ai.openaiUrl,
+        anthropic: config.ai.anthropicUrl,
+        google: config.ai.googleUrl,
+        'azure-openai': config.ai.azureOpenaiUrl,
+      },
     });
     const app = createApp(
       {
@@ -279,6 +317,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         denials,
         trustProxy: config.trustProxy,
         aiBudgets: ai.budgets,
+        aiGateway,
       },
       opts.app,
     );
@@ -295,6 +334,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         await jobs.stop();
         await denials.flushAll();
         await rateLimiter.close();
+        aiUpstream.close();
         await events?.stop();
         cache.close();
         await writer.close();

@@ -14,7 +14,7 @@ function servedRoutes(app: TestService['service']['app']): string[] {
     .filter((l) => l.route)
     .flatMap((l) =>
       Object.keys(l.route!.methods).map(
-        (m) => `${m.toUpperCase()} ${l.route!.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`,
+        (m) => `${m.toUpperCase()} ${l.route!.path.replace(/[:*]([A-Za-z0-9_]+)/g, '{$1}')}`,
       ),
     )
     .sort();

@@ -212,6 +212,17 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       template: '/v1/tenants/:tenantId/secrets/:name/budget',
       path: `/v1/tenants/${t}/secrets/b-key/budget?period=month`,
     },
+    {
+      method: 'POST',
+      template: '/v1/tenants/:tenantId/ai/:secretName/*upstreamPath',
+      path: `/v1/tenants/${t}/ai/gpt/v1/chat/completions`,
+      body: { model: 'gpt-4o-mini', messages: [] },
+    },
+    {
+      method: 'GET',
+      template: '/v1/tenants/:tenantId/ai/:secretName/*upstreamPath',
+      path: `/v1/tenants/${t}/ai/gpt/v1/models`,
+    },
     // Last: if this one were allowed, tenant B would be crypto-shredded and every later check fails.
     { method: 'DELETE', template: '/v1/tenants/:tenantId', path: `/v1/tenants/${t}` },
   ];

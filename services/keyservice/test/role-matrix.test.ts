@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startAiFake, type AiFake } from '@byok/ai-fakes';
 import type { TokenRole } from '@byok/store';
 import { ACTIONS, isAllowed, ROLE_TABLE, ROLES, type Action } from '../src/domain/tokens/role-model.js';
 import { b64, expectProblem, sql } from './acceptance-helpers.js';
@@ -20,6 +21,7 @@ interface Probe {
 
 let s: TestService;
 let seq = 0;
+const MATRIX_OPENAI_KEY = 'sk-proj-Matrix0123456789abcdefghijklmn';
 const fresh = (prefix: string) => `${prefix}-${process.pid.toString(36)}-${(seq++).toString(36)}`;
 
 const must = (r: Reply, status: number, what: string): Reply => {
@@ -182,13 +184,17 @@ const PROBES: Record<Action, (c: Cell) => Promise<Probe>> = {
     path: `/v1/tenants/${c.tenantId}/ai/budget`,
     body: { period: 'day', limitMicros: 5_000_000 },
   }),
+  'ai.use': async (c) => {
+    await putSecret(c);
+    return { method: 'GET', path: `/v1/tenants/${c.tenantId}/ai/kept/v1/models` };
+  },
 };
 
 async function putSecret(c: Cell): Promise<void> {
   must(
     await s.call('PUT', `/v1/tenants/${c.tenantId}/secrets/kept`, {
       token: c.token.service,
-      body: { kind: 'openai', value: 'sk-proj-Matrix0123456789abcdefghijklmn' },
+      body: { kind: 'openai', value: MATRIX_OPENAI_KEY },
     }),
     201,
     'put secret',
@@ -212,11 +218,16 @@ async function denials(role: TokenRole): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+let fake: AiFake;
 beforeAll(async () => {
-  s = await startTestService();
+  fake = await startAiFake({ validKeys: [MATRIX_OPENAI_KEY] });
+  s = await startTestService({
+    env: { AI_UPSTREAM_OPENAI_URL: fake.url, EGRESS_ALLOW_CIDRS: '127.0.0.0/8' },
+  });
 });
 afterAll(async () => {
   await s?.close();
+  await fake?.close();
 });
 
 /** Every cell of the table, each on a fresh tenant so no cell depends on another. */

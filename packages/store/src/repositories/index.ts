@@ -8,3 +8,4 @@ export * from './audit-sink-repository.js';
 export * from './audit-key-repository.js';
 export * from './write-locks.js';
 export * from './ai-usage-repository.js';
+export * from './secret-ai-repository.js';

@@ -105,18 +105,31 @@ export const secretRepository = {
       tkVersion: number;
       hint: string;
       fingerprint: string;
+      /** Azure OpenAI resource endpoint (kind azure-openai), else null. */
+      endpoint?: string | null;
     },
   ): Promise<void> {
     await db.query(
       `INSERT INTO secrets (tenant_id, name, kind, labels, current_version) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (tenant_id, name) DO UPDATE SET kind = EXCLUDED.kind, labels = EXCLUDED.labels,
-         current_version = EXCLUDED.current_version, updated_at = now()`,
+         current_version = EXCLUDED.current_version, updated_at = now(),
+         ai_state = 'active', ai_state_reason = NULL, ai_state_since = NULL`,
       [v.tenantId, v.name, v.kind, JSON.stringify(v.labels), v.version],
     );
     await db.query(
-      `INSERT INTO secret_versions (tenant_id, name, version, kind, ciphertext, tk_version, hint, fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [v.tenantId, v.name, v.version, v.kind, Buffer.from(v.ciphertext), v.tkVersion, v.hint, v.fingerprint],
+      `INSERT INTO secret_versions (tenant_id, name, version, kind, ciphertext, tk_version, hint, fingerprint, endpoint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        v.tenantId,
+        v.name,
+        v.version,
+        v.kind,
+        Buffer.from(v.ciphertext),
+        v.tkVersion,
+        v.hint,
+        v.fingerprint,
+        v.endpoint ?? null,
+      ],
     );
   },
 

@@ -83,7 +83,7 @@ export function bindOperations<C extends Record<string, OperationDef>, H extends
     const input = inputOf(op);
     const bound: RequestHandler = (req, res) => handler(req, res, input);
     app[op.method](
-      expressPath(op.path),
+      expressPath(op.path, op.catchAll),
       opts.validateResponses ? checked(op, bound, opts.onMismatch) : bound,
     );
   }

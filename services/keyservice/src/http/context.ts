@@ -27,6 +27,7 @@ import type { TokenAdminService } from '../domain/tokens/token-admin-service.js'
 import type { DenialAggregator } from '../domain/audit/denial-aggregator.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { AiBudgetService } from '../domain/ai/metering/ai-budget-service.js';
+import type { AiGatewayService } from '../domain/ai/ai-gateway-service.js';
 
 /** Everything the routes need; built by main.ts (or a test) and passed to createApp. */
 export interface AppDeps {
@@ -73,6 +74,8 @@ export interface AppDeps {
   aiBudgets?: AiBudgetService | undefined;
   /** Checks the store answers (readiness). */
   ping: () => Promise<void>;
+  /** The AI provider gateway; absent, its routes answer 404. */
+  aiGateway?: AiGatewayService | undefined;
   /** Purges a tenant here and on every other instance (LISTEN/NOTIFY) after a change made here. */
   publishTenantEvent: (tenantId: string, reason: TenantEventReason) => Promise<void>;
 }
@@ -139,13 +142,18 @@ export function authenticate(
   tokens: TokenService,
   needClientCertificate = false,
   rateLimiter?: RateLimiter,
+  /** Where else a token may arrive (the AI gateway: the header each provider's SDK uses). */
+  otherTokenOf?: (req: Request) => string | undefined,
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    const other = m ? undefined : otherTokenOf?.(req);
+    const token = m?.[1] ?? (other && /^[A-Za-z0-9._~+/=-]+$/.test(other) ? other : undefined);
     // Node keeps the first of several Authorization headers, a proxy in front may keep the last:
     // a request two readers would attribute to different tokens is refused, not guessed at.
-    const principal = m?.[1] && !repeatsAuthorization(req) ? await tokens.authenticate(m[1]) : undefined;
+    // (Repeated x-api-key style headers are joined with ", " by Node and fail the pattern above.)
+    const principal = token && !repeatsAuthorization(req) ? await tokens.authenticate(token) : undefined;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="byok"');
       throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');

@@ -12,6 +12,8 @@ const ACTION: Partial<Record<OperationId, Action>> = {
   listSecrets: 'secret.list',
   getSecret: 'secret.list',
   revealSecret: 'secret.reveal',
+  aiGatewayPost: 'ai.use',
+  aiGatewayGet: 'ai.use',
   deleteSecret: 'secret.delete',
   getTenant: 'tenant.read',
   putCmk: 'cmk.write',

@@ -20,6 +20,13 @@ export function sendProblem(
   if (instance) body.instance = instance;
   if (requestId) body.requestId = requestId;
   if (err.extra.errors) body.errors = err.extra.errors;
+  // AI gateway: the providers' SDKs surface only an `error` object; carry the code and detail there too.
+  if (res.locals.providerErrorEnvelope === true)
+    body.error = {
+      type: 'byok_error',
+      code: err.code,
+      message: `${err.code}: ${(err.code !== 'INTERNAL' && err.detail) || TITLE_BY_CODE[err.code]}`,
+    };
   if (err.extra.retryAfterSeconds !== undefined)
     res.setHeader('Retry-After', String(Math.ceil(err.extra.retryAfterSeconds)));
   else if (

@@ -27,7 +27,13 @@ export function secretHandlers(
       const name = input.param(req, 'name');
       if (name === undefined) throw secretNotFound();
       const body = input.body(req);
-      const row = await deps.secrets.put(view, actorOf(res), name, body.kind, body.value, body.labels ?? {});
+      if (body.validate) {
+        if (!deps.aiGateway) throw new AppError('VALIDATION_FAILED', 'key validation is not available');
+        await deps.aiGateway.validateKey(view, actorOf(res), name, body.kind, body.value, body.endpoint);
+      }
+      const row = await deps.secrets.put(view, actorOf(res), name, body.kind, body.value, body.labels ?? {}, {
+        endpoint: body.endpoint,
+      });
       res.status(row.currentVersion === 1 ? 201 : 200).json(metadataBody(row));
     },
 

@@ -2,6 +2,8 @@
  * The seam between the AI gateway and metering (usage, prices, spend caps). The gateway calls it
  * around every upstream call; metering implements it. Nothing here ever carries the key.
  */
+import type { AuditActor } from '../audit/audit-recorder.js';
+
 export type AiProviderKind = 'openai' | 'anthropic' | 'google' | 'azure-openai';
 /** Tokens of one call, as the provider reported them. */
 export interface AiUsage {
@@ -22,6 +24,8 @@ export interface AiCall {
   /** the parsed JSON request body (never stored or logged by metering) */
   requestBody: unknown;
   stream: boolean;
+  /** Who asked (token, request id, client): the actor of metering's own audit events (refusals). */
+  actor?: AuditActor;
 }
 /** Reads usage and the served model from what upstream sent; fed while bytes pass through. */
 export interface UsageObserver {

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import type { AuditDetailsFor } from '@byok/audit';
 import { open, seal, zeroize, type Context } from '@byok/envelope';
 import type { SecretKind } from '@byok/contract';
 import { secretRepository, writeLocks, type Db, type SecretRow } from '@byok/store';
@@ -52,6 +53,7 @@ export class SecretService {
     kind: SecretKind,
     value: string,
     labels: Record<string, string>,
+    opts: { endpoint?: string | undefined } = {},
   ): Promise<SecretRow> {
     const tenantId = view.tenant.id;
     const plaintext = Buffer.from(value, 'utf8');
@@ -90,6 +92,7 @@ export class SecretService {
           tkVersion: sealed.tkVersion,
           hint: maskSecret(kind, value),
           fingerprint: sealed.fingerprint,
+          endpoint: opts.endpoint ?? null,
         });
         const row = await secretRepository.get(tx, tenantId, name);
         if (!row) throw new AppError('INTERNAL');
@@ -124,18 +127,53 @@ export class SecretService {
       });
       throw new AppError('NOT_FOUND', `secret ${name}${version ? ` version ${version}` : ''} not found`);
     }
-    const plaintext = await this.crypto.auditedOpen(
-      view,
-      actor,
-      { action: 'secret.reveal', resource, purpose, details: { secretVersion: row.version } },
-      () => row.tkVersion,
-      (key) => open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
-    );
+    const plaintext = await this.openVersion(view, actor, name, row, {
+      action: 'secret.reveal',
+      resource,
+      purpose,
+      details: { secretVersion: row.version },
+    });
     try {
       return { value: plaintext.toString('utf8'), version: row.version };
     } finally {
       zeroize(plaintext);
     }
+  }
+
+  /**
+   * Opens a stored version for use inside the service (the AI gateway injects it upstream): the
+   * same audited path as reveal, under action `secret.use`, whose event commits before the value
+   * is returned; if that audit write fails, nothing is returned and no call is made. The caller
+   * has checked the purpose and zeroes the buffer after use.
+   */
+  async use(
+    view: TenantView,
+    actor: AuditActor,
+    name: string,
+    row: { version: number; kind: string; tkVersion: number; ciphertext: Buffer },
+    purpose: string | undefined,
+    details: AuditDetailsFor<'secret.use'>,
+  ): Promise<Buffer> {
+    const resource = `tenants/${view.tenant.id}/secrets/${name}`;
+    return this.openVersion(view, actor, name, row, { action: 'secret.use', resource, purpose, details });
+  }
+
+  /** The one decrypt of a stored secret version (reveal and use): audited by `auditedOpen`. */
+  private openVersion<A extends 'secret.reveal' | 'secret.use'>(
+    view: TenantView,
+    actor: AuditActor,
+    name: string,
+    row: { version: number; kind: string; tkVersion: number; ciphertext: Buffer },
+    event: { action: A; resource: string; purpose: string | undefined; details: AuditDetailsFor<A> },
+  ): Promise<Buffer> {
+    const tenantId = view.tenant.id;
+    return this.crypto.auditedOpen(
+      view,
+      actor,
+      event,
+      () => row.tkVersion,
+      (key) => open(key, row.ciphertext, { tenantId, context: secretContext(name, row.version, row.kind) }),
+    );
   }
 
   /** Deletes a secret and all its versions (audited first, so no deletion goes unrecorded). */

@@ -72,6 +72,7 @@ export const ROLE_TABLE = {
   'secret.write': { scope: 'tenant', label: 'store a secret', allowed: [TA, SVC] },
   'secret.reveal': { scope: 'tenant', label: 'reveal a secret', allowed: [SVC] },
   'secret.delete': { scope: 'tenant', label: 'delete a secret', allowed: [TA, SVC] },
+  'ai.use': { scope: 'tenant', label: "call an AI provider with the tenant's key (gateway)", allowed: [SVC] },
   'audit.read': { scope: 'tenant', label: "read the tenant's audit log", allowed: [PA, TA, AUD] },
   'tenant.rate-limit.read': { scope: 'tenant', label: "read the tenant's rate limit", allowed: [PA, TA] },
   'tenant.rate-limit.set': {

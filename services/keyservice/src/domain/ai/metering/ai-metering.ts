@@ -53,7 +53,7 @@ function modelDetail(model: string | undefined): string {
  */
 export function createAiMetering(deps: AiMeteringDeps): AiMetering {
   const clock = deps.clock ?? (() => new Date());
-  const actor = (call: AiCall): AuditActor => deps.actorFor?.(call) ?? {};
+  const actor = (call: AiCall): AuditActor => deps.actorFor?.(call) ?? call.actor ?? {};
   const resource = (call: AiCall) => `tenants/${call.tenantId}/secrets/${call.secretName}`;
 
   const refuseExceeded = async (call: AiCall, hit: AiCapHit, amount: number): Promise<never> => {

@@ -1,0 +1,253 @@
+/**
+ * The AI gateway's cost over calling the provider directly: the same client calls the loopback
+ * fake upstream (`@byok/ai-fakes`) directly and through the key service's gateway (service token
+ * in, tenant key injected, `secret.use` audited before each call, `ai.use` after it). Figures at 1
+ * and 50 connections: added latency p50/p99 of a non-streaming chat completion, time to first
+ * byte of a streamed one, and the SSE relay's throughput ratio on long streams. Rounds interleave
+ * direct and gateway; each figure is the median over rounds, with its spread (min-max).
+ * `pnpm bench:gateway [--json] [--quick]`.
+ */
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { startAiFake } from '@byok/ai-fakes';
+import { machineInfo } from './lib/harness.js';
+import { quantile, summarize } from './lib/stats.js';
+import { api, provisionTenant } from './support/api.js';
+import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
+import { startService } from './support/processes.js';
+
+/** Issue 15 targets. */
+const TARGET_ADDED_P50_MS = 1;
+const TARGET_RELAY_RATIO = 0.9;
+
+const ADMIN = `bench_admin_${randomBytes(16).toString('hex')}`;
+const KEY = `sk-proj-${randomBytes(24).toString('hex')}`;
+const { json, quick } = benchFlags();
+const ROUNDS = quick ? 1 : 5;
+/** Requests per round and connection count (latency cases); streams per round for throughput. */
+const PER_ROUND = quick ? { c1: 30, c50: 200, long: 4 } : { c1: 200, c50: 1500, long: 20 };
+/** Deltas in one long stream (~19 bytes of payload each, ~230 bytes per SSE event on the wire). */
+const LONG_STREAM_TOKENS = quick ? 2000 : 5000;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+interface Timing {
+  /** ms from sending to the first body byte. */
+  ttfb: number;
+  /** ms from sending to the end of the body. */
+  total: number;
+  bytes: number;
+}
+
+/** One POST; times the first body byte and the end. */
+function post(url: URL, headers: Record<string, string>, body: string): Promise<Timing> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json' } },
+      (res) => {
+        let ttfb = -1;
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          if (ttfb < 0) ttfb = performance.now() - t0;
+          bytes += c.length;
+        });
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 300) reject(new Error(`${url.pathname} answered ${res.statusCode}`));
+          else resolve({ ttfb, total: performance.now() - t0, bytes });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `n` requests over `connections` concurrent loops; returns every timing and the wall time. */
+async function load(
+  n: number,
+  connections: number,
+  send: () => Promise<Timing>,
+): Promise<{ timings: Timing[]; wallMs: number }> {
+  const timings: Timing[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < n) {
+        next++;
+        timings.push(await send());
+      }
+    }),
+  );
+  return { timings, wallMs: performance.now() - t0 };
+}
+
+const p = (xs: number[], q: number) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    q,
+  );
+
+const fake = await startAiFake({ validKeys: [KEY] });
+const db = await benchDatabase();
+process.stderr.write(`[gateway] database: ${db.description}\n`);
+const service = await startService({
+  ...db.env,
+  BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+  KMS_PROVIDERS: 'local',
+  AI_UPSTREAM_OPENAI_URL: fake.url,
+  EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
+});
+try {
+  const tenant = await provisionTenant(
+    service.url,
+    ADMIN,
+    'bench',
+    { provider: 'local', keyRef: 'local:bench-cmk' },
+    'bench-cmk',
+  );
+  await api(service.url, 'PUT', '/v1/tenants/bench/secrets/openai', tenant.serviceToken, {
+    kind: 'openai',
+    value: KEY,
+  });
+  const direct = {
+    url: new URL('/v1/chat/completions', fake.url),
+    headers: { authorization: `Bearer ${KEY}` },
+  };
+  const gateway = {
+    url: new URL('/v1/tenants/bench/ai/openai/v1/chat/completions', service.url),
+    headers: { authorization: `Bearer ${tenant.serviceToken}` },
+  };
+  const messages = [{ role: 'user', content: 'Say hello.' }];
+  const plain = JSON.stringify({ model: 'gpt-4o-mini', messages });
+  const streamed = JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true });
+  const long = JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages,
+    stream: true,
+    max_tokens: LONG_STREAM_TOKENS,
+  });
+
+  // Warm-up: connections, JIT, the tenant key cache.
+  for (const target of [direct, gateway]) {
+    await load(quick ? 20 : 200, 10, () => post(target.url, target.headers, plain));
+    await load(quick ? 20 : 100, 10, () => post(target.url, target.headers, streamed));
+    await load(2, 2, () => post(target.url, target.headers, long));
+  }
+
+  type Series = Record<string, number[]>;
+  const series: Series = {};
+  const add = (k: string, v: number) => (series[k] ??= []).push(v);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of [1, 50] as const) {
+      const n = c === 1 ? PER_ROUND.c1 : PER_ROUND.c50;
+      for (const [name, target] of [
+        ['direct', direct],
+        ['gateway', gateway],
+      ] as const) {
+        const r = await load(n, c, () => post(target.url, target.headers, plain));
+        add(
+          `${name} c${c} p50`,
+          p(
+            r.timings.map((t) => t.total),
+            0.5,
+          ),
+        );
+        add(
+          `${name} c${c} p99`,
+          p(
+            r.timings.map((t) => t.total),
+            0.99,
+          ),
+        );
+        add(`${name} c${c} rps`, (n / r.wallMs) * 1000);
+        const s = await load(n, c, () => post(target.url, target.headers, streamed));
+        add(
+          `${name} c${c} ttfb p50`,
+          p(
+            s.timings.map((t) => t.ttfb),
+            0.5,
+          ),
+        );
+        add(
+          `${name} c${c} ttfb p99`,
+          p(
+            s.timings.map((t) => t.ttfb),
+            0.99,
+          ),
+        );
+        const l = await load(c === 1 ? Math.max(2, PER_ROUND.long / 4) : PER_ROUND.long, c, () =>
+          post(target.url, target.headers, long),
+        );
+        add(
+          `${name} c${c} relay MB/s`,
+          l.timings.reduce((sum, t) => sum + t.bytes, 0) / 1e6 / (l.wallMs / 1000),
+        );
+      }
+      add(
+        `added c${c} p50`,
+        (series[`gateway c${c} p50`]?.at(-1) ?? 0) - (series[`direct c${c} p50`]?.at(-1) ?? 0),
+      );
+      add(
+        `added c${c} p99`,
+        (series[`gateway c${c} p99`]?.at(-1) ?? 0) - (series[`direct c${c} p99`]?.at(-1) ?? 0),
+      );
+      add(
+        `added c${c} ttfb p50`,
+        (series[`gateway c${c} ttfb p50`]?.at(-1) ?? 0) - (series[`direct c${c} ttfb p50`]?.at(-1) ?? 0),
+      );
+      add(
+        `relay ratio c${c}`,
+        (series[`gateway c${c} relay MB/s`]?.at(-1) ?? 0) / (series[`direct c${c} relay MB/s`]?.at(-1) ?? 1),
+      );
+    }
+  }
+
+  const figures: Record<string, number | string | boolean> = {};
+  const rows: string[] = [];
+  for (const [k, v] of Object.entries(series)) {
+    const st = summarize(v);
+    figures[k] = Number(st.median.toFixed(3));
+    rows.push(`| ${k} | ${fmt(st.median, 2)} | ${fmt(st.min, 2)} - ${fmt(st.max, 2)} |`);
+  }
+  figures['target added p50 ms (c1)'] = TARGET_ADDED_P50_MS;
+  figures['meets added p50 target (c1)'] = (figures['added c1 p50'] as number) <= TARGET_ADDED_P50_MS;
+  figures['target relay ratio'] = TARGET_RELAY_RATIO;
+  figures['meets relay target (c1, c50)'] =
+    (figures['relay ratio c1'] as number) >= TARGET_RELAY_RATIO &&
+    (figures['relay ratio c50'] as number) >= TARGET_RELAY_RATIO;
+  figures['long stream events'] = LONG_STREAM_TOKENS;
+  figures.rounds = ROUNDS;
+  const report: FiguresReport = {
+    name: 'gateway',
+    machine: machineInfo(),
+    results: [],
+    ratios: {
+      'relay c1': figures['relay ratio c1'] as number,
+      'relay c50': figures['relay ratio c50'] as number,
+    },
+    setup: { database: db.description, upstream: 'loopback @byok/ai-fakes (same process as the client)' },
+    figures,
+  };
+  const md = [
+    '## gateway',
+    '',
+    `AI gateway vs calling the fake upstream directly; ${ROUNDS} rounds, median (min - max); ms unless named. ${db.description}.`,
+    '',
+    '| figure | median | spread |',
+    '| --- | ---: | ---: |',
+    ...rows,
+    '',
+    `Targets: added p50 (c1) <= ${TARGET_ADDED_P50_MS} ms: ${String(figures['meets added p50 target (c1)'])}; relay >= ${TARGET_RELAY_RATIO}x direct: ${String(figures['meets relay target (c1, c50)'])}.`,
+    '',
+  ].join('\n');
+  publish(report, md, json);
+} finally {
+  agent.destroy();
+  await service.stop();
+  await fake.close();
+  await db.drop();
+}

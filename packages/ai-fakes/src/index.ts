@@ -1,0 +1,2 @@
+export * from './ai-fake-server.js';
+export * from './wire-formats.js';
