@@ -21,7 +21,7 @@ export const DISABLED_TESTS_ALLOWED = {
     'the terraform CLI is optional locally; the policy checks that need it run with CI=true',
   'services/keyservice/test/api-docs.browser.test.ts':
     'Debian chromium is optional locally; skipped with the apt-get line when absent',
-  'services/keyservice/test/real-postgres.ts':
+  'test/support/real-postgres.ts':
     'suites that claim a real PostgreSQL skip, saying so, when none is reachable (fail with CI=true)',
   'packages/kms/src/conformance/index.ts':
     'a backend that cannot enforce key state (moto) skips the disabled-key case, naming the reason',
