@@ -146,10 +146,12 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       logger,
       onTenant: (e) => {
         tenantKeys.purge(e.tenantId);
+        metrics.tenantPurges.inc({ reason: e.reason });
         if (e.reason === 'deleted' || e.reason === 'tokens') tokens.forgetAll();
       },
       onResync: () => {
         cache.purgeAll();
+        metrics.tenantPurges.inc({ reason: 'resync' });
         directory.invalidateAll();
         tokens.forgetAll();
       },
