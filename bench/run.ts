@@ -3,7 +3,7 @@
  * benchmark's heap, JIT state and child processes cannot skew the next), then renders the charts
  * and aggregates. Flags: `--json` (last line: one JSON object with every benchmark's figures),
  * `--quick` (smoke run), `--only a,b` (a subset by name), `--timeout-s N` (per benchmark, default 300).
- * Exits 1 when any benchmark failed (after printing the JSON, so it stays stdout's last line).
+ * Exits 1 when any benchmark failed (after printing the JSON; `pnpm -s bench --json` keeps it last).
  * Finds PostgreSQL first, the way the tests do (support/find-database.ts), for every benchmark.
  */
 import { spawn } from 'node:child_process';
@@ -178,8 +178,8 @@ const summary = [
 upsertSection(`${RESULTS_DIR}latest.md`, 'run', summary);
 process.stderr.write(`\n${summary}\n\n`);
 if (json) console.log(JSON.stringify(aggregate));
-// Failures are listed in the JSON and the exit code says so (pnpm's own error line goes to stderr,
-// so the JSON stays stdout's last line).
+// Failures are listed in the JSON and the exit code says so. pnpm then prints an ELIFECYCLE line on
+// stdout: to parse the JSON as the last line, run `pnpm -s bench --json` (or tsx bench/run.ts).
 if (failed.length) {
   process.stderr.write(`[run] failed: ${failed.map((f) => f.name).join(', ')}\n`);
   process.exitCode = 1;
