@@ -278,6 +278,20 @@ try {
   const p99First = p(okIn(WARMUP_MS, WARMUP_MS + third), 0.99);
   const p99Last = p(okIn(DURATION_MS - third, DURATION_MS + 60_000), 0.99);
   const drift = p99Last / p99First - 1;
+  // The same per operation, to tell which one drifts.
+  const perOp = OPS.map((o) => {
+    const of = (from: number, to: number) =>
+      done.filter((d) => d.op === o.op && !d.error && d.at >= from && d.at < to).map((d) => d.ms);
+    const first = of(WARMUP_MS, WARMUP_MS + third);
+    const last = of(DURATION_MS - third, DURATION_MS + 60_000);
+    return {
+      op: o.op,
+      p50First: p(first, 0.5),
+      p50Last: p(last, 0.5),
+      p99First: p(first, 0.99),
+      p99Last: p(last, 0.99),
+    };
+  });
   const errors = done.filter((d) => d.error);
   const errorKinds: Record<string, number> = {};
   for (const e of errors) errorKinds[`${e.op}: ${e.error}`] = (errorKinds[`${e.op}: ${e.error}`] ?? 0) + 1;
@@ -319,6 +333,13 @@ try {
       ([k, v]) => `| ${k} | ${typeof v === 'number' ? fmt(v, Math.abs(v) < 10 ? 3 : 1) : String(v)} |`,
     ),
     '',
+    '| operation | p50 first third ms | p50 last third ms | p99 first third ms | p99 last third ms |',
+    '|---|---:|---:|---:|---:|',
+    ...perOp.map(
+      (o) =>
+        `| ${o.op} | ${fmt(o.p50First, 1)} | ${fmt(o.p50Last, 1)} | ${fmt(o.p99First, 1)} | ${fmt(o.p99Last, 1)} |`,
+    ),
+    '',
     '| window from (s) | requests | errors | p50 ms | p99 ms |',
     '|---:|---:|---:|---:|---:|',
     ...windows.map((w) => `| ${w.fromS} | ${w.n} | ${w.errors} | ${fmt(w.p50, 1)} | ${fmt(w.p99, 1)} |`),
@@ -327,6 +348,7 @@ try {
   ].join('\n');
   const report: FiguresReport & {
     windows: typeof windows;
+    perOp: typeof perOp;
     samples: Sample[];
     errorKinds: typeof errorKinds;
   } = {
@@ -336,6 +358,7 @@ try {
     ratios: {},
     figures,
     windows,
+    perOp,
     samples,
     errorKinds,
   };
