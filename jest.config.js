@@ -35,6 +35,8 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // Stops every service process a test left running (also after a failed assertion).
+      setupFilesAfterEnv: ['<rootDir>/test/support/child-cleanup.setup.ts'],
     },
   ],
 };

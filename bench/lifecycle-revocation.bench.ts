@@ -13,6 +13,7 @@ import { machineInfo } from './lib/harness.js';
 import { summarize } from './lib/stats.js';
 import { api, encryptFor, provisionTenant, awsEmulatorEnv } from './support/api.js';
 import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
+import { findDatabase } from './support/find-database.js';
 import { startService, type ChildServer } from './support/processes.js';
 
 const { json, quick } = benchFlags();
@@ -21,7 +22,7 @@ const PROBE_SECONDS = 5;
 const INSTANCES = 3;
 const ADMIN = `bench_admin_${randomBytes(16).toString('hex')}`;
 
-process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
+await findDatabase();
 const emulator = await startAwsKmsEmulator();
 const credential = emulator.credentials[0] as { accessKeyId: string; secretAccessKey: string };
 const kms = new KMSClient({ region: emulator.region, endpoint: emulator.endpoint, credentials: credential });

@@ -15,6 +15,7 @@ import { createTestDatabase } from '@byok/store/testing';
 import { loadConfig } from '../services/keyservice/src/config.js';
 import { createLogger } from '../services/keyservice/src/logger.js';
 import { buildService } from '../services/keyservice/src/service.js';
+import { findDatabase } from './support/find-database.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
@@ -30,7 +31,7 @@ const say = (line: string) => {
   else process.stderr.write(`${line}\n`);
 };
 
-process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+await findDatabase();
 const db = await createTestDatabase({ require: 'postgres' });
 const dataDir = await mkdtemp(join(tmpdir(), 'byok-bench-rot-'));
 const ADMIN = 'byok_bench_rotation_admin_0123456789abcdef';

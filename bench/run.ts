@@ -2,7 +2,9 @@
  * `pnpm bench`: runs every `bench/*.bench.ts` in sequence, each in its own process (so one
  * benchmark's heap, JIT state and child processes cannot skew the next), then renders the charts
  * and aggregates. Flags: `--json` (last line: one JSON object with every benchmark's figures),
- * `--quick` (smoke run), `--only a,b` (a subset by name), `--timeout-s N` (per benchmark, default 300), `--fail-on-error` (exit 1 if any benchmark failed).
+ * `--quick` (smoke run), `--only a,b` (a subset by name), `--timeout-s N` (per benchmark, default 300).
+ * Exits 1 when any benchmark failed (after printing the JSON; `pnpm -s bench --json` keeps it last).
+ * Finds PostgreSQL first, the way the tests do (support/find-database.ts), for every benchmark.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { renderCharts } from './chart.js';
 import { machineInfo } from './lib/harness.js';
 import { upsertSection, type BenchReport } from './lib/report.js';
 import { RESULTS_DIR } from './support/bench-output.js';
+import { findDatabase } from './support/find-database.js';
 import { ROOT } from './support/processes.js';
 
 /** Run order for the known benchmarks; any other `*.bench.ts` runs after them, by name. */
@@ -97,6 +100,8 @@ function runOne(name: string): Promise<Outcome> {
   });
 }
 
+// Set once here (DATABASE_URL, else 127.0.0.1:5432): every benchmark process inherits it.
+const database = await findDatabase();
 const started = Date.now();
 const outcomes: Outcome[] = [];
 for (const name of names) {
@@ -108,13 +113,22 @@ for (const name of names) {
   );
 }
 
-const reports = outcomes.flatMap((o) => (o.report ? [o.report] : []));
+/** Why a benchmark skipped itself (its report says `skipped`), if it did. */
+const skipReason = (o: Outcome): string | undefined => {
+  const skipped = (o.report as (BenchReport & { skipped?: unknown }) | undefined)?.skipped;
+  return typeof skipped === 'string' ? skipped : undefined;
+};
+const reports = outcomes.flatMap((o) => (o.report && !skipReason(o) ? [o.report] : []));
 mkdirSync(RESULTS_DIR, { recursive: true });
 for (const r of reports) writeFileSync(`${RESULTS_DIR}${r.name}.json`, JSON.stringify(r, null, 2));
 const charts = await renderCharts(reports);
 const failed = outcomes
   .filter((o) => !o.report || o.exitCode !== 0)
   .map((o) => ({ name: o.name, exitCode: o.exitCode }));
+const skipped = outcomes.flatMap((o) => {
+  const reason = o.exitCode === 0 ? skipReason(o) : undefined;
+  return reason ? [{ name: o.name, reason }] : [];
+});
 const totalSeconds = (Date.now() - started) / 1000;
 
 const ratios: Record<string, number> = {};
@@ -138,7 +152,9 @@ const aggregate = {
     ['total', totalSeconds] as const,
   ]),
   charts,
+  database,
   failed,
+  skipped,
   benchmarks: reports,
   quick,
 };
@@ -146,13 +162,13 @@ const aggregate = {
 const summary = [
   '## run',
   '',
-  `${new Date().toISOString()} · \`pnpm bench${quick ? ' --quick' : ''}\` · ${totalSeconds.toFixed(0)} s`,
+  `${new Date().toISOString()} · \`pnpm bench${quick ? ' --quick' : ''}\` · ${totalSeconds.toFixed(0)} s · database: ${database}`,
   '',
   '| benchmark | seconds | outcome |',
   '|---|---:|---|',
   ...outcomes.map(
     (o) =>
-      `| ${o.name} | ${o.seconds.toFixed(0)} | ${o.report && o.exitCode === 0 ? 'ok' : `failed (exit ${o.exitCode})`} |`,
+      `| ${o.name} | ${o.seconds.toFixed(0)} | ${o.report && o.exitCode === 0 ? (skipReason(o) ? `skipped (${skipReason(o)})` : 'ok') : `failed (exit ${o.exitCode})`} |`,
   ),
   '',
   ...(charts.length
@@ -162,9 +178,9 @@ const summary = [
 upsertSection(`${RESULTS_DIR}latest.md`, 'run', summary);
 process.stderr.write(`\n${summary}\n\n`);
 if (json) console.log(JSON.stringify(aggregate));
-// Failures are listed in the JSON; the exit code says so only when asked, because pnpm prints an
-// error line after a failing script and the JSON would no longer be the last line.
+// Failures are listed in the JSON and the exit code says so. pnpm then prints an ELIFECYCLE line on
+// stdout: to parse the JSON as the last line, run `pnpm -s bench --json` (or tsx bench/run.ts).
 if (failed.length) {
   process.stderr.write(`[run] failed: ${failed.map((f) => f.name).join(', ')}\n`);
-  if (argv.includes('--fail-on-error')) process.exitCode = 1;
+  process.exitCode = 1;
 }

@@ -16,6 +16,7 @@ import { encryptFor, provisionTenant, awsEmulatorEnv } from './support/api.js';
 import { writeChain } from './support/audit-chain.js';
 import { benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
 import { measureLoad, type LoadCase } from './support/http-load.js';
+import { findDatabase } from './support/find-database.js';
 import { startService, tempDir, type ChildServer } from './support/processes.js';
 
 const { json, quick } = benchFlags();
@@ -29,10 +30,11 @@ const MAX_VERIFY_SECONDS = 120;
 
 // Several instances need one database they can all reach: the PostgreSQL of DATABASE_URL, or
 // else one embedded PGlite served to all over the wire protocol (one connection per instance).
+await findDatabase();
 const db: TestDatabase = await createTestDatabase();
 const dbDescription =
   db.kind === 'postgres'
-    ? 'PostgreSQL from DATABASE_URL (fresh database)'
+    ? `PostgreSQL ${new URL(db.databaseUrl).host} (fresh database)`
     : 'one embedded PGlite shared over its socket server (DATABASE_URL not set; serialises every query)';
 process.stderr.write(`[scaling] database: ${dbDescription}\n`);
 // PGlite's socket server serves one client at a time: a second instance cannot connect to it.

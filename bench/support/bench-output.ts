@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchReport } from '../lib/report.js';
 import { upsertSection } from '../lib/report.js';
 import { createTestDatabase } from '@byok/store/testing';
+import { findDatabase } from './find-database.js';
 import { tempDir } from './processes.js';
 
 /** `bench/results/` (git-ignored). */
@@ -48,16 +49,18 @@ export interface BenchDatabase {
 
 /**
  * A fresh database for one benchmark run: a new database on the PostgreSQL server named by
- * `DATABASE_URL` when it is set, else the service's embedded default (PGlite under a temp DATA_DIR).
+ * `DATABASE_URL`, else on one answering on 127.0.0.1:5432 (findDatabase), else the service's
+ * embedded default (PGlite under a temp DATA_DIR).
  */
 export async function benchDatabase(): Promise<BenchDatabase> {
+  await findDatabase();
   const dir = await tempDir('byok-bench-');
   if (process.env.DATABASE_URL) {
     const db = await createTestDatabase({ require: 'postgres' });
     return {
       env: { DATABASE_URL: db.databaseUrl, DATA_DIR: dir.path },
       kind: 'postgres',
-      description: `PostgreSQL from DATABASE_URL (fresh database ${new URL(db.databaseUrl).pathname.slice(1)})`,
+      description: `PostgreSQL ${new URL(db.databaseUrl).host} (fresh database ${new URL(db.databaseUrl).pathname.slice(1)})`,
       databaseUrl: db.databaseUrl,
       async drop() {
         await db.drop();
@@ -68,7 +71,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
   return {
     env: { DATA_DIR: dir.path },
     kind: 'embedded',
-    description: 'embedded PGlite (the service default; DATABASE_URL not set)',
+    description: 'embedded PGlite (the service default; no DATABASE_URL, nothing on 127.0.0.1:5432)',
     databaseUrl: undefined,
     drop: () => dir.remove(),
   };

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trackChild } from './children.js';
 import { assertContractReply } from './contract-check.js';
 
 /** The repository root. */
@@ -49,11 +50,23 @@ export async function startTsxServer(
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const stop = async () => {
+    if (running()) {
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(force);
+    }
+    return exited;
+  };
+  // Tracked until it exits, so a failed test never leaves it behind (test/support/children.ts).
+  void exited.then(trackChild({ label: `${script} (pid ${child.pid ?? '?'})`, running, stop }));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${script} did not start in ${timeoutMs} ms:\n${out}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       const m = /listening on (https?:\/\/[0-9.]+:\d+)/.exec(out);
       if (m?.[1]) {
@@ -67,7 +80,6 @@ export async function startTsxServer(
       reject(new Error(`${script} exited with ${code} before listening:\n${out}`));
     });
   });
-  const running = () => child.exitCode === null && child.signalCode === null;
   const pid = /\bpid (\d+)\)/.exec(out)?.[1];
   return {
     url,
@@ -76,15 +88,7 @@ export async function startTsxServer(
     pid: pid ? Number(pid) : undefined,
     child,
     output: () => out,
-    async stop() {
-      if (running()) {
-        child.kill('SIGTERM');
-        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(force);
-      }
-      return exited;
-    },
+    stop,
     async kill() {
       if (running()) child.kill('SIGKILL');
       await exited;

@@ -2,14 +2,15 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { DEFAULT_MIGRATIONS_DIR, createPool, migrate, type Store } from '@byok/store';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { GENESIS_HASH, canonicalJson, computeHash, createAuditWriter, verifyChain } from '../src/index.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 // A chain written before migration 0009, hashed the way that release hashed (every field, no
 // client fields), must still verify once the columns exist; a new row covers them.
-describe('migration 0009 keeps pre-migration chains verifying (real PostgreSQL)', () => {
+describeOnRealPostgres('migration 0009 keeps pre-migration chains verifying (real PostgreSQL)', () => {
   let db: TestDatabase;
   let store: Store;
   let oldDir: string;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { startTestService, type TestService } from '../../../services/keyservice/test/harness.js';
 import { ByokApiError, createClient, type ByokClient, type ClientOptions } from '../src/index.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 const OPENAI_KEY = 'sk-proj-Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LmNbVcXz';
 
@@ -23,7 +24,7 @@ const caught = async (p: Promise<unknown>): Promise<ByokApiError> => {
   return e as ByokApiError;
 };
 
-describe('ByokClient against the real key service (in-process, real PostgreSQL)', () => {
+describeOnRealPostgres('ByokClient against the real key service (in-process, real PostgreSQL)', () => {
   let svc: TestService;
   let admin: ByokClient;
   let service: ByokClient;

@@ -106,7 +106,21 @@ describe('aws-kms provider under faults (emulator, official SDK on the wire)', (
     expectNoLeak(err, dk);
   });
 
-  it('passes the caller context to KMS as EncryptionContext (the emulator enforces it)', async () => {
+  it('binds the wrapped key to the caller context: the emulator refuses another context', async () => {
+    const dk = randomBytes(32);
+    const { wrapped } = await env.provider.wrap(key, dk, ctx);
+    const before = emu.admin.callCount('Decrypt');
+    for (const other of [{ ...ctx, version: '2' }, { ...ctx, extra: 'x' }, { tenant: ctx.tenant }]) {
+      const err = await rejection(env.provider.unwrap(key, wrapped, other), 'INVALID_CIPHERTEXT');
+      expect((err.cause as Error).name).toBe('InvalidCiphertextException');
+      expectNoLeak(err, dk);
+    }
+    // Refused by the emulator (each attempt reached it), not short of it.
+    expect(emu.admin.callCount('Decrypt') - before).toBe(3);
+    expect(Buffer.from((await env.provider.unwrap(key, wrapped, ctx)).plaintext).equals(dk)).toBe(true);
+  });
+
+  it('passes the caller context as the EncryptionContext of the SDK command (checked on its input)', async () => {
     const calls: unknown[] = [];
     const spy = createAwsKmsProvider({
       client: {

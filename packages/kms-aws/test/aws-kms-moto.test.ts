@@ -4,7 +4,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DecryptCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import { KmsError, type KmsProvider } from '@byok/kms';
 import { parseAwsKeyRef, type AwsKeyRef } from '../src/index.js';
 import { describeKmsProvider } from '@byok/kms/conformance';
@@ -143,6 +143,19 @@ describe('aws-kms against moto: where moto and AWS differ, and alias ARNs', () =
     await rejection(env.provider.unwrap(a, wrapped, ctx), 'KMS_ACCESS_DENIED');
     // Not a general denial: the right key still decrypts the same blob.
     expect((await env.provider.unwrap(b, wrapped, ctx)).plaintext).toHaveLength(32);
+  });
+
+  it('moto does not enforce key state (why the shared disabled-key case is skipped above)', async () => {
+    // If this starts failing, moto enforces key state: drop noKeyStateReason so the shared case runs.
+    const { env } = await getMoto();
+    const key = await env.createKey();
+    const dk = randomBytes(32);
+    const { wrapped } = await env.provider.wrap(key, dk, ctx);
+    // moto's DisableKey takes the bare key id (with the ARN it answers an HTML error page).
+    await env.admin().send(new DisableKeyCommand({ KeyId: key.uri.split('/').pop() }));
+    const state = await env.admin().send(new DescribeKeyCommand({ KeyId: key.uri }));
+    expect(state.KeyMetadata?.KeyState).toBe('Disabled');
+    expect(Buffer.from((await env.provider.unwrap(key, wrapped, ctx)).plaintext).equals(dk)).toBe(true);
   });
 
   it('round-trips through an alias ARN on moto', async () => {

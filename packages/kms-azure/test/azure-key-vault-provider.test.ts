@@ -176,12 +176,17 @@ describe('azure-kv provider against the emulator', () => {
   it('retries 429 with backoff honouring Retry-After, then succeeds', async () => {
     const name = uniqueName('throttle');
     bed.emu.createKey({ name, kty: 'RSA' });
-    const resilient = withResilience(bed.provider, { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 50 });
+    // The backoff alone would wait about 1 ms; only the server's Retry-After (1 s) makes it wait longer.
+    const resilient = withResilience(bed.provider, { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5000 });
     await resilient.wrap(bed.ref(name), randomBytes(32), ctx); // warm the key-type cache and token
     const before = bed.emu.callCount('wrapKey');
-    bed.emu.throttleNext(2, 0);
+    bed.emu.throttleNext(2, 1);
+    const start = performance.now();
     await resilient.wrap(bed.ref(name), randomBytes(32), ctx);
+    const waited = performance.now() - start;
     expect(bed.emu.callCount('wrapKey') - before).toBe(3);
+    // Two throttled answers, each with Retry-After: 1 -> at least 2 s of waiting (50 ms for timer slack).
+    expect(waited).toBeGreaterThanOrEqual(2 * 1000 - 50);
   });
 
   it('reports KMS_THROTTLED with retryAfterSeconds once the attempts are used up', async () => {

@@ -11,7 +11,12 @@ export function configureFailpoints(names: readonly string[]): void {
   for (const n of names) if (n) enabled.add(n);
 }
 
-/** Kills the process at once if failpoint `name` is enabled. */
+/**
+ * Kills the process at once if failpoint `name` is enabled, after one line on stderr (synchronous
+ * on pipes and files) so a test can tell this crash from any other.
+ */
 export function failpoint(name: string): void {
-  if (enabled.has(name)) process.kill(process.pid, 'SIGKILL');
+  if (!enabled.has(name)) return;
+  process.stderr.write(`failpoint ${name}: SIGKILL\n`);
+  process.kill(process.pid, 'SIGKILL');
 }

@@ -8,6 +8,7 @@ export interface Metrics {
   kmsCalls: client.Counter<'provider' | 'operation' | 'outcome'>;
   cacheEvents: client.Counter<'result'>;
   auditWriteDuration: client.Histogram<'outcome'>;
+  tenantPurges: client.Counter<'reason'>;
 }
 
 /** Creates the metric set with default process metrics. */
@@ -48,6 +49,12 @@ export function createMetrics(): Metrics {
       help: 'Time from audit record() to its commit, by outcome',
       labelNames: ['outcome'],
       buckets,
+      registers: [registry],
+    }),
+    tenantPurges: new client.Counter({
+      name: 'byok_tenant_purges_total',
+      help: 'Cache purges applied on this instance, by reason (resync = everything, after a listener (re)connect)',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

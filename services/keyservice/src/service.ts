@@ -185,10 +185,12 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       onTenant: (e) => {
         if (e.reason === 'rate-limit') return directory.invalidate(e.tenantId);
         tenantKeys.purge(e.tenantId);
+        metrics.tenantPurges.inc({ reason: e.reason });
         if (e.reason === 'deleted' || e.reason === 'tokens') tokens.forgetAll();
       },
       onResync: () => {
         cache.purgeAll();
+        metrics.tenantPurges.inc({ reason: 'resync' });
         directory.invalidateAll();
         tokens.forgetAll();
       },

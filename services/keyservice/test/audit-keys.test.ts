@@ -11,6 +11,7 @@ import { EgressGuard } from '@byok/egress';
 import { loadAuditSigningKey, parseSymmetricKey } from '../src/domain/audit/audit-signing-key.js';
 import { createLogger } from '../src/logger.js';
 import { startTestService, type TestService } from './harness.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 /** A fresh Ed25519 private key as PKCS#8 PEM, written to `dir/name`. */
 async function keyFile(dir: string, name: string): Promise<string> {
@@ -27,7 +28,9 @@ async function cli(args: string[]): Promise<{ code: number; out: string[] }> {
   return { code, out };
 }
 
-describe('audit-key custody: one shared signing key, a keyring with rotation, offline verification (real PostgreSQL)', () => {
+const SUITE =
+  'audit-key custody: one shared signing key, a keyring with rotation, offline verification (real PostgreSQL)';
+describeOnRealPostgres(SUITE, () => {
   let db: TestDatabase;
   let dir: string;
   let key1: string;

@@ -3,15 +3,17 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { canonicalEvent, computeHash, createAuditWriter, queryEvents, type AuditWriter } from '@byok/audit';
 import { createPool, type Store } from '@byok/store';
 import { runAuditVerify } from '../src/cli/audit-verify-command.js';
 import { startTestService, type TestService } from './harness.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 const run = promisify(execFile);
 
-describe('audit tamper detection: server-side verifier and offline CLI (real PostgreSQL)', () => {
+const SUITE = 'audit tamper detection: server-side verifier and offline CLI (real PostgreSQL)';
+describeOnRealPostgres(SUITE, () => {
   let s: TestService;
   let store: Store;
   let writer: AuditWriter;
@@ -235,7 +237,13 @@ describe('audit tamper detection: server-side verifier and offline CLI (real Pos
   it('rejects a forged checkpoint signature offline', async () => {
     await seedChain('tp-forge');
     const { text } = await offlineVerify('tp-forge');
-    const forged = text.replace(/"signature":"[A-Za-z0-9+/]/g, '"signature":"A');
+    // Change the first base64 character of every signature to a different one (never to itself:
+    // 'A' would leave one signature in 64 intact), which changes the signature's first byte.
+    const forged = text.replace(
+      /"signature":"([A-Za-z0-9+/])/g,
+      (_m, c: string) => `"signature":"${c === 'A' ? 'B' : 'A'}`,
+    );
+    expect(forged).not.toBe(text);
     const file = join(s.dataDir, 'forged.ndjson');
     await writeFile(file, forged);
     const out: string[] = [];

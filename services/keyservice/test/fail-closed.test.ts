@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { auditCount, b64, expectProblem, sql } from './acceptance-helpers.js';
 import { startTestService, type Reply, type TestService } from './harness.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 type Tokens = Awaited<ReturnType<TestService['tenant']>>;
 
@@ -20,7 +21,7 @@ const FAULTS = {
   },
 } as const;
 
-describe('fail-closed audit (G4) on a real PostgreSQL', () => {
+describeOnRealPostgres('fail-closed audit (G4) on a real PostgreSQL', () => {
   let s: TestService;
   let t: Tokens;
   let strict: Tokens;

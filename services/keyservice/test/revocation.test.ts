@@ -22,6 +22,30 @@ async function pollUntil(
   }
 }
 
+/** One reply with when it was sent and when it arrived (Date.now()). */
+interface Timed {
+  reply: Reply;
+  sentAt: number;
+  at: number;
+}
+
+/** Calls `fn` every 25 ms until `done` holds or `deadlineMs` passes; every reply, timed, in order. */
+async function pollTimed(
+  fn: () => Promise<Reply>,
+  done: (r: Reply) => boolean,
+  deadlineMs: number,
+): Promise<Timed[]> {
+  const seen: Timed[] = [];
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const sentAt = Date.now();
+    const reply = await fn();
+    seen.push({ reply, sentAt, at: Date.now() });
+    if (done(reply) || Date.now() > end) return seen;
+    await sleep(25);
+  }
+}
+
 /**
  * Revocation within the cache window (G2). The bound R is the tenant's cacheTtlSeconds, counted
  * from the unwrap (not from last use): after the customer disables the CMK, an instance that holds
@@ -121,7 +145,13 @@ describe('revocation within the cache window (G2)', () => {
         token: t.service,
         body: { ciphertext: cts[0], context: data[0]!.context },
       });
+    // Setting the policy purges the cache, so this decrypt unwraps afresh: the entry serving what
+    // follows was made during it, and expires by heldBy + R.
+    expect((await setPolicy('rv-short', t.admin, 1)).status).toBe(200);
+    const unwrapsBefore = await kmsCalls(s, { operation: 'unwrap' });
     expect((await decrypt0()).status).toBe(200);
+    const heldBy = Date.now();
+    expect(await kmsCalls(s, { operation: 'unwrap' })).toBe(unwrapsBefore + 1);
     const failuresBefore = await auditCount(s, {
       tenantId: 'rv-short',
       action: 'kms.unwrap',
@@ -130,12 +160,19 @@ describe('revocation within the cache window (G2)', () => {
     });
 
     expect((await kms('disable', t)).status).toBe(200);
-    // R = 1 s; allow a generous margin for a loaded machine. Nothing here asserts speed.
-    const seen = await pollUntil(decrypt0, (r) => r.status !== 200, 1_000 + 10_000);
+    // R = 1 s from the unwrap. Stated margin for the refusal: 2 s (the 25 ms polling plus the refused
+    // request's KMS call and audit write on a loaded 2-core machine). Polled longer, so a miss says by how much.
+    const R_MS = 1000;
+    const MARGIN_MS = 2000;
+    const seen = await pollTimed(decrypt0, (r) => r.status !== 200, 10_000);
     const last = seen.at(-1)!;
-    expectProblem(last, 403, 'KEY_REVOKED');
-    // Until the refusal, every answer was a correct plaintext (served from the cache), never anything else.
-    for (const r of seen.slice(0, -1)) expect(r.body).toEqual({ plaintext: b64('alpha') });
+    expectProblem(last.reply, 403, 'KEY_REVOKED');
+    expect(last.at - heldBy).toBeLessThanOrEqual(R_MS + MARGIN_MS);
+    // Until the refusal, every answer was a correct plaintext (served from the cache), never anything else...
+    const served = seen.slice(0, -1);
+    for (const r of served) expect(r.reply.body).toEqual({ plaintext: b64('alpha') });
+    // ...and never past expiry: the last 200 was asked for before heldBy + R (5 ms for clock rounding).
+    if (served.length) expect(served.at(-1)!.sentAt - heldBy).toBeLessThanOrEqual(R_MS + 5);
 
     // Every path of the tenant is refused now, with the same typed error.
     expectProblem(

@@ -4,6 +4,7 @@ import { createLocalKmsProvider, KmsError, MemoryLocalKeyStore, type KmsProvider
 import { createPool, jobRepository, migrate, type Store } from '@byok/store';
 import { createTestDatabase, type TestDatabase } from '@byok/store/testing';
 import { startTestService, type TestService } from './harness.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 // Tenant-key rotation against real PostgreSQL: the job re-encrypts every stored secret version to
 // the new key, keeps values and fingerprints right, audits per batch, and retire is guarded.
@@ -28,7 +29,7 @@ async function waitForJob(
   }
 }
 
-describe('tenant-key rotation and re-encryption job', () => {
+describeOnRealPostgres('tenant-key rotation and re-encryption job (real PostgreSQL)', () => {
   let ts: TestService;
   let pool: pg.Pool;
 

@@ -117,9 +117,8 @@ export function describeKmsProvider(
     });
 
     if (options.noKeyStateReason) {
-      it(`does not check disabled keys here: ${options.noKeyStateReason}`, () => {
-        expect(options.noKeyStateReason?.length).toBeGreaterThan(0);
-      });
+      // A visible skip, never a passing test: this backend cannot show the behaviour.
+      it.skip(`refuses a disabled key with KEY_REVOKED (not here: ${options.noKeyStateReason})`, () => {});
     } else {
       it('refuses a disabled key with KEY_REVOKED and serves again once it is enabled', async () => {
         if (!h.disable || !h.enable)
