@@ -24,7 +24,7 @@ interface Price {
 }
 
 /** The price table's arithmetic, done here: per-million prices, rounded up to a whole micro-dollar. */
-function expectedCost(p: Price, u: { input: number; cached: number; output: number }): number {
+function expectedCost(p: Price, u: Tokens): number {
   const total = (u.input - u.cached) * p.input + u.cached * p.cachedInput + u.output * p.output;
   return Math.ceil(total / 1_000_000);
 }
@@ -35,14 +35,20 @@ const price = (provider: 'openai' | 'anthropic' | 'google', model: string): Pric
   return { input: p.input, cachedInput: p.cachedInput ?? p.input, output: p.output };
 };
 
+interface Tokens {
+  input: number;
+  cached: number;
+  output: number;
+}
+
 /** The usage each provider's fake reports, read as that provider's documentation says. */
-const OPENAI_USAGE = {
+const OPENAI_USAGE: Tokens = {
   input: FAKE_USAGE.inputTokens,
   cached: FAKE_USAGE.cachedInputTokens,
   output: FAKE_USAGE.outputTokens,
 };
 // Anthropic's input_tokens excludes cache reads: the whole input is input_tokens + cache_read_input_tokens.
-const ANTHROPIC_USAGE = {
+const ANTHROPIC_USAGE: Tokens = {
   input: FAKE_USAGE.inputTokens + FAKE_USAGE.cachedInputTokens,
   cached: FAKE_USAGE.cachedInputTokens,
   output: FAKE_USAGE.outputTokens,
@@ -175,7 +181,7 @@ describe('usage and cost of gateway calls, end to end through the official SDKs'
       output_tokens: String(output),
       cost_micros: String(cost),
     });
-    const u = (x: typeof OPENAI_USAGE, n = 1) => [x.input * n, x.cached * n, x.output * n] as const;
+    const u = (x: Tokens, n = 1) => [x.input * n, x.cached * n, x.output * n] as const;
     expect(rows.map(({ model, ...rest }) => ({ model, ...rest }))).toEqual([
       { model: 'claude-sonnet-4-5', ...row(...u(ANTHROPIC_USAGE), claudeCost) },
       { model: 'gemini-2.5-flash', ...row(...u(GEMINI_USAGE), geminiCost) },
@@ -198,7 +204,7 @@ describe('usage and cost of gateway calls, end to end through the official SDKs'
           outputTokens: e.details?.outputTokens,
           costMicros: e.details?.costMicros,
         }));
-    const ev = (x: typeof OPENAI_USAGE, cost: number, stream: boolean) => ({
+    const ev = (x: Tokens, cost: number, stream: boolean) => ({
       outcome: 'success',
       stream,
       inputTokens: x.input,

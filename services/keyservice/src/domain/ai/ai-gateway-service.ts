@@ -116,21 +116,26 @@ export class AiGatewayService {
       actor: g.actor,
     };
     const url = this.upstreamUrl(provider, row, path, query);
-    const reservation = await this.d.metering.reserve(call);
-    let key: string;
-    try {
-      const opened = await this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
+    // The spend reservation and the audited key opening are independent: they run side by side
+    // (both settle before the upstream call). Whichever fails undoes the other: a refused
+    // reservation zeroes the opened key, a refused opening gives the reservation back.
+    const [reserved, opened] = await Promise.allSettled([
+      this.d.metering.reserve(call),
+      this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
         secretVersion: row.version,
         provider: provider.kind,
         operation: route.operation,
         ...(call.model ? { model: call.model } : {}),
-      });
-      key = opened.toString('utf8');
-      zeroize(opened);
-    } catch (err) {
-      await this.d.metering.release(reservation);
-      throw err;
+      }),
+    ]);
+    if (reserved.status === 'rejected' || opened.status === 'rejected') {
+      if (opened.status === 'fulfilled') zeroize(opened.value);
+      if (reserved.status === 'fulfilled') await this.d.metering.release(reserved.value);
+      throw reserved.status === 'rejected' ? reserved.reason : (opened as PromiseRejectedResult).reason;
     }
+    const reservation = reserved.value;
+    const key = opened.value.toString('utf8');
+    zeroize(opened.value);
 
     const aborted = new AbortController();
     res.on('close', () => {
