@@ -257,16 +257,14 @@ describe('a tenant spend cap across two instances', () => {
     const upstreamBefore = f.fake.requests.length;
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        clients[i % 2]!.chat.completions
-          .create({
-            model: CAP_MODEL,
-            max_tokens: CAP_MAX_TOKENS,
-            messages: [{ role: 'user', content: `call ${i}` }],
-          })
-          .then(
-            () => ({ ok: true as const }),
-            (err: unknown) => ({ ok: false as const, err }),
-          ),
+        clients[i % 2]!.chat.completions.create({
+          model: CAP_MODEL,
+          max_tokens: CAP_MAX_TOKENS,
+          messages: [{ role: 'user', content: `call ${i}` }],
+        }).then(
+          () => ({ ok: true as const }),
+          (err: unknown) => ({ ok: false as const, err }),
+        ),
       ),
     );
     // Then calls one by one, each after the one before has settled, until the cap refuses one
@@ -280,12 +278,14 @@ describe('a tenant spend cap across two instances', () => {
         (r) => r[0]?.n === '0',
       );
     const later = (i: number) =>
-      clients[i % 2]!.chat.completions
-        .create({ model: CAP_MODEL, max_tokens: CAP_MAX_TOKENS, messages: [{ role: 'user', content: 'later' }] })
-        .then(
-          () => ({ ok: true as const }),
-          (err: unknown) => ({ ok: false as const, err }),
-        );
+      clients[i % 2]!.chat.completions.create({
+        model: CAP_MODEL,
+        max_tokens: CAP_MAX_TOKENS,
+        messages: [{ role: 'user', content: 'later' }],
+      }).then(
+        () => ({ ok: true as const }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
     await settled();
     let refusedLater = false;
     for (let i = 0; i < 6 && !refusedLater; i++) {
@@ -337,12 +337,14 @@ describe('a tenant spend cap across two instances', () => {
     const caller = callerEvents[0]?.actor_token_id;
     expect(caller).toBeTruthy();
     for (const e of exceeded) {
-      expect({ actor: e.actor_token_id, role: e.actor_role, code: e.error_code, outcome: e.outcome }).toEqual({
-        actor: caller,
-        role: 'service',
-        code: 'BUDGET_EXCEEDED',
-        outcome: 'denied',
-      });
+      expect({ actor: e.actor_token_id, role: e.actor_role, code: e.error_code, outcome: e.outcome }).toEqual(
+        {
+          actor: caller,
+          role: 'service',
+          code: 'BUDGET_EXCEEDED',
+          outcome: 'denied',
+        },
+      );
     }
   });
 
