@@ -377,12 +377,16 @@ export class AiGatewayService {
     r: CallRecord,
     reachedUpstream: boolean,
   ): void {
-    void (async () => {
-      const usage = r.observer.usage();
-      const model = r.observer.model() ?? r.call.model;
-      const { costMicros } = reachedUpstream
-        ? await this.d.metering.settle(r.reservation, r.call, { status: r.status, usage, model })
-        : { costMicros: undefined };
+    const usage = r.observer.usage();
+    const model = r.observer.model() ?? r.call.model;
+    const outcome = { status: r.status, usage, model };
+    const costMicros = reachedUpstream ? this.d.metering.cost(r.reservation, r.call, outcome) : undefined;
+    // Settling and the event are independent writes: side by side, so the next call's own
+    // audit commit waits behind one round trip, not two.
+    const settled = reachedUpstream
+      ? this.d.metering.settle(r.reservation, r.call, outcome).then(() => undefined)
+      : Promise.resolve();
+    const audited = (async () => {
       const requestId = r.upstreamRequestId?.slice(0, 128);
       await this.d.audit.record(g.actor, {
         tenantId: g.view.tenant.id,
@@ -410,12 +414,17 @@ export class AiGatewayService {
           ...(r.reason ? { reason: safeDetail(r.reason) } : {}),
         },
       });
-    })().catch((err: unknown) => {
-      this.d.logger.error(
-        { err: toAppError(err).code, tenantId: g.view.tenant.id },
-        'ai.use settle or audit failed',
-      );
-    });
+    })();
+    for (const [what, done] of [
+      ['settle', settled],
+      ['audit', audited],
+    ] as const)
+      done.catch((err: unknown) => {
+        this.d.logger.error(
+          { err: toAppError(err).code, tenantId: g.view.tenant.id },
+          `ai.use ${what} failed`,
+        );
+      });
   }
 }
 
