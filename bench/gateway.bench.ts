@@ -39,9 +39,12 @@ interface Timing {
   bytes: number;
 }
 
-/** One POST; times the first body byte and the end. */
-function post(url: URL, headers: Record<string, string>, body: string): Promise<Timing> {
-  return new Promise((resolve, reject) => {
+/**
+ * One POST; times the first body byte and the end. A kept-alive socket the server closed just as
+ * it was reused (ECONNRESET before any answer) is retried once, as Node's documentation advises.
+ */
+function post(url: URL, headers: Record<string, string>, body: string, retried = false): Promise<Timing> {
+  return new Promise<Timing>((resolve, reject) => {
     const t0 = performance.now();
     const req = http.request(
       url,
@@ -60,7 +63,11 @@ function post(url: URL, headers: Record<string, string>, body: string): Promise<
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET')
+        post(url, headers, body, true).then(resolve, reject);
+      else reject(err);
+    });
     req.end(body);
   });
 }

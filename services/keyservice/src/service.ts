@@ -43,6 +43,7 @@ import { TenantDirectory } from './domain/tenants/tenant-directory.js';
 import { TenantKeyCache } from './domain/keys/tenant-key-cache.js';
 import { TenantKeyService } from './domain/keys/tenant-key-service.js';
 import { bootstrapAdmin } from './domain/tokens/bootstrap-admin.js';
+import type { SpikeDetector } from './domain/ai/metering/spike-detector.js';
 import { buildAiMetering, loadPriceTable, type AiMetering } from './domain/ai/metering/ai-metering-wiring.js';
 import { TokenService } from './domain/tokens/token-service.js';
 import { configureFailpoints } from './failpoints.js';
@@ -64,6 +65,8 @@ export interface Service {
   denials: DenialAggregator;
   /** The AI gateway's metering port (usage, costs, spend caps). */
   aiMetering: AiMetering;
+  /** The AI spike detector of this instance (its job runs it on a timer; tests run it directly). */
+  aiSpikes: SpikeDetector;
   close(): Promise<void>;
 }
 
@@ -332,6 +335,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       generatedAdminToken,
       denials,
       aiMetering: ai.metering,
+      aiSpikes: ai.spikes,
       async close() {
         await jobs.stop();
         await denials.flushAll();

@@ -116,21 +116,26 @@ export class AiGatewayService {
       actor: g.actor,
     };
     const url = this.upstreamUrl(provider, row, path, query);
-    const reservation = await this.d.metering.reserve(call);
-    let key: string;
-    try {
-      const opened = await this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
+    // The spend reservation and the audited key opening are independent: they run side by side
+    // (both settle before the upstream call). Whichever fails undoes the other: a refused
+    // reservation zeroes the opened key, a refused opening gives the reservation back.
+    const [reserved, opened] = await Promise.allSettled([
+      this.d.metering.reserve(call),
+      this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
         secretVersion: row.version,
         provider: provider.kind,
         operation: route.operation,
         ...(call.model ? { model: call.model } : {}),
-      });
-      key = opened.toString('utf8');
-      zeroize(opened);
-    } catch (err) {
-      await this.d.metering.release(reservation);
-      throw err;
+      }),
+    ]);
+    if (reserved.status === 'rejected' || opened.status === 'rejected') {
+      if (opened.status === 'fulfilled') zeroize(opened.value);
+      if (reserved.status === 'fulfilled') await this.d.metering.release(reserved.value);
+      throw reserved.status === 'rejected' ? reserved.reason : (opened as PromiseRejectedResult).reason;
     }
+    const reservation = reserved.value;
+    const key = opened.value.toString('utf8');
+    zeroize(opened.value);
 
     const aborted = new AbortController();
     res.on('close', () => {
@@ -372,12 +377,16 @@ export class AiGatewayService {
     r: CallRecord,
     reachedUpstream: boolean,
   ): void {
-    void (async () => {
-      const usage = r.observer.usage();
-      const model = r.observer.model() ?? r.call.model;
-      const { costMicros } = reachedUpstream
-        ? await this.d.metering.settle(r.reservation, r.call, { status: r.status, usage, model })
-        : { costMicros: undefined };
+    const usage = r.observer.usage();
+    const model = r.observer.model() ?? r.call.model;
+    const outcome = { status: r.status, usage, model };
+    const costMicros = reachedUpstream ? this.d.metering.cost(r.reservation, r.call, outcome) : undefined;
+    // Settling and the event are independent writes: side by side, so the next call's own
+    // audit commit waits behind one round trip, not two.
+    const settled = reachedUpstream
+      ? this.d.metering.settle(r.reservation, r.call, outcome).then(() => undefined)
+      : Promise.resolve();
+    const audited = (async () => {
       const requestId = r.upstreamRequestId?.slice(0, 128);
       await this.d.audit.record(g.actor, {
         tenantId: g.view.tenant.id,
@@ -405,12 +414,17 @@ export class AiGatewayService {
           ...(r.reason ? { reason: safeDetail(r.reason) } : {}),
         },
       });
-    })().catch((err: unknown) => {
-      this.d.logger.error(
-        { err: toAppError(err).code, tenantId: g.view.tenant.id },
-        'ai.use settle or audit failed',
-      );
-    });
+    })();
+    for (const [what, done] of [
+      ['settle', settled],
+      ['audit', audited],
+    ] as const)
+      done.catch((err: unknown) => {
+        this.d.logger.error(
+          { err: toAppError(err).code, tenantId: g.view.tenant.id },
+          `ai.use ${what} failed`,
+        );
+      });
   }
 }
 

@@ -45,6 +45,12 @@ export interface AiMeteringPort {
    *  Throws AppError('BUDGET_EXCEEDED') (402) or AppError('MODEL_NOT_PRICED') (400/422), having audited the refusal. */
   reserve(call: AiCall): Promise<AiReservation>;
   observer(call: AiCall): UsageObserver;
+  /** What `settle` will charge for this outcome, without I/O (so the `ai.use` event can be written alongside). */
+  cost(
+    r: AiReservation,
+    call: AiCall,
+    outcome: { status: number; usage: AiUsage | undefined; model: string | undefined },
+  ): number | undefined;
   /** After the call (success or upstream error): settles the reservation to the real cost and records usage. */
   settle(
     r: AiReservation,

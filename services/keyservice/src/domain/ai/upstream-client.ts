@@ -34,8 +34,9 @@ export interface UpstreamResponse {
  * and connections are kept alive (the handshake is not paid per call).
  */
 export class UpstreamClient {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  // noDelay: a request or an SSE event is written whole, so Nagle would only hold it back.
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, noDelay: true });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, noDelay: true });
 
   constructor(
     private readonly guard: EgressGuard,

@@ -96,6 +96,17 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
     );
   };
 
+  const costOf: AiMeteringPort['cost'] = (r, call, outcome) => {
+    if (r.id === FREE.id) return 0;
+    const price =
+      deps.prices.price(call.provider, outcome.model) ?? deps.prices.price(call.provider, call.model);
+    if (!price) return undefined;
+    if (outcome.usage) return costMicros(price, outcome.usage);
+    // A success whose usage never arrived (a stream without include_usage, a client that left
+    // early) is charged its reservation, the most it could have cost, never zero.
+    return outcome.status >= 400 ? 0 : r.reservedMicros;
+  };
+
   return {
     async reserve(call) {
       if (isFreeOperation(call.operation)) return FREE;
@@ -127,19 +138,14 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       return usageObserverFor(call);
     },
 
+    cost: costOf,
+
     async settle(r, call, outcome) {
       if (r.id === FREE.id) return { costMicros: 0 };
       const served = outcome.model ?? call.model;
-      const price =
-        deps.prices.price(call.provider, outcome.model) ?? deps.prices.price(call.provider, call.model);
       const error = outcome.status >= 400;
       const usage: AiUsage = outcome.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
-      let cost: number | undefined;
-      if (!price) cost = undefined;
-      else if (outcome.usage) cost = costMicros(price, outcome.usage);
-      // A success whose usage never arrived (a stream without include_usage, a client that left
-      // early) is charged its reservation, the most it could have cost, never zero.
-      else cost = error ? 0 : r.reservedMicros;
+      const cost = costOf(r, call, outcome);
       const now = clock();
       const { day, month } = windowsOf(now);
       await aiUsageRepository.settle(deps.db, r.id, {

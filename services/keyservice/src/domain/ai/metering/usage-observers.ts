@@ -89,6 +89,9 @@ export function geminiUsage(body: unknown): AiUsage | undefined {
   };
 }
 
+/** An OpenAI event that may carry usage: a `"usage"` member that is not null, or a Responses API `"response"` object. */
+const MAY_HOLD_USAGE = /"usage"\s*:\s*\{|"response"\s*:/;
+
 class OpenAiObserver implements UsageObserver {
   private seen: AiUsage | undefined;
   private served: string | undefined;
@@ -100,6 +103,9 @@ class OpenAiObserver implements UsageObserver {
   }
 
   sseEvent(event: string | undefined, data: string): void {
+    // Most events are content deltas: only the first (the model), those carrying a usage object
+    // and the Responses API's response-level events are parsed (the relay's hot path).
+    if (this.served !== undefined && !MAY_HOLD_USAGE.test(data)) return;
     const body = obj(parseJson(data));
     if (!body) return;
     if (this.responsesApi) {
@@ -149,6 +155,8 @@ class AnthropicObserver implements UsageObserver {
   }
 
   sseEvent(event: string | undefined, data: string): void {
+    // Only message_start and message_delta carry usage: the deltas in between are not parsed.
+    if (event !== undefined && event !== 'message_start' && event !== 'message_delta') return;
     const body = obj(parseJson(data));
     if (!body) return;
     const type = event ?? str(body.type);
@@ -190,6 +198,7 @@ class GeminiObserver implements UsageObserver {
   }
 
   sseEvent(_event: string | undefined, data: string): void {
+    if (this.served !== undefined && !data.includes('"usageMetadata"')) return;
     this.json(parseJson(data));
   }
 
