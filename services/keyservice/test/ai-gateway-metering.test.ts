@@ -334,6 +334,8 @@ describe('a tenant spend cap across two instances', () => {
     const exceeded = await audit(f.s, 'meter-cap', 'ai.budget.exceeded');
     expect(exceeded).toHaveLength(refused.length);
     const callerEvents = await audit(f.s, 'meter-cap', 'secret.use');
+    // The key is opened only after the reservation holds: a refused call never opened it.
+    expect(callerEvents.filter((e) => e.outcome === 'success')).toHaveLength(ok);
     const caller = callerEvents[0]?.actor_token_id;
     expect(caller).toBeTruthy();
     for (const e of exceeded) {

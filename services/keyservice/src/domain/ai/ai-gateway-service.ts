@@ -116,26 +116,24 @@ export class AiGatewayService {
       actor: g.actor,
     };
     const url = this.upstreamUrl(provider, row, path, query);
-    // The spend reservation and the audited key opening are independent: they run side by side
-    // (both settle before the upstream call). Whichever fails undoes the other: a refused
-    // reservation zeroes the opened key, a refused opening gives the reservation back.
-    const [reserved, opened] = await Promise.allSettled([
-      this.d.metering.reserve(call),
-      this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
+    // The spend is reserved first and the key opened after: a call the cap refuses never opens the
+    // key (no KMS call, no key use to audit). Running both side by side gained nothing measurable
+    // (within the bench's noise) and would open keys for refused calls.
+    const reservation = await this.d.metering.reserve(call);
+    let key: string;
+    try {
+      const opened = await this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
         secretVersion: row.version,
         provider: provider.kind,
         operation: route.operation,
         ...(call.model ? { model: call.model } : {}),
-      }),
-    ]);
-    if (reserved.status === 'rejected' || opened.status === 'rejected') {
-      if (opened.status === 'fulfilled') zeroize(opened.value);
-      if (reserved.status === 'fulfilled') await this.d.metering.release(reserved.value);
-      throw reserved.status === 'rejected' ? reserved.reason : (opened as PromiseRejectedResult).reason;
+      });
+      key = opened.toString('utf8');
+      zeroize(opened);
+    } catch (err) {
+      await this.d.metering.release(reservation);
+      throw err;
     }
-    const reservation = reserved.value;
-    const key = opened.value.toString('utf8');
-    zeroize(opened.value);
 
     const aborted = new AbortController();
     res.on('close', () => {
