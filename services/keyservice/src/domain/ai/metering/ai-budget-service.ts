@@ -1,4 +1,11 @@
-import { aiUsageRepository, secretRepository, TENANT_WIDE, type AiBudgetPeriod, type Db } from '@byok/store';
+import {
+  aiUsageRepository,
+  secretRepository,
+  TENANT_WIDE,
+  type AiBudgetPeriod,
+  type AiUsageGroup,
+  type Db,
+} from '@byok/store';
 import { AppError } from '../../../errors.js';
 import type { AuditActor, AuditRecorder } from '../../audit/audit-recorder.js';
 import { isCalendarDay, windowsOf } from './windows.js';
@@ -15,16 +22,8 @@ export interface BudgetView {
   updatedAt: string;
 }
 
-/** Totals of one usage group. */
-export interface UsageTotals {
-  calls: number;
-  errors: number;
-  unpricedCalls: number;
-  inputTokens: number;
-  cachedInputTokens: number;
-  outputTokens: number;
-  costMicros: number;
-}
+/** Totals of one usage group (the store's group without its key). */
+export type UsageTotals = Omit<AiUsageGroup, 'key'>;
 
 /** What {@link AiBudgetService} needs. */
 export interface AiBudgetServiceDeps {
