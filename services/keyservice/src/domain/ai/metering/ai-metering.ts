@@ -20,8 +20,6 @@ export interface AiMeteringDeps {
   defaultMaxOutputTokens: number;
   /** How long a reservation holds its amount before the sweep gives it back (AI_RESERVATION_TTL_SECONDS). */
   reservationTtlMs: number;
-  /** The actor of a call's refusal events (the gateway knows the request); none by default. */
-  actorFor?: (call: AiCall) => AuditActor;
 }
 
 /** The metering port plus the janitor work the job runner calls. */
@@ -53,7 +51,7 @@ function modelDetail(model: string | undefined): string {
  */
 export function createAiMetering(deps: AiMeteringDeps): AiMetering {
   const clock = deps.clock ?? (() => new Date());
-  const actor = (call: AiCall): AuditActor => deps.actorFor?.(call) ?? call.actor ?? {};
+  const actor = (call: AiCall): AuditActor => call.actor ?? {};
   const resource = (call: AiCall) => `tenants/${call.tenantId}/secrets/${call.secretName}`;
 
   const refuseExceeded = async (call: AiCall, hit: AiCapHit, amount: number): Promise<never> => {
