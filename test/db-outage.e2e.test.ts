@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startAwsKmsEmulator, type AwsKmsEmulator } from '@byok/kms-emulators';
 import { startCluster, type Cluster } from './support/cluster.js';
+import { awsKmsServiceEnv } from './support/emulators.js';
 import { startFaultProxy, type FaultMode, type FaultProxy } from './support/fault-proxy.js';
 import { api } from './support/service-process.js';
 import {
@@ -116,16 +117,10 @@ describe('PostgreSQL outage and restart under load (3 instances, 50 connections)
 
   beforeAll(async () => {
     emu = await startAwsKmsEmulator();
-    const cred = emu.credentials[0]!;
     cluster = await startCluster(
       3,
       {
-        KMS_PROVIDERS: 'aws-kms',
-        AWS_REGION: emu.region,
-        AWS_ENDPOINT_URL_KMS: emu.endpoint,
-        AWS_ACCESS_KEY_ID: cred.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: cred.secretAccessKey,
-        AWS_EC2_METADATA_DISABLED: 'true',
+        ...awsKmsServiceEnv(emu),
         // Long on purpose: only a purge (LISTEN/NOTIFY or a resync after a lost listener) makes an
         // instance forget a verified token before this.
         TOKEN_CACHE_SECONDS: '30',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { startAwsKmsEmulator, type AwsKmsEmulator } from '@byok/kms-emulators';
 import { startCluster, type Cluster } from './support/cluster.js';
+import { awsKmsServiceEnv } from './support/emulators.js';
 import { api, type ServiceProcess } from './support/service-process.js';
 import { watchUntil } from './support/watch.js';
 
@@ -49,12 +50,7 @@ describe('three instances on one PostgreSQL and one AWS KMS emulator', () => {
     kms = new KMSClient({ region: emu.region, endpoint: emu.endpoint, credentials: cred });
     keyArn = emu.admin.createKey().arn;
     cluster = await startCluster(3, {
-      KMS_PROVIDERS: 'aws-kms',
-      AWS_REGION: emu.region,
-      AWS_ENDPOINT_URL_KMS: emu.endpoint,
-      AWS_ACCESS_KEY_ID: cred.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: cred.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
+      ...awsKmsServiceEnv(emu),
       HEALTH_PROBE_INTERVAL_SECONDS: String(PROBE_SECONDS),
       // Generous: the emulator shares this test process with 1,000 concurrent client requests.
       KMS_TIMEOUT_MS: String(KMS_TIMEOUT_MS),

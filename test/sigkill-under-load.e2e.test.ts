@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startAwsKmsEmulator, type AwsKmsEmulator } from '@byok/kms-emulators';
 import { startCluster, type Cluster } from './support/cluster.js';
+import { awsKmsServiceEnv } from './support/emulators.js';
 import { api } from './support/service-process.js';
 import {
   auditActionOf,
@@ -26,14 +27,8 @@ describe('SIGKILL of one, then the rest, of 3 instances under write load', () =>
 
   beforeAll(async () => {
     emu = await startAwsKmsEmulator();
-    const cred = emu.credentials[0]!;
     cluster = await startCluster(3, {
-      KMS_PROVIDERS: 'aws-kms',
-      AWS_REGION: emu.region,
-      AWS_ENDPOINT_URL_KMS: emu.endpoint,
-      AWS_ACCESS_KEY_ID: cred.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: cred.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
+      ...awsKmsServiceEnv(emu),
     });
     const u = cluster.instances[0]!.url;
     const admin = cluster.adminToken;

@@ -19,6 +19,20 @@ import { OAuth2Client } from 'google-auth-library';
  * The customer's side of one cloud: creates a key through the provider's official SDK and turns it
  * off and on again through the provider's own admin API (never through the key service).
  */
+/** The service settings that point it at one AWS KMS emulator (and nothing else). */
+export function awsKmsServiceEnv(emu: AwsKmsEmulator): Record<string, string> {
+  const cred = emu.credentials[0];
+  if (!cred) throw new Error('the AWS KMS emulator has no credentials');
+  return {
+    KMS_PROVIDERS: 'aws-kms',
+    AWS_REGION: emu.region,
+    AWS_ENDPOINT_URL_KMS: emu.endpoint,
+    AWS_ACCESS_KEY_ID: cred.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: cred.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
 export interface CustomerKms {
   provider: 'aws-kms' | 'azure-kv' | 'gcp-kms';
   /** Creates a fresh key and returns the reference a tenant admin would register. */
