@@ -8,7 +8,7 @@ import {
   type AuditEventInput,
   type AuditRecord,
 } from './audit-event.js';
-import { EVENT_COLUMN_SPECS, INSERT_EVENT_ROWS, eventRowValues } from './event-rows.js';
+import { EVENT_COLUMNS, EVENT_COLUMN_SPECS, INSERT_EVENT_ROWS, eventRowValues } from './event-rows.js';
 import { GENESIS_HASH, canonicalEvent, computeHash } from './hash-chain.js';
 
 /** Options for {@link createAuditWriter}. */
@@ -17,6 +17,11 @@ export interface AuditWriterOptions {
   logger?: StoreLogger;
   /** Most events written in one transaction (default 256). */
   maxBatch?: number;
+  /**
+   * Longest a deferred event waits for a batch to ride in (default 10 ms): see
+   * {@link AuditWriter.record}'s `defer`.
+   */
+  deferMs?: number;
   /** Keys `details` may use (default {@link DEFAULT_DETAIL_KEYS}). */
   allowedDetailKeys?: readonly string[];
   /** Called after every batch, e.g. to feed metrics. */
@@ -35,8 +40,14 @@ export interface AuditWriter {
    * Appends one event; resolves only after its transaction COMMITTED. Rejects with
    * `AuditUnavailableError` if the write failed (the caller must then fail its request), or
    * `AuditInputError` for a malformed event.
+   *
+   * `defer`: for an event nothing waits on (an outcome recorded after the answer has gone), it
+   * does not start a transaction of its own at once: it rides in the next batch another event
+   * starts, or in one of its own after `deferMs`. On a busy instance it then costs no round trip,
+   * and it never makes the next gating event (a key use whose plaintext waits on its commit) wait
+   * behind a commit of its own. It is still chained, committed and fail-closed like any event.
    */
-  record(e: AuditEventInput): Promise<AuditRecord>;
+  record(e: AuditEventInput, opts?: { defer?: boolean }): Promise<AuditRecord>;
   /** Appends several events atomically (same transaction): all commit or all fail. */
   recordMany(events: readonly AuditEventInput[]): Promise<AuditRecord[]>;
   /** Refuses new events, waits for queued ones to finish. Does not end the pool. */
@@ -45,6 +56,10 @@ export interface AuditWriter {
 
 interface Pending {
   events: AuditEvent[];
+  /** Waits for a batch started by another event (or the defer timer). */
+  deferred: boolean;
+  /** performance.now() when queued. */
+  queuedAt: number;
   resolve(records: AuditRecord[]): void;
   reject(err: unknown): void;
 }
@@ -89,6 +104,23 @@ FROM unnest($${N + 1}::text[], $${N + 2}::bigint[], $${N + 3}::bytea[]) AS v(cha
 WHERE h.chain = v.chain AND (SELECT ok FROM ok)`;
 
 /**
+ * The one-event case of {@link CHECKED_INSERT_AND_ADVANCE} (an idle instance's gating commit):
+ * scalar parameters instead of arrays, and the head advanced by an UPDATE that matches only while
+ * the head is where this writer left it. Under READ COMMITTED a concurrent writer's update makes
+ * it wait, then re-check against the committed head: no match, no row inserted. About half the
+ * server time of the array statement. $1..$N the event's columns, $N+1 its hash (the new head),
+ * $N+2 the expected head seq.
+ */
+const CHECKED_INSERT_ONE = `
+WITH adv AS (
+  UPDATE audit_chain_heads SET seq = $2, hash = $${N + 1}, updated_at = now()
+   WHERE chain = $1 AND seq = $${N + 2}
+  RETURNING 1
+)
+INSERT INTO audit_events (${EVENT_COLUMNS})
+SELECT ${EVENT_COLUMN_SPECS.map((c, i) => `$${i + 1}::${c.type}`).join(', ')} FROM adv`;
+
+/**
  * Creates the audit writer. Group commit: while one batch transaction is in flight, new events
  * queue; the next transaction takes the whole queue (up to `maxBatch`), locks the involved chain
  * heads in chain order (so writers on other instances serialise per chain without deadlocks),
@@ -97,6 +129,7 @@ WHERE h.chain = v.chain AND (SELECT ok FROM ok)`;
  */
 export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   const maxBatch = opts.maxBatch ?? 256;
+  const deferMs = opts.deferMs ?? 10;
   const allowed = new Set(opts.allowedDetailKeys ?? DEFAULT_DETAIL_KEYS);
   const queue: Pending[] = [];
   // Chains whose head row is known to exist; head rows are never deleted (trigger).
@@ -104,30 +137,65 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   // Heads as this writer's last commit left them: the optimistic one-round-trip path starts here.
   const lastHeads = new Map<string, Head>();
   let inFlight: Promise<void> | undefined;
+  let deferTimer: NodeJS.Timeout | undefined;
+  // Queued events that start a batch at once (the rest are deferred).
+  let urgent = 0;
   let closed = false;
 
-  const enqueue = (inputs: readonly AuditEventInput[]): Promise<AuditRecord[]> => {
+  const start = () => {
+    if (deferTimer) clearTimeout(deferTimer);
+    deferTimer = undefined;
+    if (inFlight === undefined && queue.length > 0) inFlight = drain();
+  };
+
+  const enqueue = (inputs: readonly AuditEventInput[], deferred: boolean): Promise<AuditRecord[]> => {
     for (const e of inputs) assertValidEvent(e, allowed);
     if (closed) return Promise.reject(new AuditUnavailableError('audit writer is closed'));
     const at = new Date();
     const events: AuditEvent[] = inputs.map((e) => toEvent(e, at));
     return new Promise<AuditRecord[]>((resolve, reject) => {
-      queue.push({ events, resolve, reject });
-      if (inFlight === undefined) inFlight = drain();
+      queue.push({ events, deferred, queuedAt: performance.now(), resolve, reject });
+      if (!deferred) {
+        urgent += 1;
+        start();
+      } else if (inFlight === undefined) armDeferTimer();
     });
   };
 
-  const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const batch: Pending[] = [];
-      let count = 0;
-      while (queue.length > 0) {
-        const next = queue[0] as Pending;
-        if (batch.length > 0 && count + next.events.length > maxBatch) break;
-        batch.push(next);
-        count += next.events.length;
-        queue.shift();
+  const armDeferTimer = () => {
+    if (deferTimer === undefined && queue.length > 0) deferTimer = setTimeout(start, deferMs);
+  };
+
+  /**
+   * The next batch, taken off the queue in order. While events that gate an answer wait, it takes
+   * them and only the deferred events that have waited `deferMs` (so those are never starved),
+   * keeping the gating commit as small as it can be; otherwise it takes the deferred events.
+   */
+  const nextBatch = (): { batch: Pending[]; count: number } => {
+    const batch: Pending[] = [];
+    let count = 0;
+    const gating = urgent > 0;
+    const dueBefore = performance.now() - deferMs;
+    for (let i = 0; i < queue.length;) {
+      const next = queue[i] as Pending;
+      if (batch.length > 0 && count + next.events.length > maxBatch) break;
+      if (gating && next.deferred && next.queuedAt > dueBefore) {
+        i += 1;
+        continue;
       }
+      batch.push(next);
+      count += next.events.length;
+      if (!next.deferred) urgent -= 1;
+      queue.splice(i, 1);
+    }
+    return { batch, count };
+  };
+
+  const drain = async (): Promise<void> => {
+    // Until the queue is empty: the deferred events left after a gating batch go in a batch of
+    // their own at once, while the request that waited is busy elsewhere (its upstream call).
+    while (queue.length > 0) {
+      const { batch, count } = nextBatch();
       await writeBatch(batch, count);
     }
     inFlight = undefined;
@@ -162,13 +230,15 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   };
 
   return {
-    record: async (e) => {
-      const [r] = await enqueue([e]);
+    record: async (e, o) => {
+      const [r] = await enqueue([e], o?.defer === true);
       return r as AuditRecord;
     },
-    recordMany: async (events) => (events.length === 0 ? [] : enqueue(events)),
+    recordMany: async (events) => (events.length === 0 ? [] : enqueue(events, false)),
     close: async () => {
       closed = true;
+      // Deferred events still queued are written now, not dropped.
+      start();
       await inFlight;
     },
   };
@@ -284,6 +354,7 @@ async function appendChecked(
   last: ReadonlyMap<string, Head>,
 ): Promise<Written | undefined> {
   const start = new Map(chains.map((c) => [c, last.get(c) as Head]));
+  if (batch.length === 1 && batch[0]?.events.length === 1) return appendOne(pool, batch, start);
   const { records, heads, params } = buildRows(batch, start);
   const headChains = params[EVENT_COLUMN_SPECS.length] as string[];
   // Named: each connection parses and plans this statement once, not once per batch.
@@ -293,6 +364,23 @@ async function appendChecked(
     values: [...params, headChains.map((c) => (start.get(c) as Head).seq)],
   });
   return rowCount === chains.length ? { records, heads } : undefined;
+}
+
+/** {@link appendChecked} for one event: the scalar statement. */
+async function appendOne(
+  pool: Pool,
+  batch: Pending[],
+  start: ReadonlyMap<string, Head>,
+): Promise<Written | undefined> {
+  const { records, heads, params } = buildRows(batch, start);
+  const [chain] = [...heads.keys()] as [string];
+  const values = params.slice(0, N).map((column) => (column as unknown[])[0]);
+  const { rowCount } = await pool.query({
+    name: 'byok_audit_checked_append_one',
+    text: CHECKED_INSERT_ONE,
+    values: [...values, Buffer.from((heads.get(chain) as Head).hash), (start.get(chain) as Head).seq],
+  });
+  return rowCount === 1 ? { records, heads } : undefined;
 }
 
 async function appendBatch(

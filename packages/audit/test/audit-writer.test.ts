@@ -181,6 +181,53 @@ describe('createAuditWriter', () => {
   });
 });
 
+describe('deferred events (outcomes nothing waits on)', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('wait for the next gating event, which commits alone; they follow at once in a batch of their own, chained after it', async () => {
+    const batches: number[] = [];
+    const w = createAuditWriter({
+      pool: t.store.pool,
+      deferMs: 60_000,
+      onBatch: (b) => batches.push(b.events),
+    });
+    try {
+      const deferred = w.record(ev('defer-a', 1), { defer: true });
+      await sleep(50);
+      expect(batches).toEqual([]);
+      const gating = await w.record(ev('defer-a', 2));
+      expect(batches).toEqual([1]);
+      const later = await deferred;
+      expect(batches).toEqual([1, 1]);
+      expect([gating.seq, later.seq]).toEqual([1, 2]);
+      expect(await verifyChain(t.store.pool, 'defer-a')).toMatchObject({ ok: true, checked: 2, headSeq: 2 });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('with nothing else to ride with, are written after deferMs', async () => {
+    const w = createAuditWriter({ pool: t.store.pool, deferMs: 40 });
+    try {
+      const started = performance.now();
+      const r = await w.record(ev('defer-b', 1), { defer: true });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+      expect(r.seq).toBe(1);
+      expect(await countRows('defer-b')).toBe(1);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('are written by close(), not dropped', async () => {
+    const w = createAuditWriter({ pool: t.store.pool, deferMs: 60_000 });
+    const deferred = w.record(ev('defer-c', 1), { defer: true });
+    await w.close();
+    await expect(deferred).resolves.toMatchObject({ chain: 'defer-c', seq: 1 });
+    expect(await countRows('defer-c')).toBe(1);
+  });
+});
+
 describe('fail-closed', () => {
   it('rejects every event of a batch when INSERT is revoked, commits nothing, and resumes gap-free', async () => {
     const role = `byok_t_audit_${randomBytes(4).toString('hex')}`;

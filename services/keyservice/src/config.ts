@@ -78,6 +78,12 @@ const aiSettings = {
     'AI_UPSTREAM_IDLE_TIMEOUT_MS',
     int(100, 3_600_000, 120_000).describe('longest silence of an AI upstream connection, streams included'),
   ),
+  cacheMs: setting(
+    'AI_CACHE_MS',
+    int(0, 60_000, 1_000).describe(
+      'longest an instance serves a cached AI secret row or cap list after a change on another instance whose notification it missed (changes are otherwise seen at once); 0 = no cache',
+    ),
+  ),
 } satisfies SettingTree;
 
 /**

@@ -12,9 +12,11 @@ import {
   createPool,
   migrate,
   ping,
+  aiUsageRepository,
   setSecretAiState,
   withTransaction,
   type Db,
+  type SecretAiRow,
   type Store,
 } from '@byok/store';
 import type { Express } from 'express';
@@ -36,7 +38,8 @@ import { KeyHealthProbe } from './domain/keys/key-health-probe.js';
 import { KmsBudget } from './domain/keys/kms-budget.js';
 import { KmsBreaker } from './domain/keys/kms-breaker.js';
 import { JobRunner } from './domain/jobs/job-runner.js';
-import { TenantEvents } from './domain/tenants/tenant-events.js';
+import { TenantEvents, type TenantEventReason } from './domain/tenants/tenant-events.js';
+import { TenantScopedCache } from './domain/tenants/tenant-scoped-cache.js';
 import { RotationJobs } from './domain/keys/rotation-job.js';
 import { SecretService } from './domain/secrets/secret-service.js';
 import { TenantDirectory } from './domain/tenants/tenant-directory.js';
@@ -176,7 +179,21 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       onRevocation: (tenantId) => void events?.publish(tenantId, 'revoked'),
     });
     const crypto = new CryptoService(tenantKeys, audit);
-    const secrets = new SecretService(db, tx, tenantKeys, crypto, audit);
+    // Per-instance caches of the gateway's hot path (no key material: sealed rows and cap scopes),
+    // dropped on every instance by tenant events; the TTL bounds staleness if an event is missed.
+    const aiRows = new TenantScopedCache<SecretAiRow | undefined>({
+      ttlMs: config.ai.cacheMs,
+      maxEntries: 10_000,
+    });
+    const aiCapScopes = new TenantScopedCache<ReadonlySet<string>>({
+      ttlMs: config.ai.cacheMs,
+      maxEntries: 10_000,
+    });
+    const publish = (tenantId: string, reason: TenantEventReason) =>
+      events ? events.publish(tenantId, reason) : Promise.resolve();
+    const secrets = new SecretService(db, tx, tenantKeys, crypto, audit, (tenantId) =>
+      publish(tenantId, 'secrets'),
+    );
     const tokens = new TokenService(db, config.tokenCacheSeconds);
     events = new TenantEvents({
       // The embedded database serves one instance only: nothing to hear from (and PGlite's socket
@@ -186,12 +203,18 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       instanceId,
       logger,
       onTenant: (e) => {
+        // Every event drops the tenant's cached gateway rows: cheap, and never stale after a change.
+        aiRows.invalidate(e.tenantId);
+        aiCapScopes.invalidate(e.tenantId);
+        if (e.reason === 'secrets' || e.reason === 'ai-caps') return;
         if (e.reason === 'rate-limit') return directory.invalidate(e.tenantId);
         tenantKeys.purge(e.tenantId);
         metrics.tenantPurges.inc({ reason: e.reason });
         if (e.reason === 'deleted' || e.reason === 'tokens') tokens.forgetAll();
       },
       onResync: () => {
+        aiRows.clear();
+        aiCapScopes.clear();
         cache.purgeAll();
         metrics.tenantPurges.inc({ reason: 'resync' });
         directory.invalidateAll();
@@ -262,7 +285,11 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         opts.suspendAiSecret ??
         (async (tenantId, secretName, reason) => {
           await setSecretAiState(db, tenantId, secretName, 'suspended', reason);
+          await publish(tenantId, 'secrets');
         }),
+      capScopes: (tenantId) =>
+        aiCapScopes.get(tenantId, '', async () => new Set(await aiUsageRepository.capScopes(db, tenantId))),
+      capsChanged: (tenantId) => publish(tenantId, 'ai-caps'),
     });
     const limits = resolveRateLimits(config.rateLimit, config.production);
     const rateLimiter = new RateLimiter(limits, redisBuckets ?? new MemoryBuckets());
@@ -292,6 +319,8 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         google: config.ai.googleUrl,
         'azure-openai': config.ai.azureOpenaiUrl,
       },
+      rows: aiRows,
+      secretChanged: (tenantId) => publish(tenantId, 'secrets'),
     });
     const app = createApp(
       {
@@ -315,8 +344,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         bodyLimitBytes: config.bodyLimitBytes,
         auditExport: { perTenant: config.audit.exportsPerTenant, deadlineMs: config.audit.exportDeadlineMs },
         serviceTokensNeedClientCertificate: config.tls.clientCaFile !== undefined,
-        publishTenantEvent: (tenantId, reason) =>
-          events ? events.publish(tenantId, reason) : Promise.resolve(),
+        publishTenantEvent: publish,
         ping: () => ping(pool),
         rateLimiter,
         denials,
@@ -339,6 +367,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
       async close() {
         await jobs.stop();
         await denials.flushAll();
+        await ai.metering.close();
         await rateLimiter.close();
         aiUpstream.close();
         await events?.stop();

@@ -10,6 +10,7 @@ import { DEFAULT_PRICES } from '../src/domain/ai/metering/default-prices.js';
 import { sql } from './acceptance-helpers.js';
 import { eventually, KEYS, startGateway, type GatewayFixture } from './ai-gateway-harness.js';
 import { startTestService, type TestService } from './harness.js';
+import { describeOnRealPostgres } from '../../../test/support/real-postgres.js';
 
 /** A test-only model: input free, $0.04 per output token (micro-dollars per million tokens). */
 const CAP_MODEL = 'cap-model';
@@ -123,6 +124,9 @@ beforeAll(async () => {
       AI_UPSTREAM_ANTHROPIC_URL: f.fake.url,
       AI_UPSTREAM_GOOGLE_URL: f.fake.url,
       EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
+      // The gateway's cached secret rows and cap lists live a minute here, so a change the second
+      // instance sees at once can only have reached it by the tenant event (see the last suite).
+      AI_CACHE_MS: '60000',
       ...env,
     },
   });
@@ -416,5 +420,65 @@ describe('spike auto-suspension through the gateway', () => {
     expect([200, 201]).toContain(put.status);
     expect((await chat()).status).toBe(200);
     expect(f.fake.requests.length).toBe(before + 1);
+  });
+});
+
+describeOnRealPostgres('the gateway caches follow changes made on another instance', () => {
+  it('a new key version stored on one instance is the key the other injects on its next call; a cap set on one refuses on the other at once', async () => {
+    const t = await tenantWithKeys(f, 'meter-cache');
+    const viaSecond = new OpenAI({
+      baseURL: `${second.url}/v1/tenants/meter-cache/ai/gpt/v1`,
+      apiKey: t.service,
+      maxRetries: 0,
+    });
+    const chat = () =>
+      viaSecond.chat.completions.create({
+        model: CAP_MODEL,
+        max_tokens: CAP_MAX_TOKENS,
+        messages: [{ role: 'user', content: 'hello' }],
+      });
+    const lastKey = () => f.fake.requests.at(-1)?.key;
+
+    // The second instance reads and caches the secret's row and the tenant's (empty) cap list.
+    await chat();
+    expect(lastKey()).toBe(KEYS.openai);
+
+    // A new version stored through the FIRST instance: the second injects it on its very next call.
+    const rotated = `${KEYS.openai.slice(0, -4)}NEW1`;
+    f.fake.validKeys.add(rotated);
+    const put = await f.s.call('PUT', '/v1/tenants/meter-cache/secrets/gpt', {
+      token: t.service,
+      body: { kind: 'openai', value: rotated },
+    });
+    expect(put.status).toBe(200);
+    await eventually(
+      async () => {
+        await chat();
+        return lastKey();
+      },
+      (k) => k === rotated,
+      2000,
+    );
+    expect(lastKey()).toBe(rotated);
+
+    // A cap set through the first instance refuses on the second without waiting out its cache.
+    const cap = await f.s.call('PUT', '/v1/tenants/meter-cache/ai/budget', {
+      token: t.admin,
+      body: { period: 'day', limitMicros: 0 },
+    });
+    expect(cap.status).toBe(200);
+    const upstreamBefore = f.fake.requests.length;
+    const refused = await eventually(
+      () =>
+        chat().then(
+          () => 200,
+          (err: unknown) => (err as { status?: number }).status ?? 0,
+        ),
+      (status) => status === 402,
+      2000,
+    );
+    expect(refused).toBe(402);
+    // At most the calls made before the event arrived went upstream (in practice none).
+    expect(f.fake.requests.length - upstreamBefore).toBeLessThanOrEqual(1);
   });
 });

@@ -141,6 +141,45 @@ export const aiUsageRepository = {
   },
 
   /**
+   * Settles many calls in one statement (`ai_settle_many`, migration 0014): the same effect as
+   * {@link settle} per call, with the rows aggregated first and locked in one fixed order.
+   */
+  async settleMany(db: Db, items: readonly { reservationId: string; usage: AiUsageRecord }[]): Promise<void> {
+    if (items.length === 0) return;
+    const col = <T>(f: (u: AiUsageRecord, id: string) => T): T[] =>
+      items.map((i) => f(i.usage, i.reservationId));
+    await db.query(
+      `SELECT ai_settle_many($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
+               $7::timestamptz[], $8::boolean[], $9::bigint[], $10::boolean[], $11::bigint[], $12::bigint[],
+               $13::bigint[])`,
+      [
+        col((_u, id) => id),
+        col((u) => u.tenantId),
+        col((u) => u.secretName),
+        col((u) => u.model),
+        col((u) => u.day),
+        col((u) => u.month),
+        col((u) => u.hour),
+        col((u) => u.error),
+        col((u) => u.costMicros ?? 0),
+        col((u) => u.costMicros === undefined),
+        col((u) => u.inputTokens),
+        col((u) => u.cachedInputTokens),
+        col((u) => u.outputTokens),
+      ],
+    );
+  },
+
+  /** The scopes with a cap (any period): '' for the tenant-wide cap, else secret names. */
+  async capScopes(db: Db, tenantId: string): Promise<string[]> {
+    const { rows } = await db.query<{ secret_name: string }>(
+      'SELECT DISTINCT secret_name FROM ai_budgets WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return rows.map((r) => r.secret_name);
+  },
+
+  /**
    * Gives a reservation back in one statement (`ai_release`): removes it and lowers its counters by
    * what it held. False when it is already gone (settled, released or swept): nothing is given twice.
    */

@@ -9,6 +9,7 @@ import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import type { CryptoService } from '../crypto/crypto-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import type { TenantView } from '../tenants/tenant-directory.js';
+import type { TenantScopedCache } from '../tenants/tenant-scoped-cache.js';
 import { scrubKey } from './key-scrubber.js';
 import type {
   AiCall,
@@ -40,6 +41,13 @@ export interface AiGatewayDeps {
   logger: Logger;
   /** Operator overrides of each provider's base URL (AI_UPSTREAM_*_URL). */
   upstreamUrls: Partial<Record<AiProviderKind, string | undefined>>;
+  /**
+   * Secrets' current versions and AI state, cached per instance (sealed values only): the hot path
+   * reads no row. Dropped on every instance when a secret changes (`secretChanged`).
+   */
+  rows?: TenantScopedCache<SecretAiRow | undefined>;
+  /** Called after the gateway changed a secret's AI state (caches of it are dropped everywhere). */
+  secretChanged?: (tenantId: string, name: string) => Promise<void>;
 }
 
 /** The parts of one gateway request the routes hand over. */
@@ -78,7 +86,7 @@ export class AiGatewayService {
     const started = performance.now();
     const tenantId = g.view.tenant.id;
     const resource = `tenants/${tenantId}/secrets/${g.secretName}`;
-    const row = await getSecretForAi(this.d.db, tenantId, g.secretName);
+    const row = await this.secretRow(tenantId, g.secretName);
     const provider = row ? aiProviderOf(row.kind) : undefined;
     if (!row || !provider) {
       await this.d.audit.record(g.actor, {
@@ -131,6 +139,8 @@ export class AiGatewayService {
       key = opened.toString('utf8');
       zeroize(opened);
     } catch (err) {
+      // A cached row may be behind a change this instance has not heard of yet: read it afresh next time.
+      this.d.rows?.invalidate(tenantId, g.secretName);
       await this.d.metering.release(reservation);
       throw err;
     }
@@ -251,6 +261,12 @@ export class AiGatewayService {
     );
   }
 
+  /** The secret's current version and AI state (cached when the service gave a cache). */
+  private secretRow(tenantId: string, name: string): Promise<SecretAiRow | undefined> {
+    const read = () => getSecretForAi(this.d.db, tenantId, name);
+    return this.d.rows ? this.d.rows.get(tenantId, name, read) : read();
+  }
+
   /** The upstream URL: operator's base (or the provider's default, or the stored Azure endpoint) + allow-listed path + relayed query. */
   private upstreamUrl(
     provider: AiProviderModule,
@@ -349,6 +365,8 @@ export class AiGatewayService {
   ): Promise<void> {
     const reason = `${provider.kind}:${status}:${refusal}`.slice(0, 200);
     await setSecretAiState(this.d.db, g.view.tenant.id, g.secretName, 'invalid', reason, row.version);
+    this.d.rows?.invalidate(g.view.tenant.id, g.secretName);
+    await this.d.secretChanged?.(g.view.tenant.id, g.secretName);
     await this.d.audit.record(g.actor, {
       tenantId: g.view.tenant.id,
       action: 'ai.key.invalid',
@@ -379,39 +397,45 @@ export class AiGatewayService {
     const model = r.observer.model() ?? r.call.model;
     const outcome = { status: r.status, usage, model };
     const costMicros = reachedUpstream ? this.d.metering.cost(r.reservation, r.call, outcome) : undefined;
-    // Settling and the event are independent writes: side by side, so the next call's own
-    // audit commit waits behind one round trip, not two.
+    // Settling and the event are independent writes, both batched: settles in metering's queue,
+    // the event deferred into the next audit batch. Neither costs the next call a round trip.
     const settled = reachedUpstream
       ? this.d.metering.settle(r.reservation, r.call, outcome).then(() => undefined)
       : Promise.resolve();
     const audited = (async () => {
       const requestId = r.upstreamRequestId?.slice(0, 128);
-      await this.d.audit.record(g.actor, {
-        tenantId: g.view.tenant.id,
-        action: 'ai.use',
-        outcome: r.status > 0 && r.status < 400 && r.reason === undefined ? 'success' : 'failure',
-        resource,
-        ...(r.reason && /^[A-Z_]+$/.test(r.reason) ? { errorCode: r.reason } : {}),
-        details: {
-          secretVersion: r.call.secretVersion,
-          provider: r.call.provider,
-          operation: route.operation,
-          ...(model ? { model: safeDetail(model) } : {}),
-          stream: r.call.stream,
-          httpStatus: r.status,
-          ...(usage
-            ? {
-                inputTokens: usage.inputTokens,
-                outputTokens: usage.outputTokens,
-                cachedInputTokens: usage.cachedInputTokens,
-              }
-            : {}),
-          ...(costMicros !== undefined ? { costMicros } : {}),
-          ...(requestId && !looksLikeKeyMaterial(requestId) ? { upstreamRequestId: requestId } : {}),
-          durationMs: Math.round(performance.now() - r.started),
-          ...(r.reason ? { reason: safeDetail(r.reason) } : {}),
+      await this.d.audit.record(
+        g.actor,
+        {
+          tenantId: g.view.tenant.id,
+          action: 'ai.use',
+          outcome: r.status > 0 && r.status < 400 && r.reason === undefined ? 'success' : 'failure',
+          resource,
+          ...(r.reason && /^[A-Z_]+$/.test(r.reason) ? { errorCode: r.reason } : {}),
+          details: {
+            secretVersion: r.call.secretVersion,
+            provider: r.call.provider,
+            operation: route.operation,
+            ...(model ? { model: safeDetail(model) } : {}),
+            stream: r.call.stream,
+            httpStatus: r.status,
+            ...(usage
+              ? {
+                  inputTokens: usage.inputTokens,
+                  outputTokens: usage.outputTokens,
+                  cachedInputTokens: usage.cachedInputTokens,
+                }
+              : {}),
+            ...(costMicros !== undefined ? { costMicros } : {}),
+            ...(requestId && !looksLikeKeyMaterial(requestId) ? { upstreamRequestId: requestId } : {}),
+            durationMs: Math.round(performance.now() - r.started),
+            ...(r.reason ? { reason: safeDetail(r.reason) } : {}),
+          },
+          // Nothing waits on it: it rides in the next batch (the next call's `secret.use`), so it
+          // never makes that call wait behind a commit of its own.
         },
-      });
+        { defer: true },
+      );
     })();
     for (const [what, done] of [
       ['settle', settled],

@@ -37,7 +37,10 @@ export interface UsageObserver {
 /** A reservation of a call's maximum cost against the caps that apply. */
 export interface AiReservation {
   readonly id: string;
+  /** The call's maximum cost (what it holds against the caps when `held`). */
   readonly reservedMicros: number;
+  /** Whether it is stored and holds its amount on the counters (false: no cap applied). */
+  readonly held: boolean;
 }
 /** What the gateway asks of metering. */
 export interface AiMeteringPort {

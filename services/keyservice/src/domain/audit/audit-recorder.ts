@@ -52,7 +52,8 @@ export type AppendedAuditEvent = Omit<AuditEntry, 'tenantId' | 'details'> & {
  * once the event is committed. Not to be confused with audit sinks, the SIEM webhooks.
  */
 export interface AuditAppender {
-  record(e: AppendedAuditEvent): Promise<unknown>;
+  /** `defer`: the event may wait (a few ms) to ride in the next batch (see the audit writer). */
+  record(e: AppendedAuditEvent, opts?: { defer?: boolean }): Promise<unknown>;
 }
 
 /**
@@ -65,9 +66,17 @@ export class AuditRecorder {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Writes one event and waits for its commit. */
-  async record<A extends AuditAction>(actor: AuditActor, e: AuditEntry<A>): Promise<void> {
-    const end = this.metrics.auditWriteDuration.startTimer();
+  /**
+   * Writes one event and waits for its commit. `defer` is for outcomes nothing waits on (recorded
+   * after the answer has gone): the event rides in the next batch instead of starting its own, and
+   * is not timed (its wait is by design).
+   */
+  async record<A extends AuditAction>(
+    actor: AuditActor,
+    e: AuditEntry<A>,
+    opts?: { defer?: boolean },
+  ): Promise<void> {
+    const end = opts?.defer ? () => undefined : this.metrics.auditWriteDuration.startTimer();
     try {
       const { tenantId, details, ...rest } = e;
       // Two map lookups per event: cheap next to the commit it precedes, and it catches casts.
@@ -82,7 +91,7 @@ export class AuditRecorder {
       if (actor.requestId) event.requestId = actor.requestId;
       if (actor.clientRequestId) event.clientRequestId = actor.clientRequestId;
       if (actor.clientAddress) event.clientAddress = actor.clientAddress;
-      await this.appender.record(event);
+      await this.appender.record(event, opts);
       end({ outcome: 'ok' });
     } catch (err) {
       end({ outcome: 'error' });

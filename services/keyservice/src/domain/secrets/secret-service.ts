@@ -40,6 +40,8 @@ export class SecretService {
     private readonly keys: TenantKeyService,
     private readonly crypto: CryptoService,
     private readonly audit: AuditRecorder,
+    /** Called after a secret's current version changed or it was deleted (caches of it are dropped everywhere). */
+    private readonly changed: (tenantId: string, name: string) => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -75,7 +77,7 @@ export class SecretService {
         resource: `tenants/${tenantId}/secrets/${name}`,
         details: { secretVersion: version, secretKind: kind },
       });
-      return await this.withTransaction(async (tx) => {
+      const stored = await this.withTransaction(async (tx) => {
         // The row lock in nextVersion locks nothing while the secret does not exist yet: without
         // this lock two first writers would both pass the check and one would fail on the key.
         await writeLocks.secret(tx, tenantId, name);
@@ -98,6 +100,8 @@ export class SecretService {
         if (!row) throw new AppError('INTERNAL');
         return row;
       });
+      await this.changed(tenantId, name);
+      return stored;
     } finally {
       zeroize(plaintext);
     }
@@ -186,6 +190,8 @@ export class SecretService {
       outcome: 'success',
       resource: `tenants/${tenantId}/secrets/${name}`,
     });
-    return secretRepository.delete(this.db, tenantId, name);
+    const deleted = await secretRepository.delete(this.db, tenantId, name);
+    await this.changed(tenantId, name);
+    return deleted;
   }
 }

@@ -16,7 +16,11 @@ export type TenantEventReason =
   /** A token of the tenant was revoked: forget verified tokens everywhere. */
   | 'tokens'
   /** The platform admin changed the tenant's rate limit: re-read the tenant, keep its keys. */
-  | 'rate-limit';
+  | 'rate-limit'
+  /** A secret's current version or AI state changed, or it was deleted: drop cached rows, keep keys. */
+  | 'secrets'
+  /** An AI spend cap was set or removed: forget which scopes are capped, keep keys. */
+  | 'ai-caps';
 
 /** A notification as sent on the channel. */
 export interface TenantEvent {

@@ -30,6 +30,8 @@ export interface AiBudgetServiceDeps {
   db: Db;
   audit: AuditRecorder;
   clock?: () => Date;
+  /** Called after a cap is set or removed: every instance forgets which of the tenant's scopes are capped. */
+  capsChanged?: (tenantId: string) => Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -65,6 +67,7 @@ export class AiBudgetService {
       details: { secretName: secretName ?? null, period, limitMicros },
     });
     await aiUsageRepository.setBudget(this.deps.db, tenantId, secretName ?? TENANT_WIDE, period, limitMicros);
+    await this.deps.capsChanged?.(tenantId);
     const view = (await this.list(tenantId)).find(
       (b) => (b.secretName ?? TENANT_WIDE) === (secretName ?? TENANT_WIDE) && b.period === period,
     );
@@ -92,6 +95,7 @@ export class AiBudgetService {
       details: { secretName: secretName ?? null, period },
     });
     await aiUsageRepository.deleteBudget(this.deps.db, tenantId, scope, period);
+    await this.deps.capsChanged?.(tenantId);
   }
 
   /** The tenant's caps with the spend of their current UTC window. */

@@ -33,6 +33,10 @@ export function buildAiMetering(deps: {
   jobs: JobRunner;
   logger: Logger;
   suspendSecret?: ((tenantId: string, secretName: string, reason: string) => Promise<void>) | undefined;
+  /** Which of a tenant's scopes are capped, cached (see `AiMeteringDeps.capScopes`). */
+  capScopes?: (tenantId: string) => Promise<ReadonlySet<string>>;
+  /** Called after a cap is set or removed (the cache above is invalidated on every instance). */
+  capsChanged?: (tenantId: string) => Promise<void>;
 }): { metering: AiMetering; budgets: AiBudgetService; spikes: SpikeDetector } {
   const metering = createAiMetering({
     db: deps.db,
@@ -40,6 +44,7 @@ export function buildAiMetering(deps: {
     prices: deps.prices,
     defaultMaxOutputTokens: deps.settings.defaultMaxOutputTokens,
     reservationTtlMs: deps.settings.reservationTtlSeconds * 1000,
+    ...(deps.capScopes ? { capScopes: deps.capScopes } : {}),
   });
   const spikes = new SpikeDetector({
     db: deps.db,
@@ -57,5 +62,13 @@ export function buildAiMetering(deps: {
     },
   });
   deps.jobs.add(spikes.task(deps.settings.spikeCheckIntervalSeconds * 1000));
-  return { metering, budgets: new AiBudgetService({ db: deps.db, audit: deps.audit }), spikes };
+  return {
+    metering,
+    budgets: new AiBudgetService({
+      db: deps.db,
+      audit: deps.audit,
+      ...(deps.capsChanged ? { capsChanged: deps.capsChanged } : {}),
+    }),
+    spikes,
+  };
 }

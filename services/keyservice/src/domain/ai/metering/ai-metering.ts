@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { looksLikeKeyMaterial } from '@byok/audit';
-import { aiUsageRepository, type AiCapHit, type Db } from '@byok/store';
+import { aiUsageRepository, TENANT_WIDE, type AiCapHit, type AiUsageRecord, type Db } from '@byok/store';
 import { AppError } from '../../../errors.js';
 import type { AuditActor, AuditRecorder } from '../../audit/audit-recorder.js';
 import type { AiCall, AiMeteringPort, AiReservation, AiUsage, UsageObserver } from '../metering-port.js';
 import { costMicros, type PriceTable } from './price-table.js';
 import { isFreeOperation, worstCaseUsage } from './reservation-size.js';
+import { SettleQueue } from './settle-queue.js';
 import { usageObserverFor } from './usage-observers.js';
 import { hourOf, windowsOf } from './windows.js';
 
@@ -20,6 +21,15 @@ export interface AiMeteringDeps {
   defaultMaxOutputTokens: number;
   /** How long a reservation holds its amount before the sweep gives it back (AI_RESERVATION_TTL_SECONDS). */
   reservationTtlMs: number;
+  /**
+   * The scopes of the tenant that have a cap ('' = tenant-wide, else secret names), from a cache
+   * the budget writes invalidate on every instance. A call no cap applies to then holds nothing and
+   * costs no round trip before it is sent (as `ai_reserve` would hold nothing). Absent: asked of
+   * the database on every call.
+   */
+  capScopes?: (tenantId: string) => Promise<ReadonlySet<string>>;
+  /** Settles are written in batches: the longest one waits for others (default 10 ms). */
+  settleLingerMs?: number;
 }
 
 /** The metering port plus the janitor work the job runner calls. */
@@ -28,10 +38,18 @@ export interface AiMetering extends AiMeteringPort {
   sweepExpired(limit?: number): Promise<number>;
   /** Deletes hourly rows and spike markers older than 8 days, and idle counters older than 62 days. */
   prune(): Promise<void>;
+  /** Writes the settles still queued (shutdown). */
+  close(): Promise<void>;
 }
 
 /** The reservation of a call that bills nothing (model listing, token counting): never stored. */
-const FREE: AiReservation = Object.freeze({ id: 'free', reservedMicros: 0 });
+const FREE: AiReservation = Object.freeze({ id: 'free', reservedMicros: 0, held: false });
+
+/** Id of a reservation no cap applied to: nothing stored, so settling finds nothing to give back. */
+const UNHELD_ID = 'unheld';
+
+/** PostgreSQL's deadlock and serialization failures: the batch was rolled back whole and may run again. */
+const retryable = (err: unknown) => ['40P01', '40001'].includes((err as { code?: string }).code ?? '');
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -94,6 +112,20 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
     );
   };
 
+  const settles = new SettleQueue<{ reservationId: string; usage: AiUsageRecord }>({
+    write: (items) => aiUsageRepository.settleMany(deps.db, items),
+    maxBatch: 500,
+    lingerMs: deps.settleLingerMs ?? 10,
+    retryable,
+  });
+
+  /** Whether a cap applies to the call's secret (undefined: not known without asking the database). */
+  const cappedFromCache = async (call: AiCall): Promise<boolean | undefined> => {
+    if (!deps.capScopes) return undefined;
+    const scopes = await deps.capScopes(call.tenantId);
+    return scopes.has(TENANT_WIDE) || scopes.has(call.secretName);
+  };
+
   const costOf: AiMeteringPort['cost'] = (r, call, outcome) => {
     if (r.id === FREE.id) return 0;
     const price =
@@ -111,12 +143,15 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       const now = clock();
       const { day, month } = windowsOf(now);
       const price = deps.prices.price(call.provider, call.model);
+      const capped = await cappedFromCache(call);
       if (!price) {
         // Never metered as free under a cap: with no price there is no cost to hold against it.
-        if (await aiUsageRepository.hasBudget(deps.db, call.tenantId, call.secretName))
+        if (capped ?? (await aiUsageRepository.hasBudget(deps.db, call.tenantId, call.secretName)))
           await refuseUnpriced(call);
       }
       const amount = price ? costMicros(price, worstCaseUsage(call, deps.defaultMaxOutputTokens)) : 0;
+      // No cap applies: nothing to hold and no round trip (`ai_reserve` would hold nothing either).
+      if (capped === false) return { id: UNHELD_ID, reservedMicros: amount, held: false };
       const id = `res_${randomUUID()}`;
       const hit = await aiUsageRepository.reserve(deps.db, {
         id,
@@ -129,7 +164,7 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
         expiresAt: new Date(now.getTime() + deps.reservationTtlMs),
       });
       if (hit) await refuseExceeded(call, hit, amount);
-      return { id, reservedMicros: amount };
+      return { id, reservedMicros: amount, held: true };
     },
 
     observer(call: AiCall): UsageObserver {
@@ -146,24 +181,27 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       const cost = costOf(r, call, outcome);
       const now = clock();
       const { day, month } = windowsOf(now);
-      await aiUsageRepository.settle(deps.db, r.id, {
-        tenantId: call.tenantId,
-        secretName: call.secretName,
-        model: (served ?? 'unknown').slice(0, 200),
-        day,
-        month,
-        hour: hourOf(now),
-        error,
-        costMicros: cost,
-        inputTokens: usage.inputTokens,
-        cachedInputTokens: usage.cachedInputTokens,
-        outputTokens: usage.outputTokens,
+      await settles.push({
+        reservationId: r.id,
+        usage: {
+          tenantId: call.tenantId,
+          secretName: call.secretName,
+          model: (served ?? 'unknown').slice(0, 200),
+          day,
+          month,
+          hour: hourOf(now),
+          error,
+          costMicros: cost,
+          inputTokens: usage.inputTokens,
+          cachedInputTokens: usage.cachedInputTokens,
+          outputTokens: usage.outputTokens,
+        },
       });
       return { costMicros: cost };
     },
 
     async release(r) {
-      if (r.id === FREE.id) return;
+      if (!r.held) return;
       await aiUsageRepository.release(deps.db, r.id);
     },
 
@@ -173,6 +211,8 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       for (const id of ids) if (await aiUsageRepository.release(deps.db, id)) n += 1;
       return n;
     },
+
+    close: () => settles.close(),
 
     async prune() {
       const now = clock().getTime();
