@@ -1,6 +1,6 @@
 /**
  * The AI gateway's cost over calling the provider directly: the same client calls the loopback
- * fake upstream (`@byok/ai-fakes`) directly and through the key service's gateway (service token
+ * fake upstream (`@byok/ai-fakes`, in its own process) directly and through the key service's gateway (service token
  * in, tenant key injected, `secret.use` audited before each call, `ai.use` after it). Figures at 1
  * and 50 connections: added latency p50/p99 of a non-streaming chat completion, time to first
  * byte of a streamed one, and the SSE relay's throughput ratio on long streams. Rounds interleave
@@ -9,12 +9,11 @@
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { startAiFake } from '@byok/ai-fakes';
 import { machineInfo } from './lib/harness.js';
 import { quantile, summarize } from './lib/stats.js';
 import { api, provisionTenant } from './support/api.js';
 import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
-import { startService } from './support/processes.js';
+import { startAiFakeProcess, startService } from './support/processes.js';
 
 /** Issue 15 targets. */
 const TARGET_ADDED_P50_MS = 1;
@@ -98,7 +97,9 @@ const p = (xs: number[], q: number) =>
     q,
   );
 
-const fake = await startAiFake({ validKeys: [KEY] });
+// The fake provider runs in its own process: a client never shares an event loop with its provider,
+// and on loopback a same-process "direct" call skips the cross-process wake-up every real hop pays.
+const fake = await startAiFakeProcess([KEY]);
 const db = await benchDatabase();
 process.stderr.write(`[gateway] database: ${db.description}\n`);
 const service = await startService({
@@ -236,7 +237,7 @@ try {
       'relay c1': figures['relay ratio c1'] as number,
       'relay c50': figures['relay ratio c50'] as number,
     },
-    setup: { database: db.description, upstream: 'loopback @byok/ai-fakes (same process as the client)' },
+    setup: { database: db.description, upstream: 'loopback @byok/ai-fakes in its own process' },
     figures,
   };
   const md = [
@@ -255,6 +256,6 @@ try {
 } finally {
   agent.destroy();
   await service.stop();
-  await fake.close();
+  await fake.stop();
   await db.drop();
 }

@@ -25,3 +25,8 @@ export function startService(env: Record<string, string>): Promise<ChildServer> 
 export function startNoopServer(): Promise<ChildServer> {
   return startTsxServer(join(ROOT, 'bench/support/noop-server.ts'), {});
 }
+
+/** Starts the AI provider fake (`bench/support/ai-fake-process.ts`) accepting `keys`. */
+export function startAiFakeProcess(keys: readonly string[]): Promise<ChildServer> {
+  return startTsxServer(join(ROOT, 'bench/support/ai-fake-process.ts'), { AI_FAKE_KEYS: keys.join(',') });
+}

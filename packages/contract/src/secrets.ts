@@ -101,6 +101,18 @@ export const SecretMetadata = z.object({
   labels: z.record(z.string(), z.string()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  /**
+   * AI provider keys only: whether the gateway uses the current version. `invalid`: the provider
+   * refused it (`reason` holds the provider's error code) and calls get 424 until a new version is
+   * stored; `suspended`: the tenant's spike policy suspended it (423 until a new version).
+   */
+  ai: z
+    .object({
+      state: z.enum(['active', 'invalid', 'suspended']),
+      reason: z.string().nullable(),
+      since: Timestamp.nullable(),
+    })
+    .optional(),
 });
 
 /** `GET .../secrets` */

@@ -320,6 +320,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         'azure-openai': config.ai.azureOpenaiUrl,
       },
       rows: aiRows,
+      metrics,
       secretChanged: (tenantId) => publish(tenantId, 'secrets'),
     });
     const app = createApp(

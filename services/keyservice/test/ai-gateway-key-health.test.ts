@@ -54,6 +54,15 @@ describe('AI gateway key health, errors and fail-closed audit', () => {
       ai_state: 'invalid',
       ai_state_reason: 'openai:401:invalid_api_key',
     });
+    // The tenant admin sees why in the secret's metadata (the console's "store a new key" prompt).
+    const meta = await f.s.call('GET', `/v1/tenants/${f.tenantId}/secrets/revoked`, {
+      token: f.tokens.admin,
+    });
+    expect(meta.status).toBe(200);
+    expect(meta.body).toMatchObject({
+      version: 1,
+      ai: { state: 'invalid', reason: 'openai:401:invalid_api_key', since: expect.any(String) },
+    });
     expect((await auditRows(f, 'ai.key.invalid')).at(-1)).toMatchObject({
       outcome: 'failure',
       error_code: 'AI_KEY_INVALID',
@@ -74,6 +83,13 @@ describe('AI gateway key health, errors and fail-closed audit', () => {
     f.fake.validKeys.add(REVOKED.replace('Revoked', 'Renewed0'));
     expect((await putKey('revoked', REVOKED.replace('Revoked', 'Renewed0'))).status).toBe(200);
     expect((await stateOf('revoked'))?.ai_state).toBe('active');
+    const renewed = await f.s.call('GET', `/v1/tenants/${f.tenantId}/secrets/revoked`, {
+      token: f.tokens.admin,
+    });
+    expect(renewed.body).toMatchObject({
+      version: 2,
+      ai: { state: 'active', reason: null, since: null },
+    });
     await expect(chat('revoked')).resolves.toMatchObject({ object: 'chat.completion' });
     expect(upstreamCalls()).toBe(before + 2);
   });

@@ -482,3 +482,55 @@ describeOnRealPostgres('the gateway caches follow changes made on another instan
     expect(f.fake.requests.length - upstreamBefore).toBeLessThanOrEqual(1);
   });
 });
+
+describe('gateway metrics', () => {
+  it('Prometheus counts calls by provider and outcome, tokens and spend, with no tenant or secret label', async () => {
+    const t = await tenantWithKeys(f, 'meter-metrics');
+    const metric = async (name: string, labels: string) => {
+      const line = (await second.scrape()).text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const figures = () =>
+      Promise.all([
+        metric('byok_ai_calls_total', 'provider="openai",outcome="ok"'),
+        metric('byok_ai_calls_total', 'provider="openai",outcome="budget_exceeded"'),
+        metric('byok_ai_tokens_total', 'provider="openai",kind="output"'),
+        metric('byok_ai_cost_micros_total', 'provider="openai"'),
+        metric('byok_ai_call_duration_seconds_count', 'provider="openai",stream="false"'),
+      ]);
+    const before = await figures();
+    const openai = new OpenAI({
+      baseURL: `${second.url}/v1/tenants/meter-metrics/ai/gpt/v1`,
+      apiKey: t.service,
+      maxRetries: 0,
+    });
+    const chat = () =>
+      openai.chat.completions.create({
+        model: CAP_MODEL,
+        max_tokens: CAP_MAX_TOKENS,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    await chat();
+    await chat();
+    const cap = await f.s.call('PUT', '/v1/tenants/meter-metrics/ai/budget', {
+      token: t.admin,
+      body: { period: 'day', limitMicros: 0 },
+    });
+    expect(cap.status).toBe(200);
+    await eventually(
+      () =>
+        chat().then(
+          () => 200,
+          (err: unknown) => (err as { status?: number }).status ?? 0,
+        ),
+      (s) => s === 402,
+      2000,
+    );
+    const after = await figures();
+    const real = expectedCost(CAP_PRICE, OPENAI_USAGE);
+    expect(after.map((v, i) => v - before[i]!)).toEqual([2, 1, 2 * OPENAI_USAGE.output, 2 * real, 2]);
+    // No tenant, secret or key in any series.
+    const text = (await second.scrape()).text;
+    for (const s of ['meter-metrics', 'gpt"', KEYS.openai.slice(-12)]) expect(text).not.toContain(s);
+  });
+});

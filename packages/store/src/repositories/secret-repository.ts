@@ -12,6 +12,10 @@ export interface SecretRow {
   hint: string;
   fingerprint: string;
   versionCreatedAt: Date;
+  /** Health of the secret as an AI provider key ('active' for every other kind). */
+  aiState: 'active' | 'invalid' | 'suspended';
+  aiStateReason: string | null;
+  aiStateSince: Date | null;
 }
 
 /** One stored value of a secret. */
@@ -38,6 +42,9 @@ interface MetaRow {
   hint: string;
   fingerprint: string;
   version_created_at: Date;
+  ai_state: 'active' | 'invalid' | 'suspended';
+  ai_state_reason: string | null;
+  ai_state_since: Date | null;
 }
 
 interface VersionRow {
@@ -63,6 +70,9 @@ const toMeta = (r: MetaRow): SecretRow => ({
   hint: r.hint,
   fingerprint: r.fingerprint,
   versionCreatedAt: r.version_created_at,
+  aiState: r.ai_state,
+  aiStateReason: r.ai_state_reason,
+  aiStateSince: r.ai_state_since,
 });
 
 const toVersion = (r: VersionRow): SecretVersionRow => ({
@@ -78,7 +88,7 @@ const toVersion = (r: VersionRow): SecretVersionRow => ({
 });
 
 const META_SELECT = `SELECT s.tenant_id, s.name, s.kind, s.labels, s.current_version, s.created_at, s.updated_at,
-  v.hint, v.fingerprint, v.created_at AS version_created_at
+  v.hint, v.fingerprint, v.created_at AS version_created_at, s.ai_state, s.ai_state_reason, s.ai_state_since
   FROM secrets s JOIN secret_versions v ON v.tenant_id = s.tenant_id AND v.name = s.name AND v.version = s.current_version`;
 
 /** Secrets and their versions. Values only ever appear here as envelope ciphertexts. */

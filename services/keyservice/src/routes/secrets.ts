@@ -1,3 +1,4 @@
+import { aiProviderOf } from '../domain/ai/providers/index.js';
 import type { SecretRecord } from '../domain/secrets/secret-catalog.js';
 import { AppError } from '../errors.js';
 import type { ContractHandlers } from '../http/bind-operations.js';
@@ -13,6 +14,16 @@ const metadataBody = (s: SecretRecord) => ({
   labels: s.labels,
   createdAt: s.createdAt.toISOString(),
   updatedAt: s.versionCreatedAt.toISOString(),
+  // AI provider keys show their health (the gateway's view of the current version).
+  ...(aiProviderOf(s.kind)
+    ? {
+        ai: {
+          state: s.aiState,
+          reason: s.aiStateReason,
+          since: s.aiStateSince ? s.aiStateSince.toISOString() : null,
+        },
+      }
+    : {}),
 });
 
 const secretNotFound = () => new AppError('NOT_FOUND', 'secret not found');

@@ -5,6 +5,7 @@ import { getSecretForAi, setSecretAiState, type Db, type SecretAiRow } from '@by
 import type { Request, Response } from 'express';
 import { AppError, toAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit-recorder.js';
 import type { CryptoService } from '../crypto/crypto-service.js';
 import type { SecretService } from '../secrets/secret-service.js';
@@ -48,6 +49,8 @@ export interface AiGatewayDeps {
   rows?: TenantScopedCache<SecretAiRow | undefined>;
   /** Called after the gateway changed a secret's AI state (caches of it are dropped everywhere). */
   secretChanged?: (tenantId: string, name: string) => Promise<void>;
+  /** Prometheus metrics (calls, durations, tokens, spend; never a tenant or secret label). */
+  metrics?: Metrics;
 }
 
 /** The parts of one gateway request the routes hand over. */
@@ -59,6 +62,13 @@ export interface GatewayRequest {
   path: string;
   /** The raw query string (without `?`). */
   search: string;
+}
+
+/** What the metrics need to know of a call that ended before it was recorded. */
+interface CallTrace {
+  provider: AiProviderKind | undefined;
+  /** recordUse counted it. */
+  counted: boolean;
 }
 
 /** Everything about one call that the final `ai.use` event records. */
@@ -83,6 +93,21 @@ export class AiGatewayService {
 
   /** Serves one gateway request to its end (the response is written here). */
   async handle(req: Request, res: Response, g: GatewayRequest): Promise<void> {
+    const trace: CallTrace = { provider: undefined, counted: false };
+    try {
+      await this.serve(req, res, g, trace);
+    } catch (err) {
+      // Refused or failed before the call was recorded (recordUse counts the others).
+      if (!trace.counted)
+        this.d.metrics?.aiCalls.inc({
+          provider: trace.provider ?? 'unknown',
+          outcome: toAppError(err).code.toLowerCase(),
+        });
+      throw err;
+    }
+  }
+
+  private async serve(req: Request, res: Response, g: GatewayRequest, trace: CallTrace): Promise<void> {
     const started = performance.now();
     const tenantId = g.view.tenant.id;
     const resource = `tenants/${tenantId}/secrets/${g.secretName}`;
@@ -98,6 +123,7 @@ export class AiGatewayService {
       });
       throw new AppError('NOT_FOUND', `no AI provider key named ${g.secretName}`);
     }
+    trace.provider = provider.kind;
     const method = req.method === 'GET' ? 'GET' : 'POST';
     const path = safeDecodePath(g.path);
     const route = provider.route(method, path);
@@ -160,6 +186,7 @@ export class AiGatewayService {
     } catch (err) {
       await this.d.metering.release(reservation);
       const appErr = toAppError(err);
+      trace.counted = true;
       this.recordUse(
         g,
         resource,
@@ -195,6 +222,7 @@ export class AiGatewayService {
       record.reason ??= toAppError(err).code;
       throw err;
     } finally {
+      trace.counted = true;
       this.recordUse(g, resource, route, record, true);
     }
   }
@@ -382,6 +410,30 @@ export class AiGatewayService {
     });
   }
 
+  /** Counts a recorded call in the metrics. */
+  private countUse(
+    r: CallRecord,
+    usage: ReturnType<UsageObserver['usage']>,
+    costMicros: number | undefined,
+    reachedUpstream: boolean,
+  ): void {
+    const m = this.d.metrics;
+    if (!m) return;
+    const provider = r.call.provider;
+    m.aiCalls.inc({ provider, outcome: outcomeLabel(r) });
+    if (!reachedUpstream) return;
+    m.aiCallDuration.observe(
+      { provider, stream: String(r.call.stream) },
+      (performance.now() - r.started) / 1000,
+    );
+    if (usage) {
+      m.aiTokens.inc({ provider, kind: 'input' }, usage.inputTokens);
+      m.aiTokens.inc({ provider, kind: 'cached_input' }, usage.cachedInputTokens);
+      m.aiTokens.inc({ provider, kind: 'output' }, usage.outputTokens);
+    }
+    if (costMicros) m.aiCostMicros.inc({ provider }, costMicros);
+  }
+
   /**
    * Settles metering and writes the call's `ai.use` event after the answer is on its way (the
    * key-use event committed before the call; this one records what happened).
@@ -397,6 +449,7 @@ export class AiGatewayService {
     const model = r.observer.model() ?? r.call.model;
     const outcome = { status: r.status, usage, model };
     const costMicros = reachedUpstream ? this.d.metering.cost(r.reservation, r.call, outcome) : undefined;
+    this.countUse(r, usage, costMicros, reachedUpstream);
     // Settling and the event are independent writes, both batched: settles in metering's queue,
     // the event deferred into the next audit batch. Neither costs the next call a round trip.
     const settled = reachedUpstream
@@ -448,6 +501,15 @@ export class AiGatewayService {
         );
       });
   }
+}
+
+/** The metric label of a call's outcome: bounded (status classes and error codes, never free text). */
+function outcomeLabel(r: CallRecord): string {
+  if (r.reason?.startsWith('key-refused:')) return 'ai_key_invalid';
+  if (r.reason) return r.reason.toLowerCase().replace(/-/g, '_');
+  if (r.status >= 500) return 'upstream_5xx';
+  if (r.status >= 400) return 'upstream_4xx';
+  return 'ok';
 }
 
 const NONE: UsageObserver = {
