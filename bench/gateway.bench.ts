@@ -13,7 +13,7 @@ import { machineInfo } from './lib/harness.js';
 import { quantile, summarize } from './lib/stats.js';
 import { api, provisionTenant } from './support/api.js';
 import { benchDatabase, benchFlags, fmt, publish, type FiguresReport } from './support/bench-output.js';
-import { startAiFakeProcess, startService } from './support/processes.js';
+import { startAiFakeProcess, startFloorProxy, startService } from './support/processes.js';
 
 /** Issue 15 targets. */
 const TARGET_ADDED_P50_MS = 1;
@@ -36,6 +36,15 @@ interface Timing {
   /** ms from sending to the end of the body. */
   total: number;
   bytes: number;
+  /** The gateway's Server-Timing durations (prep, key, upstream), when it sent them. */
+  serverTiming: Record<string, number>;
+}
+
+/** `name;dur=1.23, ...` -> { name: 1.23 }. */
+function parseServerTiming(v: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of (v ?? '').matchAll(/([a-z]+);dur=([0-9.]+)/g)) out[m[1] as string] = Number(m[2]);
+  return out;
 }
 
 /**
@@ -57,7 +66,13 @@ function post(url: URL, headers: Record<string, string>, body: string, retried =
         });
         res.on('end', () => {
           if ((res.statusCode ?? 0) >= 300) reject(new Error(`${url.pathname} answered ${res.statusCode}`));
-          else resolve({ ttfb, total: performance.now() - t0, bytes });
+          else
+            resolve({
+              ttfb,
+              total: performance.now() - t0,
+              bytes,
+              serverTiming: parseServerTiming(res.headers['server-timing'] as string | undefined),
+            });
         });
         res.on('error', reject);
       },
@@ -109,6 +124,10 @@ const service = await startService({
   AI_UPSTREAM_OPENAI_URL: fake.url,
   EGRESS_ALLOW_CIDRS: '127.0.0.0/8',
 });
+// The floor: a bare proxy that commits one row per call and relays (needs a PostgreSQL server).
+const floorProxy = db.databaseUrl
+  ? await startFloorProxy({ UPSTREAM_URL: fake.url, UPSTREAM_KEY: KEY, DATABASE_URL: db.databaseUrl })
+  : undefined;
 try {
   const tenant = await provisionTenant(
     service.url,
@@ -129,6 +148,15 @@ try {
     url: new URL('/v1/tenants/bench/ai/openai/v1/chat/completions', service.url),
     headers: { authorization: `Bearer ${tenant.serviceToken}` },
   };
+  const floor = floorProxy && {
+    url: new URL('/v1/chat/completions', floorProxy.url),
+    headers: { authorization: 'Bearer caller-token' },
+  };
+  const targets = [
+    ['direct', direct],
+    ...(floor ? ([['floor', floor]] as const) : []),
+    ['gateway', gateway],
+  ] as const;
   const messages = [{ role: 'user', content: 'Say hello.' }];
   const plain = JSON.stringify({ model: 'gpt-4o-mini', messages });
   const streamed = JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true });
@@ -140,7 +168,7 @@ try {
   });
 
   // Warm-up: connections, JIT, the tenant key cache.
-  for (const target of [direct, gateway]) {
+  for (const [, target] of targets) {
     await load(quick ? 20 : 200, 10, () => post(target.url, target.headers, plain));
     await load(quick ? 20 : 100, 10, () => post(target.url, target.headers, streamed));
     await load(2, 2, () => post(target.url, target.headers, long));
@@ -152,10 +180,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 50] as const) {
       const n = c === 1 ? PER_ROUND.c1 : PER_ROUND.c50;
-      for (const [name, target] of [
-        ['direct', direct],
-        ['gateway', gateway],
-      ] as const) {
+      for (const [name, target] of targets) {
         const r = await load(n, c, () => post(target.url, target.headers, plain));
         add(
           `${name} c${c} p50`,
@@ -172,6 +197,15 @@ try {
           ),
         );
         add(`${name} c${c} rps`, (n / r.wallMs) * 1000);
+        if (name === 'gateway')
+          for (const phase of ['prep', 'key', 'upstream'])
+            add(
+              `gateway c${c} server-timing ${phase} p50`,
+              p(
+                r.timings.map((t) => t.serverTiming[phase] ?? 0),
+                0.5,
+              ),
+            );
         const s = await load(n, c, () => post(target.url, target.headers, streamed));
         add(
           `${name} c${c} ttfb p50`,
@@ -207,6 +241,16 @@ try {
         `added c${c} ttfb p50`,
         (series[`gateway c${c} ttfb p50`]?.at(-1) ?? 0) - (series[`direct c${c} ttfb p50`]?.at(-1) ?? 0),
       );
+      if (floor) {
+        add(
+          `floor added c${c} p50`,
+          (series[`floor c${c} p50`]?.at(-1) ?? 0) - (series[`direct c${c} p50`]?.at(-1) ?? 0),
+        );
+        add(
+          `gateway over floor c${c} p50`,
+          (series[`gateway c${c} p50`]?.at(-1) ?? 0) - (series[`floor c${c} p50`]?.at(-1) ?? 0),
+        );
+      }
       add(
         `relay ratio c${c}`,
         (series[`gateway c${c} relay MB/s`]?.at(-1) ?? 0) / (series[`direct c${c} relay MB/s`]?.at(-1) ?? 1),
@@ -256,6 +300,7 @@ try {
 } finally {
   agent.destroy();
   await service.stop();
+  await floorProxy?.stop();
   await fake.stop();
   await db.drop();
 }

@@ -30,3 +30,12 @@ export function startNoopServer(): Promise<ChildServer> {
 export function startAiFakeProcess(keys: readonly string[]): Promise<ChildServer> {
   return startTsxServer(join(ROOT, 'bench/support/ai-fake-process.ts'), { AI_FAKE_KEYS: keys.join(',') });
 }
+
+/** Starts the floor proxy (`bench/support/floor-proxy.ts`): one commit and a relay per request. */
+export function startFloorProxy(env: {
+  UPSTREAM_URL: string;
+  UPSTREAM_KEY: string;
+  DATABASE_URL: string;
+}): Promise<ChildServer> {
+  return startTsxServer(join(ROOT, 'bench/support/floor-proxy.ts'), env);
+}

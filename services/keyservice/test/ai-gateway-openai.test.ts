@@ -39,6 +39,10 @@ describe('AI gateway with the official OpenAI SDK (baseURL = gateway, apiKey = s
     expectNoKey('body', data);
     expectNoKey('headers', [...response.headers.entries()]);
     expect(response.headers.get('x-upstream-request-id')).toBe('req_fake0001');
+    // What the gateway added, for the caller's own latency tooling: durations only.
+    expect(response.headers.get('server-timing')).toMatch(
+      /^prep;dur=\d+\.\d{2}, key;dur=\d+\.\d{2}, upstream;dur=\d+\.\d{2}$/,
+    );
   });
 
   it('streams a chat completion event by event, usage included with stream_options', async () => {

@@ -154,6 +154,7 @@ export class AiGatewayService {
     // key (no KMS call, no key use to audit). Running both side by side gained nothing measurable
     // (within the bench's noise) and would open keys for refused calls.
     const reservation = await this.d.metering.reserve(call);
+    const reserved = performance.now();
     let key: string;
     try {
       const opened = await this.d.secrets.use(g.view, g.actor, g.secretName, row, purpose, {
@@ -171,6 +172,7 @@ export class AiGatewayService {
       throw err;
     }
 
+    const keyOpened = performance.now();
     const aborted = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) aborted.abort();
@@ -205,6 +207,13 @@ export class AiGatewayService {
       throw appErr;
     }
 
+    // What the gateway added before the provider answered, for the caller's own latency tooling
+    // (W3C Server-Timing; durations only): metering and lookups, opening the key with its audit
+    // commit, and the provider's time to its response headers.
+    res.setHeader(
+      'server-timing',
+      `prep;dur=${ms(reserved - started)}, key;dur=${ms(keyOpened - reserved)}, upstream;dur=${ms(performance.now() - keyOpened)}`,
+    );
     const record: CallRecord = {
       call,
       reservation,
@@ -502,6 +511,9 @@ export class AiGatewayService {
       });
   }
 }
+
+/** Milliseconds with two decimals, for Server-Timing. */
+const ms = (v: number) => v.toFixed(2);
 
 /** The metric label of a call's outcome: bounded (status classes and error codes, never free text). */
 function outcomeLabel(r: CallRecord): string {
