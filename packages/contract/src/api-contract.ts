@@ -10,12 +10,18 @@ import { tenantOperations } from './tenant-operations.js';
 import { tokenOperations } from './token-operations.js';
 import { usageOperations } from './usage-operations.js';
 
+const { aiGatewayPost, aiGatewayGet, ...aiManagementOperations } = aiOperations;
+
 /**
  * Every route of the API, once. The order is the order the service registers them in: the hot
- * paths (encrypt, decrypt) first, since each route before a request's own is a match attempt.
+ * paths (encrypt, decrypt, the AI gateway) first, since each route before a request's own is a
+ * match attempt. The gateway's catch-all paths need `/ai/{secretName}/` and a path below it, so
+ * they match no other route (`/ai/budget`, `/ai/budgets` have nothing below them).
  */
 export const apiContract = {
   ...cryptoOperations,
+  aiGatewayPost,
+  aiGatewayGet,
   ...secretOperations,
   ...tenantOperations,
   ...keyOperations,
@@ -24,7 +30,7 @@ export const apiContract = {
   ...platformOperations,
   ...rateLimitOperations,
   ...usageOperations,
-  ...aiOperations,
+  ...aiManagementOperations,
 };
 
 /** The contract's type: operation id to its entry. */
