@@ -148,6 +148,27 @@ try {
     url: new URL('/v1/tenants/bench/ai/openai/v1/chat/completions', service.url),
     headers: { authorization: `Bearer ${tenant.serviceToken}` },
   };
+  // A second tenant with a tenant-wide cap (never reached): every call reserves its maximum cost
+  // before it is sent and settles after, the metering path of a capped tenant.
+  const cappedTenant = await provisionTenant(
+    service.url,
+    ADMIN,
+    'bench-cap',
+    { provider: 'local', keyRef: 'local:bench-cap-cmk' },
+    'bench-cap-cmk',
+  );
+  await api(service.url, 'PUT', '/v1/tenants/bench-cap/secrets/openai', cappedTenant.serviceToken, {
+    kind: 'openai',
+    value: KEY,
+  });
+  await api(service.url, 'PUT', '/v1/tenants/bench-cap/ai/budget', cappedTenant.tenantAdminToken, {
+    period: 'day',
+    limitMicros: 1_000_000_000_000,
+  });
+  const capped = {
+    url: new URL('/v1/tenants/bench-cap/ai/openai/v1/chat/completions', service.url),
+    headers: { authorization: `Bearer ${cappedTenant.serviceToken}` },
+  };
   const floor = floorProxy && {
     url: new URL('/v1/chat/completions', floorProxy.url),
     headers: { authorization: 'Bearer caller-token' },
@@ -173,6 +194,7 @@ try {
     await load(quick ? 20 : 100, 10, () => post(target.url, target.headers, streamed));
     await load(2, 2, () => post(target.url, target.headers, long));
   }
+  await load(quick ? 20 : 200, 10, () => post(capped.url, capped.headers, plain));
 
   type Series = Record<string, number[]>;
   const series: Series = {};
@@ -241,6 +263,15 @@ try {
         `added c${c} ttfb p50`,
         (series[`gateway c${c} ttfb p50`]?.at(-1) ?? 0) - (series[`direct c${c} ttfb p50`]?.at(-1) ?? 0),
       );
+      const rc = await load(n, c, () => post(capped.url, capped.headers, plain));
+      add(
+        `gateway+cap c${c} p50`,
+        p(
+          rc.timings.map((t) => t.total),
+          0.5,
+        ),
+      );
+      add(`gateway+cap c${c} rps`, (n / rc.wallMs) * 1000);
       if (floor) {
         add(
           `floor added c${c} p50`,
