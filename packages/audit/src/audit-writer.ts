@@ -138,14 +138,13 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   const lastHeads = new Map<string, Head>();
   let inFlight: Promise<void> | undefined;
   let deferTimer: NodeJS.Timeout | undefined;
-  // Queued events that start a batch at once (the rest are deferred).
-  let urgent = 0;
   let closed = false;
 
-  const start = () => {
+  /** Starts a drain unless one runs; `all`: deferred events go too, whether due or not. */
+  const start = (all: boolean) => {
     if (deferTimer) clearTimeout(deferTimer);
     deferTimer = undefined;
-    if (inFlight === undefined && queue.length > 0) inFlight = drain();
+    if (inFlight === undefined && queue.length > 0) inFlight = drain(all);
   };
 
   const enqueue = (inputs: readonly AuditEventInput[], deferred: boolean): Promise<AuditRecord[]> => {
@@ -155,50 +154,54 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
     const events: AuditEvent[] = inputs.map((e) => toEvent(e, at));
     return new Promise<AuditRecord[]>((resolve, reject) => {
       queue.push({ events, deferred, queuedAt: performance.now(), resolve, reject });
-      if (!deferred) {
-        urgent += 1;
-        start();
-      } else if (inFlight === undefined) armDeferTimer();
+      if (!deferred) start(false);
+      else if (inFlight === undefined) armDeferTimer();
     });
   };
 
+  /** Writes the deferred events once the oldest has waited `deferMs`, if nothing took them first. */
   const armDeferTimer = () => {
-    if (deferTimer === undefined && queue.length > 0) deferTimer = setTimeout(start, deferMs);
+    const oldest = queue[0];
+    if (deferTimer !== undefined || oldest === undefined) return;
+    const wait = Math.max(0, oldest.queuedAt + deferMs - performance.now());
+    deferTimer = setTimeout(() => start(true), wait);
   };
 
   /**
-   * The next batch, taken off the queue in order. While events that gate an answer wait, it takes
-   * them and only the deferred events that have waited `deferMs` (so those are never starved),
-   * keeping the gating commit as small as it can be; otherwise it takes the deferred events.
+   * The next batch, taken off the queue in order: the events that gate an answer, and the deferred
+   * events that have waited `deferMs` (or all of them, with `all`). A deferred event thus never
+   * makes a gating commit larger, nor starts a transaction between two gating ones (on an idle
+   * instance it would hold the connection and the CPU while the next call waits or is upstream),
+   * and is never starved on a busy one.
    */
-  const nextBatch = (): { batch: Pending[]; count: number } => {
+  const nextBatch = (all: boolean): { batch: Pending[]; count: number } => {
     const batch: Pending[] = [];
     let count = 0;
-    const gating = urgent > 0;
     const dueBefore = performance.now() - deferMs;
     for (let i = 0; i < queue.length;) {
       const next = queue[i] as Pending;
       if (batch.length > 0 && count + next.events.length > maxBatch) break;
-      if (gating && next.deferred && next.queuedAt > dueBefore) {
+      if (next.deferred && !all && next.queuedAt > dueBefore) {
         i += 1;
         continue;
       }
       batch.push(next);
       count += next.events.length;
-      if (!next.deferred) urgent -= 1;
       queue.splice(i, 1);
     }
     return { batch, count };
   };
 
-  const drain = async (): Promise<void> => {
-    // Until the queue is empty: the deferred events left after a gating batch go in a batch of
-    // their own at once, while the request that waited is busy elsewhere (its upstream call).
-    while (queue.length > 0) {
-      const { batch, count } = nextBatch();
+  const drain = async (all: boolean): Promise<void> => {
+    for (;;) {
+      const { batch, count } = nextBatch(all);
+      if (batch.length === 0) break;
       await writeBatch(batch, count);
     }
     inFlight = undefined;
+    // Deferred events not yet due wait for their timer (or the next gating event); on close, all go.
+    if (closed) start(true);
+    else armDeferTimer();
   };
 
   const writeBatch = async (batch: Pending[], count: number): Promise<void> => {
@@ -238,8 +241,8 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
     close: async () => {
       closed = true;
       // Deferred events still queued are written now, not dropped.
-      start();
-      await inFlight;
+      start(true);
+      while (inFlight) await inFlight;
     },
   };
 }

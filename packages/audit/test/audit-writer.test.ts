@@ -184,23 +184,45 @@ describe('createAuditWriter', () => {
 describe('deferred events (outcomes nothing waits on)', () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it('wait for the next gating event, which commits alone; they follow at once in a batch of their own, chained after it', async () => {
+  it('never join a gating commit nor start their own before deferMs; then the timer writes them, chained after it', async () => {
     const batches: number[] = [];
     const w = createAuditWriter({
       pool: t.store.pool,
-      deferMs: 60_000,
+      deferMs: 150,
       onBatch: (b) => batches.push(b.events),
     });
     try {
+      const queued = performance.now();
       const deferred = w.record(ev('defer-a', 1), { defer: true });
-      await sleep(50);
+      await sleep(30);
       expect(batches).toEqual([]);
       const gating = await w.record(ev('defer-a', 2));
       expect(batches).toEqual([1]);
       const later = await deferred;
+      expect(performance.now() - queued).toBeGreaterThanOrEqual(140);
       expect(batches).toEqual([1, 1]);
       expect([gating.seq, later.seq]).toEqual([1, 2]);
       expect(await verifyChain(t.store.pool, 'defer-a')).toMatchObject({ ok: true, checked: 2, headSeq: 2 });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('once due, ride in the next gating commit instead of a transaction of their own', async () => {
+    const batches: number[] = [];
+    const w = createAuditWriter({
+      pool: t.store.pool,
+      deferMs: 20,
+      onBatch: (b) => batches.push(b.events),
+    });
+    try {
+      const deferred = w.record(ev('defer-d', 1), { defer: true });
+      // Keep the event loop busy past deferMs, so the timer cannot fire before the gating event.
+      const until = performance.now() + 40;
+      while (performance.now() < until);
+      const gating = w.record(ev('defer-d', 2));
+      await Promise.all([deferred, gating]);
+      expect(batches).toEqual([2]);
     } finally {
       await w.close();
     }
