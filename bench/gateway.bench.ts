@@ -274,6 +274,10 @@ try {
       add(`gateway+cap c${c} rps`, (n / rc.wallMs) * 1000);
       if (floor) {
         add(
+          `floor relay ratio c${c}`,
+          (series[`floor c${c} relay MB/s`]?.at(-1) ?? 0) / (series[`direct c${c} relay MB/s`]?.at(-1) ?? 1),
+        );
+        add(
           `floor added c${c} p50`,
           (series[`floor c${c} p50`]?.at(-1) ?? 0) - (series[`direct c${c} p50`]?.at(-1) ?? 0),
         );
