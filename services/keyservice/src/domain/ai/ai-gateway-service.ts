@@ -349,7 +349,12 @@ export class AiGatewayService {
   private async relayStream(res: Response, up: UpstreamResponse, record: CallRecord): Promise<void> {
     res.writeHead(up.status, relayedHeaders(up));
     res.flushHeaders();
-    const parser = new SseParser((event, data) => record.observer.sseEvent(event, data));
+    // Only the events metering can learn from are decoded (the observer names them).
+    const observer = record.observer;
+    const parser = new SseParser(
+      (event, data) => observer.sseEvent(event, data),
+      () => observer.sseNeedles?.(),
+    );
     const reason = await relaySse(up.body, res, (chunk) => parser.push(chunk));
     if (reason) record.reason ??= reason;
     else parser.end();

@@ -31,6 +31,12 @@ export interface AiCall {
 export interface UsageObserver {
   json(body: unknown): void; // non-streaming JSON response body
   sseEvent(event: string | undefined, data: string): void; // one SSE event (event name, data joined)
+  /**
+   * Which SSE events `sseEvent` can learn anything from, so the relay decodes only those: undefined
+   * for every event, or strings of which an event must contain one (in its raw lines: field names
+   * and data as sent). Asked before each event; must select every event `sseEvent` would use.
+   */
+  sseNeedles?(): readonly string[] | undefined;
   usage(): AiUsage | undefined;
   model(): string | undefined;
 }

@@ -1,43 +1,107 @@
 import type { Readable, Writable } from 'node:stream';
 
+/** Why a relay ended early: the caller went away, or upstream broke off mid-stream. */
+export type RelayEnd = 'client-disconnected' | 'upstream-broke-off';
+
 /**
- * Relays `body` (upstream's stream) to `res` (the caller) chunk by chunk as it arrives, showing
- * each chunk to `observe` first. Pipe discipline by hand (one hop, no extra stream): when the
- * caller's side is full, upstream is paused until it drains, so a slow caller slows the provider
- * instead of filling our memory. Either side closing ends the other: the caller's close destroys
- * the upstream socket (the provider sees the request cancelled). Resolves with why it ended early
- * (`client-disconnected`, `upstream-broke-off`), or undefined when upstream finished and `res` ended.
+ * Relays `body` (upstream's stream) to `res` (the caller) as it arrives, showing each written
+ * chunk to `observe` first. Pipe discipline by hand (one hop, no extra stream): when the caller's
+ * side is full, upstream is paused until it drains, so a slow caller slows the provider instead of
+ * filling our memory. Either side closing ends the other: the caller's close destroys the upstream
+ * socket (the provider sees the request cancelled). Resolves with why it ended early, or undefined
+ * when upstream finished and `res` ended.
+ *
+ * Writes are coalesced per event-loop turn (see {@link TurnCoalescer}): upstream sends each SSE
+ * event as its own small HTTP chunk and one socket read holds hundreds of them; written one by one,
+ * each would be a chunk header for the caller to parse and work in our write syscall (on loopback
+ * that syscall also does the receiver's TCP work). Bytes are relayed unchanged and in order.
  */
 export function relaySse(
   body: Readable,
   res: Writable,
   observe: (chunk: Buffer) => void,
-): Promise<'client-disconnected' | 'upstream-broke-off' | undefined> {
+): Promise<RelayEnd | undefined> {
   return new Promise((resolve) => {
-    const done = (reason?: 'client-disconnected' | 'upstream-broke-off') => {
+    const out = new TurnCoalescer((chunk) => {
+      observe(chunk);
+      if (!res.write(chunk)) body.pause();
+    });
+    const done = (reason?: RelayEnd) => {
       body.off('data', onData);
       res.off('drain', onDrain);
       resolve(reason);
     };
-    const onData = (chunk: Buffer) => {
-      observe(chunk);
-      if (!res.write(chunk)) body.pause();
-    };
+    const onData = (chunk: Buffer) => out.push(chunk);
     const onDrain = () => body.resume();
     body.on('data', onData);
     res.on('drain', onDrain);
     body.once('end', () => {
+      out.flush();
       res.end();
       done();
     });
     body.once('error', () => {
+      out.flush();
       res.destroy();
       done('upstream-broke-off');
     });
     res.once('close', () => {
       if (res.writableFinished) return;
+      out.drop();
       body.destroy();
       done('client-disconnected');
     });
   });
+}
+
+/** Bytes held in one turn before they are written anyway: one turn can read megabytes from a fast upstream. */
+export const MAX_HELD_BYTES = 64 * 1024;
+
+/**
+ * Hands chunks to `write`, coalesced: the stream's first chunk at once (the caller's time to first
+ * byte is unchanged), each later one held until the end of the event-loop turn it arrived in
+ * (setImmediate runs once the turn's I/O callbacks are done) and written together with the others
+ * of that turn, or as soon as {@link MAX_HELD_BYTES} are held. Nothing waits past its turn.
+ */
+export class TurnCoalescer {
+  private started = false;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private turnEnd: NodeJS.Immediate | undefined = undefined;
+
+  constructor(private readonly write: (chunk: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    if (!this.started) {
+      this.started = true;
+      this.write(chunk);
+      return;
+    }
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes >= MAX_HELD_BYTES) this.flush();
+    else this.turnEnd ??= setImmediate(() => this.flush());
+  }
+
+  /** Writes what is held, as one chunk (the turn ended, enough is held, or the stream ended). */
+  flush(): void {
+    this.cancelTurnEnd();
+    if (this.held.length === 0) return;
+    const chunk = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    this.write(chunk);
+  }
+
+  /** Forgets what is held (the caller is gone). */
+  drop(): void {
+    this.cancelTurnEnd();
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  private cancelTurnEnd(): void {
+    if (this.turnEnd) clearImmediate(this.turnEnd);
+    this.turnEnd = undefined;
+  }
 }

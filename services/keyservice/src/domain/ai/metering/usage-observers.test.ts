@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { anthropicWire, FAKE_USAGE, googleWire, openaiWire, sseEvent } from '@byok/ai-fakes';
+import fc from 'fast-check';
 import type { AiCall } from '../metering-port.js';
+import { SseParser } from '../sse-parser.js';
 import { usageObserverFor } from './usage-observers.js';
 
 const obs = (provider: AiCall['provider'], operation: string) => usageObserverFor({ provider, operation });
@@ -237,5 +240,181 @@ describe('Gemini', () => {
       JSON.parse(chunk('b', { promptTokenCount: 4, candidatesTokenCount: 3 })),
     ]);
     expect(o.usage()).toEqual({ inputTokens: 4, outputTokens: 3, cachedInputTokens: 0 });
+  });
+});
+
+/**
+ * Usage and model once `wire` went through the relay's parser cut at `cuts`: handing over only the
+ * events the observer's needles select, or every event.
+ */
+function relayed(
+  provider: AiCall['provider'],
+  operation: string,
+  wire: string,
+  cuts: readonly number[],
+  selected: boolean,
+) {
+  const o = obs(provider, operation);
+  const parser = new SseParser(
+    (event, data) => o.sseEvent(event, data),
+    selected ? () => o.sseNeedles?.() : undefined,
+  );
+  const buf = Buffer.from(wire, 'utf8');
+  const points = [0, ...cuts.map((c) => c % (buf.length + 1)).sort((a, b) => a - b), buf.length];
+  for (let i = 1; i < points.length; i++) parser.push(buf.subarray(points[i - 1], points[i]));
+  parser.end();
+  return { usage: o.usage(), model: o.model() };
+}
+
+describe('SSE needles (the relay decodes only the events they select)', () => {
+  const OPENAI_CHAT = [
+    sseEvent(
+      JSON.stringify({ model: 'gpt-4o-mini-2024-07-18', choices: [{ delta: { role: 'assistant' } }] }),
+    ),
+    sseEvent(
+      JSON.stringify({
+        model: 'gpt-4o-mini-2024-07-18',
+        choices: [{ delta: { content: 'Hi' } }],
+        usage: null,
+      }),
+    ),
+    sseEvent(
+      JSON.stringify({ model: 'other-model', choices: [{ delta: { content: 'the "usage": word' } }] }),
+    ),
+    sseEvent(
+      JSON.stringify({
+        model: 'gpt-4o-mini-2024-07-18',
+        choices: [],
+        usage: { prompt_tokens: 9, completion_tokens: 4 },
+      }),
+    ),
+    sseEvent(
+      JSON.stringify({
+        model: 'gpt-4o',
+        choices: [],
+        usage: { prompt_tokens: 7, completion_tokens: 1, prompt_tokens_details: { cached_tokens: 3 } },
+      }),
+      undefined,
+      '\r\n',
+    ),
+    sseEvent('not json {"usage":{'),
+    sseEvent('[DONE]'),
+  ];
+  const response = (status: string, usage: object | null) =>
+    JSON.stringify({ type: `response.${status}`, response: { model: 'gpt-4.1', status, usage } });
+  const OPENAI_RESPONSES = [
+    sseEvent(response('created', null), 'response.created'),
+    sseEvent(
+      JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' }),
+      'response.output_text.delta',
+    ),
+    sseEvent(response('completed', { input_tokens: 30, output_tokens: 5 }), 'response.completed'),
+    // No usage member at all: only `"response"` says it may name the model.
+    sseEvent(JSON.stringify({ type: 'response.in_progress', response: { model: 'gpt-4.1-mini' } })),
+    sseEvent(
+      response('incomplete', {
+        input_tokens: 31,
+        output_tokens: 6,
+        input_tokens_details: { cached_tokens: 8 },
+      }),
+    ),
+  ];
+  const start = (input: number) =>
+    JSON.stringify({
+      type: 'message_start',
+      message: { model: 'claude-3-5-haiku', usage: { input_tokens: input, output_tokens: 1 } },
+    });
+  const ANTHROPIC = [
+    sseEvent(start(25), 'message_start'),
+    sseEvent(JSON.stringify({ type: 'ping' }), 'ping'),
+    sseEvent(
+      JSON.stringify({ type: 'content_block_delta', delta: { text: 'message_delta' } }),
+      'content_block_delta',
+    ),
+    sseEvent(JSON.stringify({ type: 'message_delta', usage: { output_tokens: 7 } }), 'message_delta'),
+    // Unnamed events are read by their data's type.
+    sseEvent(
+      JSON.stringify({ type: 'message_delta', usage: { output_tokens: 11, cache_read_input_tokens: 4 } }),
+    ),
+    sseEvent(start(40)),
+    sseEvent(JSON.stringify({ type: 'message_stop' }), 'message_stop'),
+  ];
+  const gemini = (model: string | undefined, usage?: object) =>
+    sseEvent(
+      JSON.stringify({
+        candidates: [],
+        ...(usage ? { usageMetadata: usage } : {}),
+        ...(model ? { modelVersion: model } : {}),
+      }),
+      undefined,
+      '\r\n',
+    );
+  const GEMINI = [
+    gemini(undefined),
+    gemini('gemini-2.0-flash', { promptTokenCount: 8 }),
+    gemini('gemini-2.5-pro'),
+    gemini(undefined, { promptTokenCount: 8, candidatesTokenCount: 3, thoughtsTokenCount: 2 }),
+    gemini('gemini-2.5-pro', { promptTokenCount: 9, cachedContentTokenCount: 4 }),
+    sseEvent('{"usageMetadata": {"promptTokenCount": 5}, "modelVersion": "spaced"}', undefined, '\r\n'),
+  ];
+
+  it.each([
+    ['openai', 'chat.completions', OPENAI_CHAT],
+    ['azure-openai', 'chat.completions', OPENAI_CHAT],
+    ['openai', 'responses', OPENAI_RESPONSES],
+    ['anthropic', 'messages', ANTHROPIC],
+    ['google', 'streamGenerateContent', GEMINI],
+  ] as const)(
+    '%s %s: any sequence of events, cut anywhere, meters the same as handing over every event',
+    (provider, operation, events) => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom(...events), { maxLength: 12 }),
+          fc.array(fc.nat(), { maxLength: 6 }),
+          (sequence, cuts) => {
+            const wire = sequence.join('');
+            expect(relayed(provider, operation, wire, cuts, true)).toEqual(
+              relayed(provider, operation, wire, cuts, false),
+            );
+          },
+        ),
+        { numRuns: 500 },
+      );
+    },
+  );
+
+  it('selects usage written with spaces after the colons (JSON need not be compact)', () => {
+    const spaced = [
+      sseEvent('{"candidates": [], "modelVersion": "gemini-2.0-flash"}', undefined, '\r\n'),
+      sseEvent('{"usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2}}', undefined, '\r\n'),
+    ].join('');
+    expect(relayed('google', 'streamGenerateContent', spaced, [], true)).toEqual({
+      usage: { inputTokens: 5, outputTokens: 2, cachedInputTokens: 0 },
+      model: 'gemini-2.0-flash',
+    });
+    const chat = [
+      sseEvent('{"model": "gpt-4o", "choices": []}'),
+      sseEvent('{"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}'),
+    ].join('');
+    expect(relayed('openai', 'chat.completions', chat, [], true)).toEqual({
+      usage: { inputTokens: 3, outputTokens: 1, cachedInputTokens: 0 },
+      model: 'gpt-4o',
+    });
+  });
+
+  it("meters the fake upstream's whole streams exactly through the parser and the needles", () => {
+    const usage = { ...FAKE_USAGE };
+    const chat = openaiWire.chatChunks('gpt-4o-mini', true).join('');
+    expect(relayed('openai', 'chat.completions', chat, [], true)).toEqual({ usage, model: 'gpt-4o-mini' });
+    const claude = anthropicWire.streamEvents('claude-sonnet-4-5').join('');
+    expect(relayed('anthropic', 'messages', claude, [100, 700], true)).toEqual({
+      usage: { ...usage, inputTokens: usage.inputTokens + usage.cachedInputTokens },
+      model: 'claude-sonnet-4-5',
+    });
+    const gem = googleWire.streamEvents('gemini-2.0-flash').join('');
+    expect(relayed('google', 'streamGenerateContent', gem, [1, 333], true)).toEqual({
+      usage,
+      model: 'gemini-2.0-flash',
+    });
   });
 });

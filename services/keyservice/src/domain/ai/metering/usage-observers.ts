@@ -91,6 +91,8 @@ export function geminiUsage(body: unknown): AiUsage | undefined {
 
 /** An OpenAI event that may carry usage: a `"usage"` member that is not null, or a Responses API `"response"` object. */
 const MAY_HOLD_USAGE = /"usage"\s*:\s*\{|"response"\s*:/;
+/** Bytes every event {@link MAY_HOLD_USAGE} matches contains (the relay decodes no other event). */
+const OPENAI_NEEDLES = ['"usage"', '"response"'] as const;
 
 class OpenAiObserver implements UsageObserver {
   private seen: AiUsage | undefined;
@@ -122,6 +124,11 @@ class OpenAiObserver implements UsageObserver {
     this.seen = openAiChatUsage(body) ?? this.seen;
   }
 
+  sseNeedles(): readonly string[] | undefined {
+    // Every event until one named the model; then only those that may carry usage.
+    return this.served === undefined ? undefined : OPENAI_NEEDLES;
+  }
+
   usage(): AiUsage | undefined {
     return this.seen;
   }
@@ -130,6 +137,8 @@ class OpenAiObserver implements UsageObserver {
     return this.served;
   }
 }
+
+const ANTHROPIC_NEEDLES = ['message_start', 'message_delta'] as const;
 
 class AnthropicObserver implements UsageObserver {
   private input: number | undefined;
@@ -169,6 +178,11 @@ class AnthropicObserver implements UsageObserver {
     }
   }
 
+  sseNeedles(): readonly string[] {
+    // Those two names are in the event line (`event: message_delta`), or else in the data's `type`.
+    return ANTHROPIC_NEEDLES;
+  }
+
   usage(): AiUsage | undefined {
     if (this.input === undefined) return undefined;
     return {
@@ -182,6 +196,8 @@ class AnthropicObserver implements UsageObserver {
     return this.served;
   }
 }
+
+const GEMINI_NEEDLES = ['"usageMetadata"'] as const;
 
 class GeminiObserver implements UsageObserver {
   private seen: AiUsage | undefined;
@@ -198,8 +214,12 @@ class GeminiObserver implements UsageObserver {
   }
 
   sseEvent(_event: string | undefined, data: string): void {
-    if (this.served !== undefined && !data.includes('"usageMetadata"')) return;
+    if (this.served !== undefined && !data.includes(GEMINI_NEEDLES[0])) return;
     this.json(parseJson(data));
+  }
+
+  sseNeedles(): readonly string[] | undefined {
+    return this.served === undefined ? undefined : GEMINI_NEEDLES;
   }
 
   usage(): AiUsage | undefined {
