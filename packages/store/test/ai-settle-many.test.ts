@@ -127,8 +127,26 @@ describe('ai_settle_many', () => {
             }
             items.set(tenantId, list);
           }
-          for (const it of items.get(tenants[0]!)!)
-            await aiUsageRepository.settle(store.pool, it.reservationId, it.usage);
+          // The reference: ai_settle (migration 0013), one call at a time.
+          for (const { reservationId: id, usage: u } of items.get(tenants[0]!)!)
+            await store.pool.query(
+              'SELECT ai_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+              [
+                id,
+                u.tenantId,
+                u.secretName,
+                u.model,
+                u.day,
+                u.month,
+                u.hour,
+                u.error,
+                u.costMicros ?? 0,
+                u.costMicros === undefined,
+                u.inputTokens,
+                u.cachedInputTokens,
+                u.outputTokens,
+              ],
+            );
           const batched = items.get(tenants[1]!)!;
           for (let at = 0, k = 0; at < batched.length; k++) {
             const n = cuts[k % cuts.length]!;

@@ -118,31 +118,8 @@ export const aiUsageRepository = {
   },
 
   /**
-   * Settles a reservation in one statement (`ai_settle`): removes it, counts the call in the daily
-   * and hourly usage, and moves what it held on its four counters to the real cost. A reservation
-   * already gone (expired and swept) holds nothing any more: the cost goes to the record's windows.
-   */
-  async settle(db: Db, reservationId: string, u: AiUsageRecord): Promise<void> {
-    await db.query('SELECT ai_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', [
-      reservationId,
-      u.tenantId,
-      u.secretName,
-      u.model,
-      u.day,
-      u.month,
-      u.hour,
-      u.error,
-      u.costMicros ?? 0,
-      u.costMicros === undefined,
-      u.inputTokens,
-      u.cachedInputTokens,
-      u.outputTokens,
-    ]);
-  },
-
-  /**
    * Settles many calls in one statement (`ai_settle_many`, migration 0014): the same effect as
-   * {@link settle} per call, with the rows aggregated first and locked in one fixed order.
+   * `ai_settle` (migration 0013) per call, with the rows aggregated first and locked in one fixed order.
    */
   async settleMany(db: Db, items: readonly { reservationId: string; usage: AiUsageRecord }[]): Promise<void> {
     if (items.length === 0) return;
@@ -204,15 +181,6 @@ export const aiUsageRepository = {
     await db.query('DELETE FROM ai_usage_hourly WHERE hour < $1', [hourCutoff]);
     await db.query('DELETE FROM ai_spike_alerts WHERE hour < $1', [hourCutoff]);
     await db.query('DELETE FROM ai_spend WHERE window_start < $1 AND reserved_micros = 0', [windowCutoff]);
-  },
-
-  /** True when a cap applies to the secret: a tenant-wide one or its own, of either period. */
-  async hasBudget(db: Db, tenantId: string, secretName: string): Promise<boolean> {
-    const { rows } = await db.query(
-      "SELECT 1 FROM ai_budgets WHERE tenant_id = $1 AND secret_name IN ('', $2) LIMIT 1",
-      [tenantId, secretName],
-    );
-    return rows.length > 0;
   },
 
   /** Sets (or replaces) a cap; `secretName` '' = tenant-wide. */

@@ -25,7 +25,7 @@ export interface AiMeteringDeps {
    * The scopes of the tenant that have a cap ('' = tenant-wide, else secret names), from a cache
    * the budget writes invalidate on every instance. A call no cap applies to then holds nothing and
    * costs no round trip before it is sent (as `ai_reserve` would hold nothing). Absent: asked of
-   * the database on every call.
+   * the database on every call (tests).
    */
   capScopes?: (tenantId: string) => Promise<ReadonlySet<string>>;
   /** Settles are written in batches: the longest one waits for others (default 10 ms). */
@@ -119,10 +119,14 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
     retryable,
   });
 
-  /** Whether a cap applies to the call's secret (undefined: not known without asking the database). */
-  const cappedFromCache = async (call: AiCall): Promise<boolean | undefined> => {
-    if (!deps.capScopes) return undefined;
-    const scopes = await deps.capScopes(call.tenantId);
+  // Without a cache, the database is asked on every call.
+  const capScopes =
+    deps.capScopes ??
+    (async (tenantId: string) => new Set(await aiUsageRepository.capScopes(deps.db, tenantId)));
+
+  /** Whether a cap (tenant-wide or the secret's own) applies to the call. */
+  const capApplies = async (call: AiCall): Promise<boolean> => {
+    const scopes = await capScopes(call.tenantId);
     return scopes.has(TENANT_WIDE) || scopes.has(call.secretName);
   };
 
@@ -143,15 +147,12 @@ export function createAiMetering(deps: AiMeteringDeps): AiMetering {
       const now = clock();
       const { day, month } = windowsOf(now);
       const price = deps.prices.price(call.provider, call.model);
-      const capped = await cappedFromCache(call);
-      if (!price) {
-        // Never metered as free under a cap: with no price there is no cost to hold against it.
-        if (capped ?? (await aiUsageRepository.hasBudget(deps.db, call.tenantId, call.secretName)))
-          await refuseUnpriced(call);
-      }
+      const capped = await capApplies(call);
+      // Never metered as free under a cap: with no price there is no cost to hold against it.
+      if (!price && capped) await refuseUnpriced(call);
       const amount = price ? costMicros(price, worstCaseUsage(call, deps.defaultMaxOutputTokens)) : 0;
       // No cap applies: nothing to hold and no round trip (`ai_reserve` would hold nothing either).
-      if (capped === false) return { id: UNHELD_ID, reservedMicros: amount, held: false };
+      if (!capped) return { id: UNHELD_ID, reservedMicros: amount, held: false };
       const id = `res_${randomUUID()}`;
       const hit = await aiUsageRepository.reserve(deps.db, {
         id,
