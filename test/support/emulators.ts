@@ -14,13 +14,13 @@ import {
   type GcpKmsEmulator,
 } from '@byok/kms-emulators';
 import { OAuth2Client } from 'google-auth-library';
+import { ROOT, startTsxProcess } from './service-process.js';
 
-/**
- * The customer's side of one cloud: creates a key through the provider's official SDK and turns it
- * off and on again through the provider's own admin API (never through the key service).
- */
+/** Where an AWS KMS emulator answers and the access keys it accepts. */
+export type AwsKmsEndpoint = Pick<AwsKmsEmulator, 'endpoint' | 'region' | 'credentials'>;
+
 /** The service settings that point it at one AWS KMS emulator (and nothing else). */
-export function awsKmsServiceEnv(emu: AwsKmsEmulator): Record<string, string> {
+export function awsKmsServiceEnv(emu: AwsKmsEndpoint): Record<string, string> {
   const cred = emu.credentials[0];
   if (!cred) throw new Error('the AWS KMS emulator has no credentials');
   return {
@@ -33,6 +33,65 @@ export function awsKmsServiceEnv(emu: AwsKmsEmulator): Record<string, string> {
   };
 }
 
+/** An AWS KMS emulator in a process of its own, driven over its `/__emulator/` HTTP controls. */
+export interface AwsKmsEmulatorProcess extends AwsKmsEndpoint {
+  /** The key the emulator command creates at start (alias `dev`). */
+  keyArn: string;
+  admin: {
+    /** KMS requests received (all operations, or one), including refused ones. */
+    callCount(op?: string): Promise<number>;
+    /** While on, KMS requests are accepted and never answered; turning it off drops them. */
+    setHang(hang: boolean): Promise<void>;
+  };
+  /** SIGTERM, and resolves once it exited. */
+  stop(): Promise<unknown>;
+}
+
+/**
+ * Starts the AWS KMS emulator command (`packages/kms-emulators/src/cli.ts`) in its own process on a
+ * free port. Its event loop is its own: however busy the test process is, it answers in time.
+ */
+export async function startAwsKmsEmulatorProcess(): Promise<AwsKmsEmulatorProcess> {
+  const proc = await startTsxProcess(join(ROOT, 'packages/kms-emulators/src/cli.ts'), {
+    args: ['--aws-port', '0', '--azure-port', 'off', '--gcp-port', 'off', '--json'],
+    env: {},
+    // With --json the command prints one line, {"aws": {...}}, once it listens.
+    ready: /^(\{.*\})\n/m,
+  });
+  const info = (JSON.parse(proc.ready[1] ?? '{}') as { aws?: Record<string, string | undefined> }).aws;
+  const { endpoint, region, accessKeyId, secretAccessKey, devKeyArn } = info ?? {};
+  if (!endpoint || !region || !accessKeyId || !secretAccessKey || !devKeyArn) {
+    await proc.stop();
+    throw new Error(`the AWS KMS emulator printed no endpoint, credentials or key:\n${proc.output()}`);
+  }
+  const control = async (name: string, body: Record<string, unknown>): Promise<unknown> => {
+    const res = await fetch(`${endpoint}/__emulator/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`emulator control ${name}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  };
+  return {
+    endpoint,
+    region,
+    credentials: [{ accessKeyId, secretAccessKey }],
+    keyArn: devKeyArn,
+    admin: {
+      callCount: async (op) =>
+        ((await control('callCount', op === undefined ? {} : { op })) as { count: number }).count,
+      setHang: async (hang) => void (await control('setHang', { hang })),
+    },
+    stop: () => proc.stop(),
+  };
+}
+
+/**
+ * The customer's side of one cloud: creates a key through the provider's official SDK and turns it
+ * off and on again through the provider's own admin API (never through the key service).
+ */
 export interface CustomerKms {
   provider: 'aws-kms' | 'azure-kv' | 'gcp-kms';
   /** Creates a fresh key and returns the reference a tenant admin would register. */

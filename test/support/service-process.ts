@@ -11,15 +11,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const MAIN = join(ROOT, 'services/keyservice/src/main.ts');
 
-/** A TypeScript program serving HTTP in its own process (run with tsx, as an operator would). */
-export interface ServiceProcess {
-  url: string;
-  port: number;
-  /** The metrics listener (`http://host:port`) when the program printed one. */
-  metricsUrl: string | undefined;
-  /** Process id of the program itself (tsx runs it as its own child): signal this one, e.g. SIGHUP. */
-  pid: number | undefined;
+/** A TypeScript program started with tsx in its own process, tracked until it exits. */
+export interface TsxProcess {
   child: ChildProcess;
+  /** What its stdout matched when it became ready (see {@link startTsxProcess}). */
+  ready: RegExpExecArray;
   /** The last 64 KiB of its stdout and stderr. */
   output: () => string;
   /** SIGTERM (SIGKILL after 10 s) and wait for exit; resolves with the exit code. */
@@ -28,18 +24,27 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+/** Options for {@link startTsxProcess}. */
+export interface TsxProcessOptions {
+  /** Command-line arguments after the script. */
+  args?: string[];
+  /** Its whole environment besides PATH and HOME. */
+  env: Record<string, string>;
+  /** It is ready once its output matches this. */
+  ready: RegExp;
+  timeoutMs?: number;
+}
+
 /**
- * Starts `script` with tsx and `env` (plus PATH and HOME) on a free port, and waits for its
- * `listening on http://...` line. Shared by the end-to-end tests and the benchmarks.
+ * Starts `script` with tsx and waits until its output matches `ready`. The process is registered
+ * with test/support/children.ts, so no test leaves it behind. Shared by the end-to-end tests and
+ * the benchmarks.
  */
-export async function startTsxServer(
-  script: string,
-  env: Record<string, string>,
-  timeoutMs = 60_000,
-): Promise<ServiceProcess> {
-  const child = spawn(TSX, [script], {
+export async function startTsxProcess(script: string, opts: TsxProcessOptions): Promise<TsxProcess> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const child = spawn(TSX, [script, ...(opts.args ?? [])], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -62,37 +67,69 @@ export async function startTsxServer(
   };
   // Tracked until it exits, so a failed test never leaves it behind (test/support/children.ts).
   void exited.then(trackChild({ label: `${script} (pid ${child.pid ?? '?'})`, running, stop }));
-  const url = await new Promise<string>((resolveUrl, reject) => {
+  const ready = await new Promise<RegExpExecArray>((resolveReady, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${script} did not start in ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const check = () => {
-      const m = /listening on (https?:\/\/[0-9.]+:\d+)/.exec(out);
-      if (m?.[1]) {
+      const m = opts.ready.exec(out);
+      if (m) {
         clearTimeout(timer);
-        resolveUrl(m[1]);
+        resolveReady(m);
       }
     };
     child.stdout?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${script} exited with ${code} before it was ready:\n${out}`));
     });
   });
-  const pid = /\bpid (\d+)\)/.exec(out)?.[1];
   return {
-    url,
-    port: Number(new URL(url).port),
-    metricsUrl: /metrics on (http:\/\/[0-9.]+:\d+)/.exec(out)?.[1],
-    pid: pid ? Number(pid) : undefined,
     child,
+    ready,
     output: () => out,
     stop,
     async kill() {
       if (running()) child.kill('SIGKILL');
       await exited;
     },
+  };
+}
+
+/** A TypeScript program serving HTTP in its own process (run with tsx, as an operator would). */
+export interface ServiceProcess extends Omit<TsxProcess, 'ready'> {
+  url: string;
+  port: number;
+  /** The metrics listener (`http://host:port`) when the program printed one. */
+  metricsUrl: string | undefined;
+  /** Process id of the program itself (tsx runs it as its own child): signal this one, e.g. SIGHUP. */
+  pid: number | undefined;
+}
+
+/**
+ * Starts `script` with tsx and `env` (plus PATH and HOME) on a free port, and waits for its
+ * `listening on http://...` line. Shared by the end-to-end tests and the benchmarks.
+ */
+export async function startTsxServer(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ServiceProcess> {
+  const { ready, ...proc } = await startTsxProcess(script, {
+    env: { PORT: '0', ...env },
+    ready: /listening on (https?:\/\/[0-9.]+:\d+)/,
+    timeoutMs,
+  });
+  const url = ready[1] ?? '';
+  const out = proc.output();
+  const pid = /\bpid (\d+)\)/.exec(out)?.[1];
+  return {
+    ...proc,
+    url,
+    port: Number(new URL(url).port),
+    metricsUrl: /metrics on (http:\/\/[0-9.]+:\d+)/.exec(out)?.[1],
+    pid: pid ? Number(pid) : undefined,
   };
 }
 
