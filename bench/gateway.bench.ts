@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { machineInfo } from './lib/harness.js';
 import { quantile, summarize } from './lib/stats.js';
 import { api, provisionTenant } from './support/api.js';
@@ -105,6 +106,29 @@ async function load(
   );
   return { timings, wallMs: performance.now() - t0 };
 }
+
+/**
+ * CPU time (ms) a process has used so far, all its threads (`/proc/<pid>/task/<tid>/schedstat`,
+ * nanoseconds); undefined where there is no /proc or no pid. Wall-clock ratios on a loaded 2-core
+ * machine swing widely; the CPU each process spends per stream does not.
+ */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's CPU time (ms). */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 const p = (xs: number[], q: number) =>
   quantile(
@@ -243,13 +267,22 @@ try {
             0.99,
           ),
         );
-        const l = await load(c === 1 ? Math.max(2, PER_ROUND.long / 4) : PER_ROUND.long, c, () =>
-          post(target.url, target.headers, long),
-        );
+        const middle = name === 'gateway' ? service.pid : name === 'floor' ? floorProxy?.pid : undefined;
+        const before = { fake: cpuMsOf(fake.pid), middle: cpuMsOf(middle), client: ownCpuMs() };
+        const streams = c === 1 ? Math.max(2, PER_ROUND.long / 4) : PER_ROUND.long;
+        const l = await load(streams, c, () => post(target.url, target.headers, long));
         add(
           `${name} c${c} relay MB/s`,
           l.timings.reduce((sum, t) => sum + t.bytes, 0) / 1e6 / (l.wallMs / 1000),
         );
+        // CPU per long stream in each process: what decides the ratio when three processes share two cores.
+        const fakeCpu = cpuMsOf(fake.pid);
+        if (fakeCpu !== undefined && before.fake !== undefined)
+          add(`${name} c${c} cpu ms/stream provider`, (fakeCpu - before.fake) / streams);
+        add(`${name} c${c} cpu ms/stream client`, (ownCpuMs() - before.client) / streams);
+        const middleCpu = cpuMsOf(middle);
+        if (middleCpu !== undefined && before.middle !== undefined)
+          add(`${name} c${c} cpu ms/stream ${name}`, (middleCpu - before.middle) / streams);
       }
       add(
         `added c${c} p50`,

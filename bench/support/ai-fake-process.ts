@@ -8,7 +8,7 @@ import { startAiFake } from '@byok/ai-fakes';
 const fake = await startAiFake({
   validKeys: (process.env.AI_FAKE_KEYS ?? '').split(',').filter(Boolean),
 });
-process.stdout.write(`ai fake listening on ${fake.url}\n`);
+process.stdout.write(`ai fake (pid ${process.pid}) listening on ${fake.url}\n`);
 process.on('SIGTERM', () => {
   void fake.close().then(() => process.exit(0));
 });

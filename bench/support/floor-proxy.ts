@@ -55,7 +55,7 @@ server.keepAliveTimeout = 60_000;
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  process.stdout.write(`floor proxy listening on http://127.0.0.1:${port}\n`);
+  process.stdout.write(`floor proxy (pid ${process.pid}) listening on http://127.0.0.1:${port}\n`);
 });
 process.on('SIGTERM', () => {
   server.close();

@@ -370,7 +370,7 @@ export async function buildService(config: Config, opts: BuildOptions): Promise<
         await denials.flushAll();
         await ai.metering.close();
         await rateLimiter.close();
-        aiUpstream.close();
+        await aiUpstream.close();
         await events?.stop();
         cache.close();
         await writer.close();

@@ -34,7 +34,9 @@ export const aiSettings = {
   ),
   idleTimeoutMs: setting(
     'AI_UPSTREAM_IDLE_TIMEOUT_MS',
-    int(100, 3_600_000, 120_000).describe('longest silence of an AI upstream connection, streams included'),
+    int(100, 3_600_000, 120_000).describe(
+      'longest silence while an AI upstream answer is arriving, between two pieces of its body (a stalled stream is cut)',
+    ),
   ),
   cacheMs: setting(
     'AI_CACHE_MS',
