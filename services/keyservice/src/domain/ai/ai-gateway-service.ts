@@ -19,7 +19,7 @@ import type {
   AiReservation,
   UsageObserver,
 } from './metering-port.js';
-import { aiProviderOf, type AiProviderModule, type AiRoute } from './providers/index.js';
+import { aiMethodOf, aiProviderOf, type AiProviderModule, type AiRoute } from './providers/index.js';
 import { SseParser } from './sse-parser.js';
 import { relaySse } from './sse-relay.js';
 import type { UpstreamClient, UpstreamResponse } from './upstream-client.js';
@@ -124,14 +124,14 @@ export class AiGatewayService {
       throw new AppError('NOT_FOUND', `no AI provider key named ${g.secretName}`);
     }
     trace.provider = provider.kind;
-    const method = req.method === 'GET' ? 'GET' : 'POST';
+    const method = aiMethodOf(req.method);
     const path = safeDecodePath(g.path);
-    const route = provider.route(method, path);
-    if (!route)
-      throw new AppError('NOT_FOUND', `${method} ${g.path} is not an allowed ${provider.kind} API path`);
+    const route = method && provider.route(method, path);
+    if (!method || !route)
+      throw new AppError('NOT_FOUND', `${req.method} ${g.path} is not an allowed ${provider.kind} API path`);
     if (row.aiState !== 'active') await this.refuseUnhealthy(g, resource, provider, row);
 
-    const body = method === 'POST' ? jsonBodyOf(req) : undefined;
+    const body = method === 'POST' && !route.bodyless ? jsonBodyOf(req) : undefined;
     const purposeHeader = req.get('x-byok-purpose');
     const purpose = purposeHeader === undefined ? undefined : Purpose.parse(purposeHeader);
     const refused = this.d.crypto.checkPurpose(g.view, g.actor, 'ai.use', resource, purpose);
