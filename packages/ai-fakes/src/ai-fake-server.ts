@@ -49,6 +49,11 @@ export interface AiFake {
   holdStreams(on: boolean): void;
   /** Releases held streams. */
   release(): void;
+  /**
+   * Makes each OpenAI chat stream echo the key it was called with in one more delta, written to
+   * the socket in two parts split inside the key (a gateway must scrub it across chunk boundaries).
+   */
+  echoKeyInStreams(on: boolean): void;
   /** Resolves when a held or running stream's connection has been closed by the other side. */
   nextEarlyClose(): Promise<void>;
   /** The next request of `provider` gets this answer. */
@@ -84,6 +89,7 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
   const defaultDeltas = opts.deltas ?? FAKE_DELTAS;
   const failures = new Map<FakeProvider, FakeFailure[]>();
   let hold = false;
+  let echoKey = false;
   /** Stored Responses API responses (OpenAI stores them unless `store: false`), by id. */
   const stored = new Map<string, { response: ReturnType<typeof openaiWire.response>; input: unknown }>();
   let responseIds = 0;
@@ -99,6 +105,9 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     streamsFinished: 0,
     holdStreams: (on) => {
       hold = on;
+    },
+    echoKeyInStreams: (on) => {
+      echoKey = on;
     },
     release: () => {
       const r = releases;
@@ -121,7 +130,7 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     res.end(text);
   };
 
-  const stream = async (res: ServerResponse, events: string[]) => {
+  const stream = async (res: ServerResponse, events: string[], splitInside?: string) => {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -149,6 +158,15 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     for (const e of rest) {
       if (res.destroyed) return;
       fake.streamBytes += Buffer.byteLength(e);
+      const at = splitInside ? e.indexOf(splitInside) : -1;
+      if (at >= 0) {
+        // Two writes a moment apart: they reach the other side as two chunks, cut inside `splitInside`.
+        res.write(e.slice(0, at + (splitInside!.length >> 1)));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (res.destroyed) return;
+        res.write(e.slice(at + (splitInside!.length >> 1)));
+        continue;
+      }
       // Pipe discipline on our side too: wait for drain when the socket's buffer is full.
       if (!res.write(e)) await new Promise((resolve) => res.once('drain', resolve));
     }
@@ -227,10 +245,14 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
       const modelId = /^\/v1\/models\/([^/]+)$/.exec(path)?.[1];
       if (req.method === 'GET' && modelId) return json(res, 200, openaiWire.model(modelId));
       if (req.method !== 'POST') return json(res, 404, { error: { message: 'not found' } });
-      if (path === '/v1/chat/completions')
-        return b.stream
-          ? stream(res, openaiWire.chatChunks(model, b.stream_options?.include_usage === true, deltas))
-          : json(res, 200, openaiWire.chatCompletion(model));
+      if (path === '/v1/chat/completions') {
+        if (!b.stream) return json(res, 200, openaiWire.chatCompletion(model));
+        const chunks = openaiWire.chatChunks(model, b.stream_options?.include_usage === true, [
+          ...deltas,
+          ...(echoKey ? [` (echo: ${key})`] : []),
+        ]);
+        return stream(res, chunks, echoKey ? key : undefined);
+      }
       if (path === '/v1/responses') {
         const id = `resp_fake${String(++responseIds).padStart(4, '0')}`;
         const response = openaiWire.response(model, id, b.background === true);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FAKE_DELTAS, FAKE_USAGE } from '@byok/ai-fakes';
 import OpenAI from 'openai';
+import { REDACTED } from '../src/domain/ai/key-scrubber.js';
 import { expectProblem } from './acceptance-helpers.js';
 import { auditRows, eventually, KEYS, startGateway, type GatewayFixture } from './ai-gateway-harness.js';
 
@@ -204,6 +205,32 @@ describe('AI gateway with the official OpenAI SDK (baseURL = gateway, apiKey = s
       expectProblem(r, 404, 'NOT_FOUND');
     }
     expect(f.fake.requests.length).toBe(before);
+  });
+
+  it('scrubs the tenant key from a streamed answer that echoes it split across two upstream chunks; every event still arrives', async () => {
+    f.fake.echoKeyInStreams(true);
+    try {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const deltas: string[] = [];
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      for await (const chunk of stream) {
+        expectNoKey('chunk', chunk);
+        const d = chunk.choices[0]?.delta.content;
+        if (d) deltas.push(d);
+        if (chunk.usage) usage = chunk.usage;
+      }
+      // The echo was sent (the fake saw this key) and arrived, redacted as the buffered path does.
+      expect(f.fake.requests.at(-1)?.key).toBe(KEYS.openai);
+      expect(deltas).toEqual([...FAKE_DELTAS, ` (echo: ${REDACTED})`]);
+      expect(usage?.completion_tokens).toBe(FAKE_USAGE.outputTokens);
+    } finally {
+      f.fake.echoKeyInStreams(false);
+    }
   });
 
   it('writes one secret.use event before each call and one ai.use event after it, with provider, model, status, tokens and duration', async () => {
