@@ -49,6 +49,11 @@ export interface AiFake {
   holdStreams(on: boolean): void;
   /** Releases held streams. */
   release(): void;
+  /**
+   * Makes each OpenAI chat stream echo the key it was called with in one more delta, written to
+   * the socket in two parts split inside the key (a gateway must scrub it across chunk boundaries).
+   */
+  echoKeyInStreams(on: boolean): void;
   /** Resolves when a held or running stream's connection has been closed by the other side. */
   nextEarlyClose(): Promise<void>;
   /** The next request of `provider` gets this answer. */
@@ -84,6 +89,10 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
   const defaultDeltas = opts.deltas ?? FAKE_DELTAS;
   const failures = new Map<FakeProvider, FakeFailure[]>();
   let hold = false;
+  let echoKey = false;
+  /** Stored Responses API responses (OpenAI stores them unless `store: false`), by id. */
+  const stored = new Map<string, { response: ReturnType<typeof openaiWire.response>; input: unknown }>();
+  let responseIds = 0;
   let releases: (() => void)[] = [];
   let closeWaiters: (() => void)[] = [];
   const fake: AiFake = {
@@ -96,6 +105,9 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     streamsFinished: 0,
     holdStreams: (on) => {
       hold = on;
+    },
+    echoKeyInStreams: (on) => {
+      echoKey = on;
     },
     release: () => {
       const r = releases;
@@ -118,7 +130,7 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     res.end(text);
   };
 
-  const stream = async (res: ServerResponse, events: string[]) => {
+  const stream = async (res: ServerResponse, events: string[], splitInside?: string) => {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -146,12 +158,40 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
     for (const e of rest) {
       if (res.destroyed) return;
       fake.streamBytes += Buffer.byteLength(e);
+      const at = splitInside ? e.indexOf(splitInside) : -1;
+      if (at >= 0) {
+        // Two writes a moment apart: they reach the other side as two chunks, cut inside `splitInside`.
+        res.write(e.slice(0, at + (splitInside!.length >> 1)));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (res.destroyed) return;
+        res.write(e.slice(at + (splitInside!.length >> 1)));
+        continue;
+      }
       // Pipe discipline on our side too: wait for drain when the socket's buffer is full.
       if (!res.write(e)) await new Promise((resolve) => res.once('drain', resolve));
     }
     finished = true;
     fake.streamsFinished++;
     res.end();
+  };
+
+  /** A stored response: retrieve, delete, cancel (background ones only) and its input items. */
+  const storedResponse = (res: ServerResponse, method: string, id: string, sub: string | undefined) => {
+    const entry = stored.get(id);
+    if (!entry) return json(res, 404, openaiWire.responseNotFound(id));
+    const op = `${method} ${sub ?? ''}`;
+    if (op === 'GET ') return json(res, 200, entry.response);
+    if (op === 'DELETE ') {
+      stored.delete(id);
+      return json(res, 200, openaiWire.responseDeleted(id));
+    }
+    if (op === 'POST /cancel') {
+      if (!entry.response.background) return json(res, 400, openaiWire.notCancellable());
+      entry.response = { ...entry.response, status: 'cancelled' };
+      return json(res, 200, entry.response);
+    }
+    if (op === 'GET /input_items') return json(res, 200, openaiWire.inputItems(entry.input));
+    return json(res, 404, { error: { message: 'not found' } });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
@@ -179,6 +219,9 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
       model?: string;
       stream?: boolean;
       stream_options?: { include_usage?: boolean };
+      background?: boolean;
+      store?: boolean;
+      input?: unknown;
     };
     if (!key || !fake.validKeys.has(key)) {
       if (provider === 'openai') return json(res, 401, openaiWire.invalidKey(key ?? ''));
@@ -196,12 +239,29 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
         ? Array.from({ length: maxTokens }, (_, i) => ` token${i % 1000}`)
         : defaultDeltas;
     if (provider === 'openai') {
-      if (req.method === 'GET') return json(res, 200, openaiWire.models());
-      if (path === '/v1/chat/completions')
-        return b.stream
-          ? stream(res, openaiWire.chatChunks(model, b.stream_options?.include_usage === true, deltas))
-          : json(res, 200, openaiWire.chatCompletion(model));
-      if (path === '/v1/responses') return json(res, 200, openaiWire.response(model));
+      const one = /^\/v1\/responses\/([^/]+)(\/cancel|\/input_items)?$/.exec(path);
+      if (one) return storedResponse(res, req.method ?? '', one[1] as string, one[2]);
+      if (req.method === 'GET' && path === '/v1/models') return json(res, 200, openaiWire.models());
+      const modelId = /^\/v1\/models\/([^/]+)$/.exec(path)?.[1];
+      if (req.method === 'GET' && modelId) return json(res, 200, openaiWire.model(modelId));
+      if (req.method !== 'POST') return json(res, 404, { error: { message: 'not found' } });
+      if (path === '/v1/chat/completions') {
+        if (!b.stream) return json(res, 200, openaiWire.chatCompletion(model));
+        const chunks = openaiWire.chatChunks(model, b.stream_options?.include_usage === true, [
+          ...deltas,
+          ...(echoKey ? [` (echo: ${key})`] : []),
+        ]);
+        return stream(res, chunks, echoKey ? key : undefined);
+      }
+      if (path === '/v1/responses') {
+        const id = `resp_fake${String(++responseIds).padStart(4, '0')}`;
+        const response = openaiWire.response(model, id, b.background === true);
+        if (b.store !== false) {
+          stored.set(id, { response, input: b.input });
+          if (stored.size > 1000) stored.delete(stored.keys().next().value as string);
+        }
+        return json(res, 200, response);
+      }
       if (path === '/v1/embeddings')
         return json(
           res,
@@ -210,18 +270,28 @@ export async function startAiFake(opts: AiFakeOptions): Promise<AiFake> {
         );
     }
     if (provider === 'anthropic') {
-      if (req.method === 'GET') return json(res, 200, anthropicWire.models());
+      if (req.method === 'GET') {
+        const id = /^\/v1\/models\/([^/]+)$/.exec(path)?.[1];
+        return json(res, 200, id ? anthropicWire.model(id) : anthropicWire.models());
+      }
       if (path.endsWith('/count_tokens')) return json(res, 200, anthropicWire.countTokens());
       return b.stream
         ? stream(res, anthropicWire.streamEvents(model, deltas))
         : json(res, 200, anthropicWire.message(model));
     }
     if (provider === 'google') {
-      if (req.method === 'GET') return json(res, 200, googleWire.models());
+      if (req.method === 'GET') {
+        const one = /^\/v1(?:beta)?\/models\/([^/:]+)$/.exec(path)?.[1];
+        return json(res, 200, one ? googleWire.model(one) : googleWire.models());
+      }
       const m = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
-      if (!m) return json(res, 404, { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } });
+      if (!m) return json(res, 404, googleWire.notFound());
       const [, gm, op] = m as unknown as [string, string, string];
       if (op === 'countTokens') return json(res, 200, googleWire.countTokens());
+      if (op === 'batchEmbedContents') {
+        const requests = (body as { requests?: unknown } | undefined)?.requests;
+        return json(res, 200, googleWire.batchEmbeddings(Array.isArray(requests) ? requests.length : 0));
+      }
       if (op === 'streamGenerateContent' && url.searchParams.get('alt') === 'sse')
         return stream(res, googleWire.streamEvents(gm, deltas));
       return json(res, 200, googleWire.response(gm));

@@ -58,27 +58,76 @@ export const openaiWire = {
       );
     return [...out.map((d) => sseEvent(d)), sseEvent('[DONE]')];
   },
-  response: (model: string) => ({
-    id: 'resp_fake0001',
+  /** A Responses API response; `background: true` ones start `queued`, with no output or usage yet. */
+  response: (model: string, id = 'resp_fake0001', background = false) => ({
+    id,
     object: 'response',
     created_at: 1_760_000_000,
-    status: 'completed',
+    status: background ? 'queued' : 'completed',
+    background,
     model,
-    output: [
-      {
-        type: 'message',
-        id: 'msg_fake0001',
-        status: 'completed',
-        role: 'assistant',
-        content: [{ type: 'output_text', text: TEXT, annotations: [] }],
-      },
-    ],
-    usage: {
-      input_tokens: FAKE_USAGE.inputTokens,
-      input_tokens_details: { cached_tokens: FAKE_USAGE.cachedInputTokens },
-      output_tokens: FAKE_USAGE.outputTokens,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: FAKE_USAGE.inputTokens + FAKE_USAGE.outputTokens,
+    output: background
+      ? []
+      : [
+          {
+            type: 'message',
+            id: 'msg_fake0001',
+            status: 'completed',
+            role: 'assistant',
+            content: [{ type: 'output_text', text: TEXT, annotations: [] }],
+          },
+        ],
+    usage: background
+      ? null
+      : {
+          input_tokens: FAKE_USAGE.inputTokens,
+          input_tokens_details: { cached_tokens: FAKE_USAGE.cachedInputTokens },
+          output_tokens: FAKE_USAGE.outputTokens,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: FAKE_USAGE.inputTokens + FAKE_USAGE.outputTokens,
+        },
+  }),
+  /** `DELETE /v1/responses/{id}`. */
+  responseDeleted: (id: string) => ({ id, object: 'response', deleted: true }),
+  /** `GET /v1/responses/{id}/input_items`: the request's input as message items, one page. */
+  inputItems: (input: unknown) => {
+    const messages: { role: string; content: unknown }[] =
+      typeof input === 'string'
+        ? [{ role: 'user', content: input }]
+        : Array.isArray(input)
+          ? (input as { role: string; content: unknown }[])
+          : [];
+    const data = messages.map((m, i) => ({
+      id: `msg_fakeinput${i + 1}`,
+      type: 'message',
+      role: m.role,
+      status: 'completed',
+      content: typeof m.content === 'string' ? [{ type: 'input_text', text: m.content }] : (m.content ?? []),
+    }));
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: false,
+    };
+  },
+  /** OpenAI's 404 for an unknown (or deleted) stored response. */
+  responseNotFound: (id: string) => ({
+    error: {
+      message: `Response with id '${id}' not found.`,
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
+    },
+  }),
+  /** OpenAI's 400 for cancelling a response that was not created in background mode. */
+  notCancellable: () => ({
+    error: {
+      message: 'Only responses created with background=true can be cancelled.',
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
     },
   }),
   /** `encoding_format: 'base64'` (the SDK's default) sends little-endian float32s in base64. */
@@ -96,10 +145,9 @@ export const openaiWire = {
     model,
     usage: { prompt_tokens: FAKE_USAGE.inputTokens, total_tokens: FAKE_USAGE.inputTokens },
   }),
-  models: () => ({
-    object: 'list',
-    data: [{ id: 'gpt-4o-mini', object: 'model', created: 1_700_000_000, owned_by: 'system' }],
-  }),
+  models: () => ({ object: 'list', data: [openaiWire.model('gpt-4o-mini')] }),
+  /** `GET /v1/models/{id}`. */
+  model: (id: string) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' }),
   /** OpenAI's 401: it names the presented key, masked but for its last four characters. */
   invalidKey: (key: string) => ({
     error: {
@@ -174,17 +222,17 @@ export const anthropicWire = {
   },
   countTokens: () => ({ input_tokens: FAKE_USAGE.inputTokens }),
   models: () => ({
-    data: [
-      {
-        type: 'model',
-        id: 'claude-sonnet-4-5',
-        display_name: 'Claude Sonnet 4.5',
-        created_at: '2025-09-29T00:00:00Z',
-      },
-    ],
+    data: [anthropicWire.model('claude-sonnet-4-5')],
     has_more: false,
     first_id: 'claude-sonnet-4-5',
     last_id: 'claude-sonnet-4-5',
+  }),
+  /** `GET /v1/models/{id}`. */
+  model: (id: string) => ({
+    type: 'model',
+    id,
+    display_name: 'Claude Sonnet 4.5',
+    created_at: '2025-09-29T00:00:00Z',
   }),
   invalidKey: () => ({
     type: 'error',
@@ -215,7 +263,20 @@ export const googleWire = {
       sseEvent(JSON.stringify(googleWire.response(model, d, i === deltas.length - 1)), undefined, '\r\n'),
     ),
   countTokens: () => ({ totalTokens: FAKE_USAGE.inputTokens }),
-  models: () => ({ models: [{ name: 'models/gemini-2.0-flash', displayName: 'Gemini 2.0 Flash' }] }),
+  /** `batchEmbedContents`: one embedding per request in the batch. */
+  batchEmbeddings: (requests: number) => ({
+    embeddings: Array.from({ length: requests }, () => ({ values: [0.0023, -0.0092, 0.0158] })),
+  }),
+  models: () => ({ models: [googleWire.model('gemini-2.0-flash')] }),
+  /** `GET /v1beta/models/{model}`. */
+  model: (model: string) => ({
+    name: `models/${model}`,
+    displayName: 'Gemini 2.0 Flash',
+    inputTokenLimit: 1_048_576,
+    outputTokenLimit: 8192,
+    supportedGenerationMethods: ['generateContent', 'countTokens'],
+  }),
+  notFound: () => ({ error: { code: 404, message: 'not found', status: 'NOT_FOUND' } }),
   invalidKey: () => ({
     error: {
       code: 400,

@@ -57,7 +57,7 @@ const SUMMARY =
   '(Authorization: Bearer, x-api-key, x-goog-api-key or api-key); `x-byok-purpose` declares the purpose.';
 
 /**
- * The AI gateway: one catch-all entry per method under `/v1/tenants/{tenantId}/ai/{secretName}/`;
+ * The AI gateway: one catch-all entry per method (POST, GET, DELETE) under `/v1/tenants/{tenantId}/ai/{secretName}/`;
  * the secret's kind picks the provider, whose allow-list decides which upstream paths exist.
  */
 export const aiOperations = {
@@ -80,7 +80,21 @@ export const aiOperations = {
     path: '/v1/tenants/{tenantId}/ai/{secretName}/{upstreamPath}',
     catchAll: true,
     tag: 'ai-gateway',
-    summary: 'AI provider gateway, read operations (models list, a model)',
+    summary:
+      'AI provider gateway, read operations (models list, a model, a stored OpenAI response and its input items)',
+    roles: ['service'],
+    params: gateway,
+    responses: RELAYED,
+    errors: GATEWAY_ERRORS,
+    clientExclusion: "use the provider's official SDK with its base URL set to the gateway",
+  }),
+  aiGatewayDelete: defineOperation({
+    id: 'aiGatewayDelete',
+    method: 'delete',
+    path: '/v1/tenants/{tenantId}/ai/{secretName}/{upstreamPath}',
+    catchAll: true,
+    tag: 'ai-gateway',
+    summary: 'AI provider gateway, delete operations (a stored OpenAI response)',
     roles: ['service'],
     params: gateway,
     responses: RELAYED,

@@ -10,7 +10,7 @@ import { tenantOperations } from './tenant-operations.js';
 import { tokenOperations } from './token-operations.js';
 import { usageOperations } from './usage-operations.js';
 
-const { aiGatewayPost, aiGatewayGet, ...aiManagementOperations } = aiOperations;
+const { aiGatewayPost, aiGatewayGet, aiGatewayDelete, ...aiManagementOperations } = aiOperations;
 
 /**
  * Every route of the API, once. The order is the order the service registers them in: the hot
@@ -22,6 +22,7 @@ export const apiContract = {
   ...cryptoOperations,
   aiGatewayPost,
   aiGatewayGet,
+  aiGatewayDelete,
   ...secretOperations,
   ...tenantOperations,
   ...keyOperations,

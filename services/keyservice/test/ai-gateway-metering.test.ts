@@ -354,6 +354,62 @@ describe('a tenant spend cap across two instances', () => {
     }
   });
 
+  it('under a cap of zero, stored-response calls and model lookups (no model, no usage of their own) pass: nothing reserved, refused or metered; a retrieved response is not billed again', async () => {
+    const t = await tenantWithKeys(f, 'meter-stored');
+    const openai = new OpenAI({ baseURL: `${t.base('gpt')}/v1`, apiKey: t.service, maxRetries: 0 });
+    // Created (and billed once) before the cap.
+    const done = await openai.responses.create({ model: 'gpt-4o-mini', input: 'hi' });
+    const queued = await openai.responses.create({ model: 'gpt-4o-mini', input: 'hi', background: true });
+    const billed = await eventually(
+      () => dailyRows(f.s, 'meter-stored'),
+      (r) => r[0]?.calls === '2',
+    );
+    const cap = await f.s.call('PUT', '/v1/tenants/meter-stored/ai/budget', {
+      token: t.admin,
+      body: { period: 'day', limitMicros: 0 },
+    });
+    expect(cap.status).toBe(200);
+    // A billed call is refused now (the cap is in force)...
+    await expect(openai.responses.create({ model: 'gpt-4o-mini', input: 'hi' })).rejects.toMatchObject({
+      status: 402,
+    });
+    // ...these are not: none names a model or bills a token (a retrieved response repeats its usage).
+    const upstreamBefore = f.fake.requests.length;
+    expect((await openai.responses.retrieve(done.id)).usage?.input_tokens).toBe(FAKE_USAGE.inputTokens);
+    expect((await openai.responses.inputItems.list(done.id)).data).toHaveLength(1);
+    expect((await openai.responses.cancel(queued.id)).status).toBe('cancelled');
+    expect((await openai.responses.delete(done.id).asResponse()).status).toBe(200);
+    expect((await openai.models.retrieve('gpt-4o-mini')).id).toBe('gpt-4o-mini');
+    expect(f.fake.requests.length - upstreamBefore).toBe(5);
+
+    const free = [
+      'responses.retrieve',
+      'responses.input_items',
+      'responses.cancel',
+      'responses.delete',
+      'models',
+    ];
+    const uses = await eventually(
+      () => audit(f.s, 'meter-stored', 'ai.use'),
+      (r) => free.every((op) => r.some((e) => e.details?.operation === op)),
+    );
+    for (const e of uses.filter((u) => free.includes(u.details?.operation as string)))
+      expect({ op: e.details?.operation, outcome: e.outcome, tokens: e.details?.inputTokens }).toEqual({
+        op: e.details?.operation,
+        outcome: 'success',
+        tokens: undefined,
+      });
+    expect(await audit(f.s, 'meter-stored', 'ai.model.unpriced')).toEqual([]);
+    expect(await audit(f.s, 'meter-stored', 'ai.budget.exceeded')).toHaveLength(1);
+    const reservations = await sql<{ n: string }>(
+      f.s,
+      'SELECT count(*)::text AS n FROM ai_reservations WHERE tenant_id = $1',
+      ['meter-stored'],
+    );
+    expect(reservations[0]?.n).toBe('0');
+    expect(await dailyRows(f.s, 'meter-stored')).toEqual(billed);
+  });
+
   it('with a cap set, a model missing from the price table is refused MODEL_NOT_PRICED, no upstream call', async () => {
     const t = await tenantWithKeys(f, 'meter-unpriced');
     expect(

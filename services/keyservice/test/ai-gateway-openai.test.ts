@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FAKE_DELTAS, FAKE_USAGE } from '@byok/ai-fakes';
 import OpenAI from 'openai';
+import { REDACTED } from '../src/domain/ai/key-scrubber.js';
+import { expectProblem } from './acceptance-helpers.js';
 import { auditRows, eventually, KEYS, startGateway, type GatewayFixture } from './ai-gateway-harness.js';
 
 /** Everything the client received must be free of the tenant's key. */
@@ -121,6 +123,114 @@ describe('AI gateway with the official OpenAI SDK (baseURL = gateway, apiKey = s
       status: expect.any(Number),
     });
     expect(f.fake.requests.length).toBe(before);
+  });
+
+  it('retrieves, lists the input items of, cancels and deletes a stored response, and retrieves a model: upstream saw each method and path with the tenant key; each call is an ai.use event naming its operation', async () => {
+    const created = await client.responses.create({ model: 'gpt-4o-mini', input: 'hi', background: true });
+    expect(created.status).toBe('queued');
+    const id = created.id;
+    const before = f.fake.requests.length;
+
+    const got = await client.responses.retrieve(id, { include: ['reasoning.encrypted_content'] });
+    expect({ id: got.id, status: got.status }).toEqual({ id, status: 'queued' });
+    const items = await client.responses.inputItems.list(id);
+    expect(items.data).toMatchObject([{ type: 'message', role: 'user', content: [{ text: 'hi' }] }]);
+    const cancelled = await client.responses.cancel(id);
+    expect(cancelled.status).toBe('cancelled');
+    // The SDK types the deletion as void: its body is read off the raw response.
+    const deleted = await client.responses.delete(id).asResponse();
+    expect({ status: deleted.status, body: (await deleted.json()) as unknown }).toEqual({
+      status: 200,
+      body: { id, object: 'response', deleted: true },
+    });
+    // Gone upstream: the provider's own 404 is relayed.
+    await expect(client.responses.retrieve(id)).rejects.toMatchObject({ status: 404 });
+    const model = await client.models.retrieve('gpt-4o-mini');
+    expect(model).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
+
+    const seen = f.fake.requests.slice(before);
+    expect(seen.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /v1/responses/${id}`,
+      `GET /v1/responses/${id}/input_items`,
+      `POST /v1/responses/${id}/cancel`,
+      `DELETE /v1/responses/${id}`,
+      `GET /v1/responses/${id}`,
+      'GET /v1/models/gpt-4o-mini',
+    ]);
+    for (const r of seen) {
+      expect(r.key).toBe(KEYS.openai);
+      expect(JSON.stringify(r.headers)).not.toContain(f.tokens.service);
+    }
+    // The SDK's query reached upstream; the cancel had no body to relay.
+    expect(seen[0]?.query.getAll('include[]')).toEqual(['reasoning.encrypted_content']);
+    expect(seen[2]?.body).toBeUndefined();
+    expectNoKey('responses', [got, items, cancelled, model]);
+
+    const ops = ['responses.retrieve', 'responses.input_items', 'responses.cancel', 'responses.delete'];
+    const rows = await eventually(
+      () => auditRows(f, 'ai.use'),
+      (r) =>
+        ops.every((op) => r.some((e) => e.details?.operation === op)) &&
+        r.filter((e) => e.details?.operation === 'responses.retrieve').length === 2,
+    );
+    const byOp = (op: string) =>
+      rows
+        .filter((e) => e.details?.operation === op)
+        .map((e) => ({ outcome: e.outcome, status: e.details?.httpStatus, provider: e.details?.provider }));
+    expect(byOp('responses.retrieve')).toEqual([
+      { outcome: 'success', status: 200, provider: 'openai' },
+      { outcome: 'failure', status: 404, provider: 'openai' },
+    ]);
+    for (const op of ops.slice(1))
+      expect(byOp(op)).toEqual([{ outcome: 'success', status: 200, provider: 'openai' }]);
+  });
+
+  it('refuses a method a gateway path does not allow with 404 NOT_FOUND problem+json, never calling upstream', async () => {
+    const before = f.fake.requests.length;
+    const path = (p: string) => `/v1/tenants/${f.tenantId}/ai/gpt${p}`;
+    for (const [method, p] of [
+      ['DELETE', '/v1/chat/completions'],
+      ['GET', '/v1/chat/completions'],
+      ['POST', '/v1/responses/resp_fake0001'],
+      ['GET', '/v1/responses/resp_fake0001/cancel'],
+      ['DELETE', '/v1/responses/resp_fake0001/input_items'],
+      ['DELETE', '/v1/models/gpt-4o-mini'],
+      ['PUT', '/v1/responses/resp_fake0001'],
+      ['PATCH', '/v1/responses/resp_fake0001'],
+      ['HEAD', '/v1/models'],
+    ] as const) {
+      const r = await f.s.call(method, path(p), { token: f.tokens.service });
+      expect({ method, p, status: r.status }).toEqual({ method, p, status: 404 });
+      if (method === 'HEAD') continue;
+      expectProblem(r, 404, 'NOT_FOUND');
+    }
+    expect(f.fake.requests.length).toBe(before);
+  });
+
+  it('scrubs the tenant key from a streamed answer that echoes it split across two upstream chunks; every event still arrives', async () => {
+    f.fake.echoKeyInStreams(true);
+    try {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const deltas: string[] = [];
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      for await (const chunk of stream) {
+        expectNoKey('chunk', chunk);
+        const d = chunk.choices[0]?.delta.content;
+        if (d) deltas.push(d);
+        if (chunk.usage) usage = chunk.usage;
+      }
+      // The echo was sent (the fake saw this key) and arrived, redacted as the buffered path does.
+      expect(f.fake.requests.at(-1)?.key).toBe(KEYS.openai);
+      expect(deltas).toEqual([...FAKE_DELTAS, ` (echo: ${REDACTED})`]);
+      expect(usage?.completion_tokens).toBe(FAKE_USAGE.outputTokens);
+    } finally {
+      f.fake.echoKeyInStreams(false);
+    }
   });
 
   it('writes one secret.use event before each call and one ai.use event after it, with provider, model, status, tokens and duration', async () => {

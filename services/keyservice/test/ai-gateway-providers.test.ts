@@ -3,7 +3,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import { FAKE_DELTAS, FAKE_USAGE } from '@byok/ai-fakes';
 import { AzureOpenAI } from 'openai';
-import { KEYS, startGateway, type GatewayFixture } from './ai-gateway-harness.js';
+import { auditRows, eventually, KEYS, startGateway, type GatewayFixture } from './ai-gateway-harness.js';
 
 const TEXT = FAKE_DELTAS.join('');
 
@@ -103,6 +103,29 @@ describe('AI gateway with the official Anthropic, Gemini and Azure OpenAI SDKs',
       expect(f.fake.requests.length).toBe(before);
     });
 
+    it('lists models and retrieves one (models.retrieve: GET /v1/models/{id}), with the tenant key', async () => {
+      const { result, requests } = await seen(async () => ({
+        list: await client.models.list(),
+        one: await client.models.retrieve('claude-sonnet-4-5'),
+      }));
+      expect(result.list.data.map((m) => m.id)).toEqual(['claude-sonnet-4-5']);
+      expect(result.one).toMatchObject({ type: 'model', id: 'claude-sonnet-4-5' });
+      expect(requests.map((r) => `${r.method} ${r.path} ${r.key === KEYS.anthropic}`)).toEqual([
+        'GET /v1/models true',
+        'GET /v1/models/claude-sonnet-4-5 true',
+      ]);
+      const models = (rows: Awaited<ReturnType<typeof auditRows>>) =>
+        rows.filter((e) => e.details?.provider === 'anthropic' && e.details.operation === 'models');
+      const rows = await eventually(
+        () => auditRows(f, 'ai.use'),
+        (r) => models(r).length === 2,
+      );
+      expect(models(rows).map((e) => [e.outcome, e.details?.httpStatus])).toEqual([
+        ['success', 200],
+        ['success', 200],
+      ]);
+    });
+
     it('counts tokens', async () => {
       const r = await client.messages.countTokens({
         model: 'claude-sonnet-4-5',
@@ -152,6 +175,30 @@ describe('AI gateway with the official Anthropic, Gemini and Azure OpenAI SDKs',
     it('counts tokens', async () => {
       const r = await ai.models.countTokens({ model: 'gemini-2.0-flash', contents: 'hi' });
       expect(r.totalTokens).toBe(FAKE_USAGE.inputTokens);
+    });
+
+    it('gets one model (models.get: GET /v1beta/models/{model}) and embeds content (embedContent is sent as batchEmbedContents), with the tenant key', async () => {
+      const { result, requests } = await seen(async () => ({
+        model: await ai.models.get({ model: 'gemini-2.0-flash' }),
+        embedded: await ai.models.embedContent({ model: 'gemini-embedding-001', contents: ['hi', 'there'] }),
+      }));
+      expect(result.model.name).toBe('models/gemini-2.0-flash');
+      expect(result.embedded.embeddings?.map((e) => e.values)).toEqual([
+        [0.0023, -0.0092, 0.0158],
+        [0.0023, -0.0092, 0.0158],
+      ]);
+      expect(requests.map((r) => `${r.method} ${r.path} ${r.key === KEYS.google}`)).toEqual([
+        'GET /v1beta/models/gemini-2.0-flash true',
+        'POST /v1beta/models/gemini-embedding-001:batchEmbedContents true',
+      ]);
+      const rows = await eventually(
+        () => auditRows(f, 'ai.use'),
+        (r) => r.some((e) => e.details?.operation === 'batchEmbedContents'),
+      );
+      expect(rows.find((e) => e.details?.operation === 'batchEmbedContents')).toMatchObject({
+        outcome: 'success',
+        details: { provider: 'google', model: 'gemini-embedding-001', httpStatus: 200 },
+      });
     });
 
     it("maps Gemini's invalid-key answer (400 API_KEY_INVALID) to 424 and marks the secret invalid", async () => {

@@ -14,6 +14,7 @@ const ACTION: Partial<Record<OperationId, Action>> = {
   revealSecret: 'secret.reveal',
   aiGatewayPost: 'ai.use',
   aiGatewayGet: 'ai.use',
+  aiGatewayDelete: 'ai.use',
   deleteSecret: 'secret.delete',
   getTenant: 'tenant.read',
   putCmk: 'cmk.write',

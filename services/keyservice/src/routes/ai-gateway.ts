@@ -14,7 +14,9 @@ function upstreamPartOf(req: Request): { path: string; search: string } {
 }
 
 /** The AI provider gateway: `/v1/tenants/{t}/ai/{secretName}/...` in each provider's own API. */
-export function aiGatewayHandlers(deps: RouteDeps): ContractHandlers<'aiGatewayPost' | 'aiGatewayGet'> {
+export function aiGatewayHandlers(
+  deps: RouteDeps,
+): ContractHandlers<'aiGatewayPost' | 'aiGatewayGet' | 'aiGatewayDelete'> {
   const handle = async (req: Request, res: Response) => {
     res.locals.providerErrorEnvelope = true;
     const view = await tenantAccess(deps, req, res, 'ai.use');
@@ -27,7 +29,7 @@ export function aiGatewayHandlers(deps: RouteDeps): ContractHandlers<'aiGatewayP
       ...upstreamPartOf(req),
     });
   };
-  return { aiGatewayPost: handle, aiGatewayGet: handle };
+  return { aiGatewayPost: handle, aiGatewayGet: handle, aiGatewayDelete: handle };
 }
 
 /**

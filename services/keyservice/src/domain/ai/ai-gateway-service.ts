@@ -19,9 +19,10 @@ import type {
   AiReservation,
   UsageObserver,
 } from './metering-port.js';
-import { aiProviderOf, type AiProviderModule, type AiRoute } from './providers/index.js';
+import { aiMethodOf, aiProviderOf, type AiProviderModule, type AiRoute } from './providers/index.js';
 import { SseParser } from './sse-parser.js';
 import { relaySse } from './sse-relay.js';
+import { StreamKeyScrubber } from './stream-key-scrubber.js';
 import type { UpstreamClient, UpstreamResponse } from './upstream-client.js';
 
 /** Largest non-streaming upstream body relayed (embeddings of a big batch fit). */
@@ -124,14 +125,14 @@ export class AiGatewayService {
       throw new AppError('NOT_FOUND', `no AI provider key named ${g.secretName}`);
     }
     trace.provider = provider.kind;
-    const method = req.method === 'GET' ? 'GET' : 'POST';
+    const method = aiMethodOf(req.method);
     const path = safeDecodePath(g.path);
-    const route = provider.route(method, path);
-    if (!route)
-      throw new AppError('NOT_FOUND', `${method} ${g.path} is not an allowed ${provider.kind} API path`);
+    const route = method && provider.route(method, path);
+    if (!method || !route)
+      throw new AppError('NOT_FOUND', `${req.method} ${g.path} is not an allowed ${provider.kind} API path`);
     if (row.aiState !== 'active') await this.refuseUnhealthy(g, resource, provider, row);
 
-    const body = method === 'POST' ? jsonBodyOf(req) : undefined;
+    const body = method === 'POST' && !route.bodyless ? jsonBodyOf(req) : undefined;
     const purposeHeader = req.get('x-byok-purpose');
     const purpose = purposeHeader === undefined ? undefined : Purpose.parse(purposeHeader);
     const refused = this.d.crypto.checkPurpose(g.view, g.actor, 'ai.use', resource, purpose);
@@ -225,7 +226,7 @@ export class AiGatewayService {
     };
     try {
       const sse = /^text\/event-stream/i.test(headerOf(up.headers['content-type']) ?? '');
-      if (up.status < 400 && sse) await this.relayStream(res, up, record);
+      if (up.status < 400 && sse) await this.relayStream(res, up, record, key);
       else await this.relayBuffered(res, up, record, key, provider, g, resource, row);
     } catch (err) {
       record.reason ??= toAppError(err).code;
@@ -345,8 +346,16 @@ export class AiGatewayService {
     );
   }
 
-  /** Relays an SSE stream as it arrives (see {@link relaySse}), observed by metering on the way. */
-  private async relayStream(res: Response, up: UpstreamResponse, record: CallRecord): Promise<void> {
+  /**
+   * Relays an SSE stream as it arrives (see {@link relaySse}), observed by metering on the way and
+   * scrubbed of the key (a provider's stream never echoes it; if one ever did, it is not relayed).
+   */
+  private async relayStream(
+    res: Response,
+    up: UpstreamResponse,
+    record: CallRecord,
+    key: string,
+  ): Promise<void> {
     res.writeHead(up.status, relayedHeaders(up));
     res.flushHeaders();
     // Only the events metering can learn from are decoded (the observer names them).
@@ -355,7 +364,7 @@ export class AiGatewayService {
       (event, data) => observer.sseEvent(event, data),
       () => observer.sseNeedles?.(),
     );
-    const reason = await relaySse(up.body, res, (chunk) => parser.push(chunk));
+    const reason = await relaySse(up.body, res, (chunk) => parser.push(chunk), new StreamKeyScrubber(key));
     if (reason) record.reason ??= reason;
     else parser.end();
   }

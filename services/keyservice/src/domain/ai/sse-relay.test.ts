@@ -1,6 +1,11 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { MAX_HELD_BYTES, relaySse, TurnCoalescer } from './sse-relay.js';
+import { StreamKeyScrubber } from './stream-key-scrubber.js';
+
+/** The key every relay here scrubs (the relayed events do not hold it unless a test says so). */
+const KEY = 'sk-proj-RelayTestKey0123456789abcdef';
+const scrubber = () => new StreamKeyScrubber(KEY);
 
 /** A caller's side that accepts `room` bytes, then stops reading until `drain()`. */
 function slowCaller(room: number) {
@@ -48,7 +53,7 @@ describe('relaySse', () => {
     const upstream = new PassThrough({ highWaterMark: 1024 });
     const caller = slowCaller(4096);
     const seen: number[] = [];
-    const done = relaySse(upstream, caller.res, (c) => seen.push(c.length));
+    const done = relaySse(upstream, caller.res, (c) => seen.push(c.length), scrubber());
     const event = Buffer.from(`data: ${'x'.repeat(500)}\n\n`);
     let written = 0;
     // Upstream writes for as long as the relay lets it (its own write() says when to stop).
@@ -73,7 +78,7 @@ describe('relaySse', () => {
   it('destroys upstream when the caller goes away mid-stream', async () => {
     const upstream = new PassThrough();
     const caller = slowCaller(Infinity);
-    const done = relaySse(upstream, caller.res, () => undefined);
+    const done = relaySse(upstream, caller.res, () => undefined, scrubber());
     upstream.write('data: 1\n\n');
     await tick();
     caller.res.destroy();
@@ -85,7 +90,7 @@ describe('relaySse', () => {
     const upstream = new PassThrough();
     const caller = recordingCaller();
     const observed: Buffer[] = [];
-    const done = relaySse(upstream, caller.res, (c) => observed.push(c));
+    const done = relaySse(upstream, caller.res, (c) => observed.push(c), scrubber());
     const [first, ...rest] = events(0, 5);
     upstream.write(first);
     await new Promise((r) => process.nextTick(r));
@@ -111,7 +116,7 @@ describe('relaySse', () => {
   it('pauses upstream when a burst within one turn fills the caller, and relays it all once drained', async () => {
     const upstream = new PassThrough({ highWaterMark: 1024 });
     const caller = slowCaller(4096);
-    const done = relaySse(upstream, caller.res, () => undefined);
+    const done = relaySse(upstream, caller.res, () => undefined, scrubber());
     const event = Buffer.from(`data: ${'x'.repeat(500)}\n\n`);
     // Upstream writes as a provider does: all it may in one go, then waits for 'drain'.
     let written = 0;
@@ -136,7 +141,7 @@ describe('relaySse', () => {
     const upstream = new PassThrough();
     const caller = recordingCaller();
     const observed: Buffer[] = [];
-    const done = relaySse(upstream, caller.res, (c) => observed.push(c));
+    const done = relaySse(upstream, caller.res, (c) => observed.push(c), scrubber());
     const [first, second] = events(0, 2);
     upstream.write(first);
     upstream.write(second);
@@ -153,13 +158,59 @@ describe('relaySse', () => {
   it('ends the caller with an error (not a clean end) when upstream breaks off', async () => {
     const upstream = new PassThrough();
     const caller = recordingCaller();
-    const done = relaySse(upstream, caller.res, () => undefined);
+    const done = relaySse(upstream, caller.res, () => undefined, scrubber());
     upstream.write(events(0, 1)[0]);
     await tick();
     upstream.destroy(new Error('socket hang up'));
     await expect(done).resolves.toBe('upstream-broke-off');
     expect(caller.res.destroyed).toBe(true);
     expect(caller.res.writableFinished).toBe(false);
+  });
+});
+
+describe('relaySse through the key scrubber', () => {
+  it('never writes (or shows metering) a key split across chunks of two turns; the event before it goes out at once', async () => {
+    const upstream = new PassThrough();
+    const caller = recordingCaller();
+    const observed: Buffer[] = [];
+    const done = relaySse(upstream, caller.res, (c) => observed.push(c), scrubber());
+    upstream.write(`data: {"n":0}\n\ndata: {"echo":"${KEY.slice(0, 15)}`);
+    await new Promise((r) => process.nextTick(r));
+    // The first chunk at once, all of it but the end that may be the start of the key.
+    expect(caller.writes.map(String)).toEqual(['data: {"n":0}\n\ndata: {"echo":"']);
+    await tick();
+    upstream.write(`${KEY.slice(15)}"}\n\n`);
+    await tick();
+    upstream.end('data: [DONE]\n\n');
+    await expect(done).resolves.toBeUndefined();
+    const all = Buffer.concat(caller.writes).toString();
+    expect(all).toBe('data: {"n":0}\n\ndata: {"echo":"[redacted]"}\n\ndata: [DONE]\n\n');
+    expect(Buffer.concat(observed).toString()).toBe(all);
+  });
+
+  it('writes a held prefix that never became the key at the end of the stream, unchanged', async () => {
+    const upstream = new PassThrough();
+    const caller = recordingCaller();
+    const done = relaySse(upstream, caller.res, () => undefined, scrubber());
+    upstream.write('data: 1\n\n');
+    await tick();
+    upstream.end(`data: ${KEY.slice(0, 9)}`);
+    await expect(done).resolves.toBeUndefined();
+    expect(Buffer.concat(caller.writes).toString()).toBe(`data: 1\n\ndata: ${KEY.slice(0, 9)}`);
+    expect(caller.res.writableFinished).toBe(true);
+  });
+
+  it('drops a held prefix when the caller goes away', async () => {
+    const upstream = new PassThrough();
+    const caller = recordingCaller();
+    const done = relaySse(upstream, caller.res, () => undefined, scrubber());
+    upstream.write(`data: ${KEY.slice(0, 9)}`);
+    await tick();
+    caller.res.destroy();
+    await expect(done).resolves.toBe('client-disconnected');
+    upstream.end(`${KEY.slice(9)}\n\n`);
+    await tick();
+    expect(Buffer.concat(caller.writes).toString()).toBe('data: ');
   });
 });
 

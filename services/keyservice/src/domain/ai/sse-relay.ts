@@ -3,29 +3,48 @@ import type { Readable, Writable } from 'node:stream';
 /** Why a relay ended early: the caller went away, or upstream broke off mid-stream. */
 export type RelayEnd = 'client-disconnected' | 'upstream-broke-off';
 
+/** What the relay passes every chunk through before the caller sees it (the key scrubber). */
+export interface ChunkScrubber {
+  /**
+   * Hands `emit` what of `chunk` (and of what it held before) may be written now, in order, and
+   * may hold some back.
+   */
+  push(chunk: Buffer, emit: (piece: Buffer) => void): void;
+  /** What is still held, at the stream's end. */
+  end(): Buffer;
+  /** Forgets what is held (the stream ended early: nothing more is written). */
+  drop(): void;
+}
+
 /**
- * Relays `body` (upstream's stream) to `res` (the caller) as it arrives, showing each written
- * chunk to `observe` first. Pipe discipline by hand (one hop, no extra stream): when the caller's
- * side is full, upstream is paused until it drains, so a slow caller slows the provider instead of
- * filling our memory. Either side closing ends the other: the caller's close destroys the upstream
- * socket (the provider sees the request cancelled). Resolves with why it ended early, or undefined
- * when upstream finished and `res` ended.
+ * Relays `body` (upstream's stream) to `res` (the caller) as it arrives, through `scrub`, showing
+ * each written chunk to `observe` first. Pipe discipline by hand (one hop, no extra stream): when
+ * the caller's side is full, upstream is paused until it drains, so a slow caller slows the provider
+ * instead of filling our memory. Either side closing ends the other: the caller's close destroys the
+ * upstream socket (the provider sees the request cancelled). Resolves with why it ended early, or
+ * undefined when upstream finished and `res` ended. A prefix `scrub` still holds is written at the
+ * end, and dropped when either side broke off.
  *
  * Writes are coalesced per event-loop turn (see {@link TurnCoalescer}): upstream sends each SSE
  * event as its own small HTTP chunk and one socket read holds hundreds of them; written one by one,
  * each would be a chunk header for the caller to parse and work in our write syscall (on loopback
- * that syscall also does the receiver's TCP work). Bytes are relayed unchanged and in order.
+ * that syscall also does the receiver's TCP work). Bytes are relayed in order, unchanged but for
+ * what `scrub` replaces; it sees the coalesced chunks (fewer calls), the first one at once, and
+ * hands each on whole unless it held or replaced something (then as the pieces around that).
  */
 export function relaySse(
   body: Readable,
   res: Writable,
   observe: (chunk: Buffer) => void,
+  scrub: ChunkScrubber,
 ): Promise<RelayEnd | undefined> {
   return new Promise((resolve) => {
-    const out = new TurnCoalescer((chunk) => {
+    const send = (chunk: Buffer) => {
+      if (chunk.length === 0) return;
       observe(chunk);
       if (!res.write(chunk)) body.pause();
-    });
+    };
+    const out = new TurnCoalescer((chunk) => scrub.push(chunk, send));
     const done = (reason?: RelayEnd) => {
       body.off('data', onData);
       res.off('drain', onDrain);
@@ -37,17 +56,20 @@ export function relaySse(
     res.on('drain', onDrain);
     body.once('end', () => {
       out.flush();
+      send(scrub.end());
       res.end();
       done();
     });
     body.once('error', () => {
       out.flush();
+      scrub.drop();
       res.destroy();
       done('upstream-broke-off');
     });
     res.once('close', () => {
       if (res.writableFinished) return;
       out.drop();
+      scrub.drop();
       body.destroy();
       done('client-disconnected');
     });

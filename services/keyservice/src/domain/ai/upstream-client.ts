@@ -22,7 +22,7 @@ export interface UpstreamClientOptions {
 
 /** One upstream request. */
 export interface UpstreamRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers: Record<string, string>;
   body: Buffer | undefined;
   /** Aborts the call (the caller went away): the socket is destroyed, upstream sees it close. */

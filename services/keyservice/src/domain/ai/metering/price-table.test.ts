@@ -169,7 +169,17 @@ describe('reservation size', () => {
     expect(isFreeOperation('models.get')).toBe(true);
     expect(isFreeOperation('messages.count_tokens')).toBe(true);
     expect(isFreeOperation('countTokens')).toBe(true);
-    for (const op of ['chat.completions', 'responses', 'embeddings', 'messages', 'generateContent'])
+    // A stored response was billed when it was created.
+    for (const op of ['responses.retrieve', 'responses.delete', 'responses.cancel', 'responses.input_items'])
+      expect(isFreeOperation(op)).toBe(true);
+    for (const op of [
+      'chat.completions',
+      'responses',
+      'embeddings',
+      'messages',
+      'generateContent',
+      'batchEmbedContents',
+    ])
       expect(isFreeOperation(op)).toBe(false);
   });
 });

@@ -52,7 +52,14 @@ export function worstCaseUsage(
   };
 }
 
-/** Operations that never bill tokens (model listings, token counting): not reserved, not metered. */
+/**
+ * Operations that never bill tokens: model listings, token counting, and reading, cancelling or
+ * deleting a stored OpenAI response (its tokens were billed by the call that created it, and a
+ * retrieved one repeats its `usage`). Not reserved, not metered: no cap refuses them.
+ */
+const FREE_OPERATION = /(^|\.)models?(\.|$)|count_?tokens|^responses\.(retrieve|delete|cancel|input_items)$/i;
+
+/** Whether `operation` bills nothing (see {@link FREE_OPERATION}). */
 export function isFreeOperation(operation: string): boolean {
-  return /(^|\.)models?(\.|$)|count_?tokens/i.test(operation);
+  return FREE_OPERATION.test(operation);
 }

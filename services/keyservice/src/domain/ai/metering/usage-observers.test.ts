@@ -125,6 +125,20 @@ describe('OpenAI Responses API', () => {
     o.sseEvent('response.completed', JSON.stringify({ type: 'response.completed', response }));
     expect(o.usage()).toEqual({ inputTokens: 328, outputTokens: 52, cachedInputTokens: 128 });
   });
+
+  it('reads nothing from a retrieved (or cancelled) stored response: its usage was billed when it was created', () => {
+    for (const op of ['responses.retrieve', 'responses.cancel']) {
+      const o = obs('openai', op);
+      o.json(response);
+      o.sseEvent('response.completed', JSON.stringify({ type: 'response.completed', response }));
+      expect({ op, usage: o.usage(), model: o.model(), needles: o.sseNeedles?.() }).toEqual({
+        op,
+        usage: undefined,
+        model: undefined,
+        needles: [],
+      });
+    }
+  });
 });
 
 describe('Anthropic messages', () => {

@@ -1,4 +1,5 @@
 import type { AiCall, AiUsage, UsageObserver } from '../metering-port.js';
+import { isFreeOperation } from './reservation-size.js';
 
 /**
  * Usage read from each provider's own documented response fields, normalised to one shape:
@@ -231,8 +232,25 @@ class GeminiObserver implements UsageObserver {
   }
 }
 
-/** A fresh observer for one call, chosen by provider kind and operation (Azure OpenAI speaks OpenAI). */
+/** SSE events a free operation's observer decodes: none. */
+const NO_EVENTS: readonly string[] = [];
+
+/** The observer of an operation that bills nothing: it reads no usage and decodes no event. */
+const NO_USAGE: UsageObserver = {
+  json: () => undefined,
+  sseEvent: () => undefined,
+  sseNeedles: () => NO_EVENTS,
+  usage: () => undefined,
+  model: () => undefined,
+};
+
+/**
+ * A fresh observer for one call, chosen by provider kind and operation (Azure OpenAI speaks OpenAI).
+ * A free operation gets one that reads nothing: a retrieved stored response carries the `usage`
+ * its creation was billed for, and must not count again in the tokens of its `ai.use` event.
+ */
 export function usageObserverFor(call: Pick<AiCall, 'provider' | 'operation'>): UsageObserver {
+  if (isFreeOperation(call.operation)) return NO_USAGE;
   switch (call.provider) {
     case 'anthropic':
       return new AnthropicObserver();

@@ -1,6 +1,9 @@
 import { bodyModel, bodyStream, errorCodeOf, type AiProviderModule } from './provider-module.js';
 
-/** Anthropic: `x-api-key` and `anthropic-version`; messages, token counting, models. */
+/** One model (`client.models.retrieve(id)`): an id or an alias. */
+const MODEL_ID = /^\/v1\/models\/[A-Za-z0-9._:@-]{1,200}$/;
+
+/** Anthropic: `x-api-key` and `anthropic-version`; messages, token counting, models (list and one). */
 export const anthropicProvider: AiProviderModule = {
   kind: 'anthropic',
   defaultBaseUrl: 'https://api.anthropic.com',
@@ -14,7 +17,7 @@ export const anthropicProvider: AiProviderModule = {
       if (path === '/v1/messages/count_tokens') return { operation: 'messages.count_tokens' };
       return undefined;
     }
-    if (path === '/v1/models') return { operation: 'models' };
+    if (method === 'GET' && (path === '/v1/models' || MODEL_ID.test(path))) return { operation: 'models' };
     return undefined;
   },
   isStream: (_route, body) => bodyStream(body),

@@ -16,7 +16,8 @@ export const azureOpenaiProvider: AiProviderModule = {
       const m = DEPLOYMENT_CALL.exec(path);
       return m ? { operation: (m[2] as string).replace('/', '.'), pathModel: m[1] } : undefined;
     }
-    if (path === '/openai/models' || path === '/openai/deployments') return { operation: 'models' };
+    if (method === 'GET' && (path === '/openai/models' || path === '/openai/deployments'))
+      return { operation: 'models' };
     return undefined;
   },
   isStream: (_route, body) => bodyStream(body),

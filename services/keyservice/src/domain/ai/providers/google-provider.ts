@@ -1,7 +1,11 @@
 import { errorCodeOf, type AiProviderModule } from './provider-module.js';
 
+// `embedContent` is sent by the SDK as `batchEmbedContents` (one request holding the contents).
 const MODEL_CALL =
-  /^\/(v1beta|v1)\/models\/([A-Za-z0-9._-]{1,200}):(generateContent|streamGenerateContent|countTokens|embedContent)$/;
+  /^\/(v1beta|v1)\/models\/([A-Za-z0-9._-]{1,200}):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/;
+
+/** The models list, or one model (`ai.models.get({ model })`). */
+const MODELS = /^\/(v1beta|v1)\/models(\/[A-Za-z0-9._-]{1,200})?$/;
 
 /** Reasons Google puts in `error.details[].reason` when the key itself is refused. */
 const KEY_REASONS = new Set(['API_KEY_INVALID', 'API_KEY_EXPIRED', 'API_KEY_SERVICE_BLOCKED']);
@@ -16,7 +20,7 @@ function reasonOf(body: unknown): string | undefined {
   return undefined;
 }
 
-/** Google Gemini API: `x-goog-api-key`; generateContent, streamGenerateContent, countTokens, models. */
+/** Google Gemini API: `x-goog-api-key`; generateContent, streamGenerateContent, countTokens, embeddings, models. */
 export const googleProvider: AiProviderModule = {
   kind: 'google',
   defaultBaseUrl: 'https://generativelanguage.googleapis.com',
@@ -31,7 +35,7 @@ export const googleProvider: AiProviderModule = {
       if (!m) return undefined;
       return { operation: m[3] as string, pathModel: m[2], pathStream: m[3] === 'streamGenerateContent' };
     }
-    if (path === '/v1beta/models' || path === '/v1/models') return { operation: 'models' };
+    if (method === 'GET' && MODELS.test(path)) return { operation: 'models' };
     return undefined;
   },
   isStream: (route) => route.pathStream === true,

@@ -5,7 +5,7 @@ import { googleProvider } from './google-provider.js';
 import { openaiProvider } from './openai-provider.js';
 import type { AiProviderModule } from './provider-module.js';
 
-export type { AiProviderModule, AiRoute } from './provider-module.js';
+export { aiMethodOf, type AiMethod, type AiProviderModule, type AiRoute } from './provider-module.js';
 
 /** THE list of AI providers the gateway speaks, by secret kind. */
 export const AI_PROVIDERS: Readonly<Partial<Record<SecretKind, AiProviderModule>>> = {

@@ -1,5 +1,13 @@
 import type { AiProviderKind } from '../metering-port.js';
 
+/** The HTTP methods the providers' APIs are called with through the gateway. */
+export type AiMethod = 'GET' | 'POST' | 'DELETE';
+
+/** The gateway method of a request's method; undefined for any other (HEAD, PUT, PATCH...: refused). */
+export function aiMethodOf(method: string): AiMethod | undefined {
+  return method === 'GET' || method === 'POST' || method === 'DELETE' ? method : undefined;
+}
+
 /** An allow-listed upstream operation a request path maps to. */
 export interface AiRoute {
   /** e.g. 'chat.completions', 'messages', 'generateContent'. */
@@ -8,6 +16,8 @@ export interface AiRoute {
   pathModel?: string | undefined;
   /** Whether the path itself asks for a stream (Gemini `streamGenerateContent`). */
   pathStream?: boolean;
+  /** A POST that takes no body (OpenAI `responses/{id}/cancel`): none is read or sent upstream. */
+  bodyless?: boolean;
 }
 
 /** Settings of the upstream a call goes to (operator's override or the provider's default). */
@@ -33,7 +43,7 @@ export interface AiProviderModule {
   /** Query parameters relayed from the caller; everything else is dropped. */
   forwardQuery: readonly string[];
   /** The operation of an allow-listed `method path` (path below the gateway base, without query); undefined = 404. */
-  route(method: 'GET' | 'POST', path: string): AiRoute | undefined;
+  route(method: AiMethod, path: string): AiRoute | undefined;
   /** Whether the request asks for a stream. */
   isStream(route: AiRoute, body: unknown, query: URLSearchParams): boolean;
   /** The model a request names (body or path). */
