@@ -269,11 +269,20 @@ try {
         );
         const middle = name === 'gateway' ? service.pid : name === 'floor' ? floorProxy?.pid : undefined;
         const before = { fake: cpuMsOf(fake.pid), middle: cpuMsOf(middle), client: ownCpuMs() };
-        const streams = c === 1 ? Math.max(2, PER_ROUND.long / 4) : PER_ROUND.long;
+        const streams = c === 1 ? Math.max(2, PER_ROUND.long / 2) : PER_ROUND.long;
         const l = await load(streams, c, () => post(target.url, target.headers, long));
         add(
           `${name} c${c} relay MB/s`,
           l.timings.reduce((sum, t) => sum + t.bytes, 0) / 1e6 / (l.wallMs / 1000),
+        );
+        // The same streams from their first byte to their last: the relay's own rate, without the
+        // call's setup (reported above as time to first byte; at 1 connection a 1 MB stream lasts
+        // only ~20 ms, so a few ms of setup would otherwise count as relay slowness).
+        add(
+          `${name} c${c} flow MB/s`,
+          l.timings.reduce((sum, t) => sum + t.bytes, 0) /
+            1e6 /
+            (l.timings.reduce((sum, t) => sum + (t.total - t.ttfb), 0) / 1000),
         );
         // CPU per long stream in each process: what decides the ratio when three processes share two cores.
         const fakeCpu = cpuMsOf(fake.pid);
@@ -323,6 +332,15 @@ try {
         `relay ratio c${c}`,
         (series[`gateway c${c} relay MB/s`]?.at(-1) ?? 0) / (series[`direct c${c} relay MB/s`]?.at(-1) ?? 1),
       );
+      add(
+        `flow ratio c${c}`,
+        (series[`gateway c${c} flow MB/s`]?.at(-1) ?? 0) / (series[`direct c${c} flow MB/s`]?.at(-1) ?? 1),
+      );
+      if (floor)
+        add(
+          `floor flow ratio c${c}`,
+          (series[`floor c${c} flow MB/s`]?.at(-1) ?? 0) / (series[`direct c${c} flow MB/s`]?.at(-1) ?? 1),
+        );
     }
   }
 
@@ -339,6 +357,9 @@ try {
   figures['meets relay target (c1, c50)'] =
     (figures['relay ratio c1'] as number) >= TARGET_RELAY_RATIO &&
     (figures['relay ratio c50'] as number) >= TARGET_RELAY_RATIO;
+  figures['meets relay target from first byte (c1, c50)'] =
+    (figures['flow ratio c1'] as number) >= TARGET_RELAY_RATIO &&
+    (figures['flow ratio c50'] as number) >= TARGET_RELAY_RATIO;
   figures['long stream events'] = LONG_STREAM_TOKENS;
   figures.rounds = ROUNDS;
   const report: FiguresReport = {
@@ -348,6 +369,8 @@ try {
     ratios: {
       'relay c1': figures['relay ratio c1'] as number,
       'relay c50': figures['relay ratio c50'] as number,
+      'flow c1': figures['flow ratio c1'] as number,
+      'flow c50': figures['flow ratio c50'] as number,
     },
     setup: { database: db.description, upstream: 'loopback @byok/ai-fakes in its own process' },
     figures,
@@ -361,7 +384,7 @@ try {
     '| --- | ---: | ---: |',
     ...rows,
     '',
-    `Targets: added p50 (c1) <= ${TARGET_ADDED_P50_MS} ms: ${String(figures['meets added p50 target (c1)'])}; relay >= ${TARGET_RELAY_RATIO}x direct: ${String(figures['meets relay target (c1, c50)'])}.`,
+    `Targets: added p50 (c1) <= ${TARGET_ADDED_P50_MS} ms: ${String(figures['meets added p50 target (c1)'])}; relay >= ${TARGET_RELAY_RATIO}x direct: ${String(figures['meets relay target (c1, c50)'])} (wall clock, setup included), ${String(figures['meets relay target from first byte (c1, c50)'])} (from first byte).`,
     '',
   ].join('\n');
   publish(report, md, json);
