@@ -16,8 +16,11 @@ export interface TestCa {
   /** The CA certificate (PEM) and its file. */
   cert: Buffer;
   certFile: string;
-  /** Issues a leaf for 127.0.0.1/localhost (`server`) or a client certificate named `name` (`client`). */
-  issue(name: string, use: 'server' | 'client'): IssuedCert;
+  /**
+   * Issues a leaf for 127.0.0.1/localhost, or for the DNS names `dnsNames` (`server`), or a client
+   * certificate named `name` (`client`).
+   */
+  issue(name: string, use: 'server' | 'client', dnsNames?: readonly string[]): IssuedCert;
 }
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -50,13 +53,13 @@ export function createTestCa(dir: string, name: string): TestCa {
   return {
     cert: readFileSync(caCert),
     certFile: caCert,
-    issue(leaf, use) {
+    issue(leaf, use, dnsNames) {
       const base = join(dir, `${name}-${leaf}`);
       const ext = `${base}.ext`;
       writeFileSync(
         ext,
         use === 'server'
-          ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
+          ? `subjectAltName=${dnsNames ? dnsNames.map((n) => `DNS:${n}`).join(',') : 'IP:127.0.0.1,DNS:localhost'}\nextendedKeyUsage=serverAuth\n`
           : 'extendedKeyUsage=clientAuth\n',
       );
       openssl([

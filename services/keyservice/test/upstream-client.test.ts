@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -7,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EgressGuard } from '@byok/egress';
-import { AppError } from '../../errors.js';
-import { UpstreamClient, type UpstreamRequest } from './upstream-client.js';
+import { createTestCa } from '../../../test/support/test-ca.js';
+import { UpstreamClient, type UpstreamRequest } from '../src/domain/ai/upstream-client.js';
+import { AppError } from '../src/errors.js';
 
 /** A loopback server that counts connections and answers with `handler`. */
 async function serve(
@@ -55,36 +55,6 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     throw err;
   }
   throw new Error('expected a refusal');
-}
-
-/** A self-signed certificate for `name` (openssl CLI, as the end-to-end TLS tests make theirs). */
-function selfSigned(dir: string, name: string): { key: Buffer; cert: Buffer } {
-  const key = join(dir, `${name}.key`);
-  const cert = join(dir, `${name}.pem`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      `subjectAltName=DNS:${name}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
 describe('UpstreamClient', () => {
@@ -152,20 +122,27 @@ describe('UpstreamClient', () => {
 
   it('dials the address the guard checked, and TLS still verifies the provider name', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'upstream-tls-'));
-    const good = selfSigned(dir, 'api.provider.test');
-    const other = selfSigned(dir, 'other.test');
-    const right = await serve((_req, res) => res.end('{"tls":true}'), good);
-    const wrong = await serve((_req, res) => res.end('{"tls":true}'), other);
+    // Two CAs, each with a leaf for a different name.
+    const goodCa = createTestCa(dir, 'provider');
+    const otherCa = createTestCa(dir, 'other');
+    const right = await serve(
+      (_req, res) => res.end('{"tls":true}'),
+      goodCa.issue('api', 'server', ['api.provider.test']),
+    );
+    const wrong = await serve(
+      (_req, res) => res.end('{"tls":true}'),
+      otherCa.issue('other', 'server', ['other.test']),
+    );
     // The name resolves (through the guard's resolver) to the loopback server; DNS is never asked.
     const trusting = (ca: Buffer) => new UpstreamClient(loopbackGuard('127.0.0.1'), TIMEOUTS, { ca });
-    const a = trusting(good.cert);
-    const b = trusting(other.cert);
+    const a = trusting(goodCa.cert);
+    const b = trusting(otherCa.cert);
     try {
       const ok = await a.send(new URL(`https://api.provider.test:${right.port}/v1/models`), get());
       let text = '';
       for await (const c of ok.body) text += (c as Buffer).toString();
       expect(text).toBe('{"tls":true}');
-      // other.test's certificate (trusted as a CA here) does not name api.provider.test: refused.
+      // A certificate from a trusted CA that does not name api.provider.test: refused.
       expect(await codeOf(b.send(new URL(`https://api.provider.test:${wrong.port}/v1/models`), get()))).toBe(
         'AI_UPSTREAM_UNAVAILABLE',
       );
