@@ -223,6 +223,11 @@ describe('tenant isolation (G7) and ciphertext binding (G5)', () => {
       template: '/v1/tenants/:tenantId/ai/:secretName/*upstreamPath',
       path: `/v1/tenants/${t}/ai/gpt/v1/models`,
     },
+    {
+      method: 'DELETE',
+      template: '/v1/tenants/:tenantId/ai/:secretName/*upstreamPath',
+      path: `/v1/tenants/${t}/ai/gpt/v1/responses/resp_0123456789`,
+    },
     // Last: if this one were allowed, tenant B would be crypto-shredded and every later check fails.
     { method: 'DELETE', template: '/v1/tenants/:tenantId', path: `/v1/tenants/${t}` },
   ];
