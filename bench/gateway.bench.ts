@@ -269,7 +269,7 @@ try {
         );
         const middle = name === 'gateway' ? service.pid : name === 'floor' ? floorProxy?.pid : undefined;
         const before = { fake: cpuMsOf(fake.pid), middle: cpuMsOf(middle), client: ownCpuMs() };
-        const streams = c === 1 ? Math.max(2, PER_ROUND.long / 2) : PER_ROUND.long;
+        const streams = PER_ROUND.long;
         const l = await load(streams, c, () => post(target.url, target.headers, long));
         add(
           `${name} c${c} relay MB/s`,
