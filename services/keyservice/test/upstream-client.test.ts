@@ -47,15 +47,17 @@ const get = (signal = new AbortController().signal): UpstreamRequest => ({
 
 const TIMEOUTS = { responseMs: 5_000, idleMs: 5_000 };
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
+async function refusalOf(p: Promise<unknown>): Promise<AppError> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof AppError) return err.code;
+    if (err instanceof AppError) return err;
     throw err;
   }
   throw new Error('expected a refusal');
 }
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => (await refusalOf(p)).code;
 
 describe('UpstreamClient', () => {
   it('sends the request as given (method, headers, body with its length) and hands the body over unread', async () => {
@@ -106,6 +108,10 @@ describe('UpstreamClient', () => {
       TIMEOUTS,
     );
     try {
+      // Said as the egress guard's refusal, not as an unreachable provider.
+      expect((await refusalOf(strict.send(new URL(`${up.url}/v1/models`), get()))).message).toMatch(
+        /egress allow-list/,
+      );
       expect(await codeOf(strict.send(new URL(`${up.url}/v1/models`), get()))).toBe(
         'AI_UPSTREAM_UNAVAILABLE',
       );

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { EgressRefusedError, type EgressGuard } from '@byok/egress';
 import { Agent, buildConnector, errors as undiciErrors } from 'undici';
 import { AppError } from '../../errors.js';
+import type { AiMethod } from './providers/index.js';
 
 /** Deadlines of an upstream call. */
 export interface UpstreamTimeouts {
@@ -10,9 +11,10 @@ export interface UpstreamTimeouts {
   responseMs: number;
   /** Longest silence between two pieces of the response body once it started (a stalled stream is cut). */
   idleMs: number;
-  /** Longest wait for a new connection (TCP and TLS handshakes). */
-  connectMs?: number;
 }
+
+/** Longest wait for a new connection (TCP and TLS handshakes). */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of {@link UpstreamClient}. */
 export interface UpstreamClientOptions {
@@ -22,7 +24,7 @@ export interface UpstreamClientOptions {
 
 /** One upstream request. */
 export interface UpstreamRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: AiMethod;
   headers: Record<string, string>;
   body: Buffer | undefined;
   /** Aborts the call (the caller went away): the socket is destroyed, upstream sees it close. */
@@ -48,7 +50,7 @@ export interface UpstreamResponse {
  *
  * Built on undici: its HTTP/1.1 client hands each body piece to one callback, where Node's
  * `http` client runs a stream's machinery per piece; an SSE stream is thousands of small pieces
- * (one per event), so the relay's CPU per stream fell by about a third (README, gateway figures).
+ * (one per event), so the service's CPU per stream fell by 10-30% (README, gateway figures).
  */
 export class UpstreamClient {
   private readonly agent: Agent;
@@ -56,11 +58,11 @@ export class UpstreamClient {
   constructor(
     guard: EgressGuard,
     private readonly timeouts: UpstreamTimeouts,
-    opts: UpstreamClientOptions = {},
+    options: UpstreamClientOptions = {},
   ) {
     const connect = buildConnector({
-      timeout: timeouts.connectMs ?? 10_000,
-      ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca.toString()] } : {}),
+      timeout: CONNECT_TIMEOUT_MS,
+      ...(options.ca ? { ca: [...tls.rootCertificates, options.ca.toString()] } : {}),
     });
     this.agent = new Agent({
       connections: 256,
@@ -106,7 +108,7 @@ export class UpstreamClient {
 }
 
 /** The AppError a failed upstream call is reported as (never the provider's or undici's text). */
-export function upstreamError(err: unknown, signal: AbortSignal): AppError {
+function upstreamError(err: unknown, signal: AbortSignal): AppError {
   if (err instanceof AppError) return err;
   if (signal.aborted) return new AppError('AI_UPSTREAM_UNAVAILABLE', 'the caller went away', { cause: err });
   if (egressRefusal(err))
